@@ -1,0 +1,159 @@
+"""Typed, immutable view of a Plano v0.4.0 configuration.
+
+Everything here is plain data: the loader (`loader.py`) builds these objects after validation,
+and the rest of the service only ever reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class SelectionPolicy(StrEnum):
+    NONE = "none"
+    CHEAPEST = "cheapest"
+    FASTEST = "fastest"
+    RANDOM = "random"
+
+
+class ClassifierType(StrEnum):
+    EMBEDDED = "embedded"
+    LEXICAL = "lexical"
+    TRITON = "triton"
+    OPENAI = "openai"
+
+
+class SessionCacheType(StrEnum):
+    MEMORY = "memory"
+    REDIS = "redis"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProvider:
+    """One `model_providers` entry. `name` is the config string, e.g. ``openai/gpt-4o``."""
+
+    name: str
+    provider: str
+    model_id: str
+    access_key: str | None = None
+    base_url: str | None = None
+    default: bool = False
+    passthrough_auth: bool = False
+    provider_interface: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A routing preference: when the conversation matches `description`, use one of `models`."""
+
+    name: str
+    description: str
+    models: tuple[str, ...]
+    policy: SelectionPolicy = SelectionPolicy.NONE
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DigitalOceanPricingSource:
+    refresh_interval: float = 3600.0
+    url: str = "https://api.digitalocean.com/v2/gen-ai/models/catalog"
+    model_aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class CostEndpointSource:
+    url: str
+    token: str | None = None
+    refresh_interval: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusLatencySource:
+    url: str
+    query: str
+    refresh_interval: float = 60.0
+
+
+CostSource = DigitalOceanPricingSource | CostEndpointSource
+MetricsSource = DigitalOceanPricingSource | CostEndpointSource | PrometheusLatencySource
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCacheSettings:
+    type: SessionCacheType = SessionCacheType.MEMORY
+    url: str | None = None
+    tenant_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TritonSettings:
+    url: str = "localhost:8001"
+    model: str = "arch_router"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIClassifierSettings:
+    base_url: str
+    model: str = "Arch-Router"
+    access_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifierSettings:
+    type: ClassifierType = ClassifierType.EMBEDDED
+    timeout_ms: int = 500
+    threshold: float | None = None
+    triton: TritonSettings | None = None
+    openai: OpenAIClassifierSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    session_ttl_seconds: int = 600
+    session_max_entries: int = 10000
+    session_cache: SessionCacheSettings = field(default_factory=SessionCacheSettings)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    name: str = "egress_traffic"
+    address: str = "0.0.0.0"
+    port: int = 12000
+    timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    version: str
+    providers: tuple[ModelProvider, ...]
+    routes: tuple[Route, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    metrics_sources: tuple[MetricsSource, ...] = ()
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    listeners: tuple[Listener, ...] = (Listener(),)
+    warnings: tuple[str, ...] = ()
+    provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = MappingProxyType({p.name: p for p in self.providers})
+        object.__setattr__(self, "provider_by_name", by_name)
+
+    @property
+    def default_provider(self) -> ModelProvider | None:
+        return next((p for p in self.providers if p.default), None)
+
+    @property
+    def cost_source(self) -> CostSource | None:
+        return next(
+            (s for s in self.metrics_sources if not isinstance(s, PrometheusLatencySource)), None
+        )
+
+    @property
+    def latency_source(self) -> PrometheusLatencySource | None:
+        return next(
+            (s for s in self.metrics_sources if isinstance(s, PrometheusLatencySource)), None
+        )

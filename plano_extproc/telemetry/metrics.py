@@ -1,0 +1,25 @@
+"""Process-wide Prometheus counters and gauges. Names are the public contract of /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+ROUTING_DECISIONS = Counter(
+    "plano_routing_decisions_total",
+    "Routing decisions by outcome (routed, no_route, pinned, fallback)",
+    ["outcome"],
+)
+CLASSIFIER_FAILURES = Counter(
+    "plano_classifier_failures_total", "Classifier calls that failed or timed out", ["reason"]
+)
+AFFINITY_ERRORS = Counter(
+    "plano_affinity_errors_total", "Affinity store operations that failed", ["backend", "operation"]
+)
+METRICS_SOURCE_REFRESHES = Counter(
+    "plano_metrics_source_refreshes_total", "Metrics source refresh attempts", ["source", "result"]
+)
+METRICS_SOURCE_STALE = Gauge(
+    "plano_metrics_source_stale",
+    "1 while a metrics source serves data from a failed refresh",
+    ["source"],
+)
