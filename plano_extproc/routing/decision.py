@@ -1,0 +1,44 @@
+"""The outcome of routing one request, and its JSON form on the `/routing/v1/*` endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+NO_ROUTE_MODEL = "none"
+
+
+class Fallback(StrEnum):
+    """Why a decision fell back to the requested/default model instead of classifying."""
+
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """`models` is ranked best first; ``("none",)`` with `route` None means no route matched."""
+
+    models: tuple[str, ...]
+    route: str | None
+    trace_id: str
+    session_id: str | None = None
+    pinned: bool = False
+    fallback: Fallback | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.route is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """Keys in the documented order; session fields only when an affinity header was sent."""
+        body: dict[str, Any] = {
+            "models": list(self.models),
+            "route": self.route,
+            "trace_id": self.trace_id,
+        }
+        if self.session_id is not None:
+            body["session_id"] = self.session_id
+            body["pinned"] = self.pinned
+        return body

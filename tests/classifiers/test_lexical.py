@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from plano_extproc.api.conversation import Message, Role
+from plano_extproc.classifiers.lexical import LexicalClassifier, build_index, query_terms, terms
+from plano_extproc.config.model import Route
+
+CODE = Route(
+    "code_generation",
+    "generating new code snippets, writing functions, or creating boilerplate",
+    ("m",),
+    examples=("Build a React component",),
+)
+REASONING = Route(
+    "complex_reasoning",
+    "complex reasoning tasks, multi-step analysis, or detailed explanations",
+    ("m",),
+    examples=("Explain the trade-offs between two designs",),
+)
+ROUTES = (CODE, REASONING)
+
+
+def user(text: str) -> Message:
+    return Message(Role.USER, text)
+
+
+def test_terms_drop_stopwords_and_share_stems() -> None:
+    assert terms("Writing the functions") == terms("write function")
+    assert terms("what is it") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Write a Python function that implements binary search", "code_generation"),
+        ("Build a React component that renders a sortable data table", "code_generation"),
+        ("Create a REST API endpoint in Rust using actix-web", "code_generation"),
+        ("Explain the trade-offs between microservices and monoliths", "complex_reasoning"),
+        ("What is the capital of France?", None),
+        ("", None),
+    ],
+)
+async def test_demo_requests(text: str, expected: str | None) -> None:
+    assert await LexicalClassifier().classify(ROUTES, [user(text)]) == expected
+
+
+async def test_short_follow_up_borrows_previous_user_turn() -> None:
+    messages = [
+        user("Write a Python function for binary search"),
+        Message(Role.ASSISTANT, "def search(xs, x): ..."),
+        user("and in Go?"),
+    ]
+    assert await LexicalClassifier().classify(ROUTES, messages) == "code_generation"
+
+
+def test_long_latest_turn_stands_alone() -> None:
+    messages = [user("Write a Python function"), user("What is the capital city of France?")]
+    assert query_terms(messages) == terms("What is the capital city of France?")
+
+
+def test_only_assistant_text_gives_no_query() -> None:
+    assert query_terms([Message(Role.ASSISTANT, "write code")]) == []
+
+
+def test_threshold_controls_no_match() -> None:
+    strict = LexicalClassifier(threshold=100.0)
+    assert strict.best_route(ROUTES, [user("Write a Python function")]) is None
+
+
+def test_index_is_cached_per_route_set() -> None:
+    assert build_index(ROUTES) is build_index(ROUTES)
+    assert build_index(ROUTES) is not build_index((CODE,))
+
+
+def test_ties_keep_config_order() -> None:
+    twins = (Route("first", "write code", ("m",)), Route("second", "write code", ("m",)))
+    assert LexicalClassifier(threshold=0.0).best_route(twins, [user("write code")]) == "first"
+
+
+async def test_no_routes_means_no_route() -> None:
+    assert await LexicalClassifier().classify((), [user("write code")]) is None
