@@ -1,0 +1,105 @@
+"""The decision engine: affinity → classify → rank → pin, for one parsed request.
+
+Everything per-config (route lookup, tenant header, deadline) is prepared in the constructor;
+`decide` does only per-request work and never raises for backend trouble: a failing classifier
+becomes a fallback decision and a failing affinity store reads as a miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+
+from plano_extproc.affinity.base import AffinityStore, Pin
+from plano_extproc.affinity.keys import affinity_key, session_from_headers
+from plano_extproc.api.conversation import ParsedRequest
+from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.classifiers.base import Classifier
+from plano_extproc.config.model import Config, Route
+from plano_extproc.metrics_sources.base import ModelMetrics
+from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, Fallback
+from plano_extproc.routing.ranking import rank
+from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES, ROUTING_DECISIONS
+from plano_extproc.telemetry.trace import trace_id_for
+
+log = logging.getLogger(__name__)
+
+
+class RoutingEngine:
+    def __init__(
+        self,
+        config: Config,
+        classifier: Classifier,
+        affinity: AffinityStore,
+        metrics: ModelMetrics,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._config = config
+        self._classifier = classifier
+        self._affinity = affinity
+        self._metrics = metrics
+        self._rng = rng or random.Random()
+        self._deadline_s = config.routing.classifier.timeout_ms / 1000
+        self._tenant_header = config.routing.session_cache.tenant_header
+
+    async def decide(self, request: ParsedRequest, headers: Mapping[str, str]) -> Decision:
+        """`headers` is keyed by lowercase names. Raises InvalidRequest only for bad input."""
+        routes = self._routes_for(request)
+        trace_id = trace_id_for(headers)
+        session = session_from_headers(headers, self._tenant_header)
+        key = affinity_key(*session) if session else None
+        session_id = session[0] if session else None
+
+        if key is not None:
+            pin = await self._affinity.get(key)
+            if pin is not None:
+                ROUTING_DECISIONS.labels("pinned").inc()
+                return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True)
+
+        route, fallback = await self._classify(routes, request)
+        if route is None:
+            ROUTING_DECISIONS.labels("fallback" if fallback else "no_route").inc()
+            return Decision((NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback)
+
+        models = rank(route.models, route.policy, self._metrics, self._rng)
+        ROUTING_DECISIONS.labels("routed").inc()
+        if key is not None:
+            await self._affinity.put(key, Pin(models[0], route.name))
+        return Decision(models, route.name, trace_id, session_id)
+
+    def _routes_for(self, request: ParsedRequest) -> tuple[Route, ...]:
+        if request.inline_routes is None:
+            return self._config.routes
+        self._check_declared(request.inline_routes)
+        return request.inline_routes
+
+    def _check_declared(self, routes: tuple[Route, ...]) -> None:
+        for route in routes:
+            for model in route.models:
+                if model not in self._config.provider_by_name:
+                    raise InvalidRequest(
+                        f"routing_preferences: model '{model}' of route '{route.name}' is not "
+                        "declared in model_providers",
+                        reason="undeclared_model",
+                    )
+
+    async def _classify(
+        self, routes: tuple[Route, ...], request: ParsedRequest
+    ) -> tuple[Route | None, Fallback | None]:
+        if not routes:
+            return None, None
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                name = await self._classifier.classify(routes, request.messages)
+        except TimeoutError:
+            CLASSIFIER_FAILURES.labels("timeout").inc()
+            log.debug("classifier timed out after %.3fs", self._deadline_s)
+            return None, Fallback.TIMEOUT
+        except Exception:
+            CLASSIFIER_FAILURES.labels("error").inc()
+            log.debug("classifier failed; falling back to the requested model", exc_info=True)
+            return None, Fallback.ERROR
+        return next((r for r in routes if r.name == name), None), None

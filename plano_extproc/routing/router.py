@@ -1,0 +1,39 @@
+"""Owns the routing components for one config: builds, starts and closes them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plano_extproc.affinity import AffinityStore, build_affinity_store
+from plano_extproc.classifiers.base import Classifier
+from plano_extproc.classifiers.factory import build_classifier
+from plano_extproc.config.model import Config
+from plano_extproc.metrics_sources import MetricsStore
+from plano_extproc.routing.engine import RoutingEngine
+from plano_extproc.routing.resolve import ModelResolver
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    engine: RoutingEngine
+    resolver: ModelResolver
+    classifier: Classifier
+    affinity: AffinityStore
+    metrics: MetricsStore
+
+    @classmethod
+    async def start(cls, config: Config) -> Router:
+        """Loads the classifier and fetches metrics once (bounded) before returning."""
+        classifier = build_classifier(config.routing.classifier)
+        affinity = build_affinity_store(config.routing)
+        metrics = MetricsStore.from_config(config)
+        await classifier.start()
+        await metrics.start()
+        metrics.warn_models_without_data(config.routes)
+        engine = RoutingEngine(config, classifier, affinity, metrics)
+        return cls(engine, ModelResolver.for_config(config), classifier, affinity, metrics)
+
+    async def close(self) -> None:
+        await self.metrics.close()
+        await self.affinity.close()
+        await self.classifier.close()
