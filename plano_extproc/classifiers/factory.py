@@ -15,6 +15,5 @@ def build_classifier(settings: ClassifierSettings) -> Classifier:
     if settings.type is ClassifierType.LEXICAL:
         return LexicalClassifier(settings.threshold)
     raise UnavailableClassifier(
-        f"routing.classifier.type '{settings.type}' is not available in this build; "
-        "use 'lexical'"
+        f"routing.classifier.type '{settings.type}' is not available in this build; use 'lexical'"
     )

@@ -2,6 +2,9 @@
 
 Everything here is plain data: the loader (`loader.py`) builds these objects after validation,
 and the rest of the service only ever reads them.
+
+URLs (`base_url`, the classifier's `base_url`) are prefixes without a trailing slash: API paths
+such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
 """
 
 from __future__ import annotations
@@ -31,18 +34,44 @@ class SessionCacheType(StrEnum):
     REDIS = "redis"
 
 
+class ProviderApi(StrEnum):
+    """The wire API an upstream speaks."""
+
+    OPENAI = "openai"  # OpenAI chat completions and compatible servers
+    ANTHROPIC = "anthropic"  # Anthropic Messages
+
+
+ANTHROPIC_INTERFACES = frozenset({"anthropic", "claude"})
+
+
 @dataclass(frozen=True, slots=True)
 class ModelProvider:
-    """One `model_providers` entry. `name` is the config string, e.g. ``openai/gpt-4o``."""
+    """One `model_providers` entry. `name` is the config string, e.g. ``openai/gpt-4o``.
+
+    After loading, `base_url` is always set: the configured one or the provider's well-known
+    endpoint. `access_key` is the expanded key; it is None when the entry has none, or when its
+    variable (`access_key_env`) was unset and the config was loaded with ``require_keys=False``.
+    `label` is Plano's optional `name` for the entry; `http_host` and `headers` are sent upstream.
+    Keys are left out of `repr` so that logging a provider never leaks one.
+    """
 
     name: str
     provider: str
     model_id: str
-    access_key: str | None = None
+    access_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
     default: bool = False
     passthrough_auth: bool = False
     provider_interface: str | None = None
+    label: str | None = None
+    http_host: str | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    access_key_env: str | None = None
+
+    @property
+    def api(self) -> ProviderApi:
+        interface = self.provider_interface or self.provider
+        return ProviderApi.ANTHROPIC if interface in ANTHROPIC_INTERFACES else ProviderApi.OPENAI
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +95,7 @@ class DigitalOceanPricingSource:
 @dataclass(frozen=True, slots=True)
 class CostEndpointSource:
     url: str
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     refresh_interval: float = 300.0
 
 
@@ -98,7 +127,7 @@ class TritonSettings:
 class OpenAIClassifierSettings:
     base_url: str
     model: str = "Arch-Router"
-    access_key: str | None = None
+    access_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,116 @@
+"""Path-aware access to the fields of a decoded JSON body.
+
+Every check raises InvalidRequest whose message starts with the field's path, written the way a
+client would address it: ``messages[2].content``, ``routing_preferences[0].models[1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from plano_extproc.api import reasons
+from plano_extproc.api.errors import InvalidRequest
+
+T = TypeVar("T")
+
+_JSON_TYPE_NAMES: dict[type, str] = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, as clients know it."""
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def child(parent: str, key: str) -> str:
+    return f"{parent}.{key}" if parent else key
+
+
+def wrong_type(path: str, expected: str, value: object) -> InvalidRequest:
+    return InvalidRequest(
+        f"{path}: expected {expected}, got {json_type(value)}", reason=reasons.WRONG_TYPE
+    )
+
+
+def invalid_value(path: str, problem: str) -> InvalidRequest:
+    return InvalidRequest(f"{path}: {problem}", reason=reasons.INVALID_VALUE)
+
+
+def required(obj: Mapping[str, Any], key: str, parent: str) -> Any:
+    try:
+        return obj[key]
+    except KeyError:
+        raise InvalidRequest(
+            f"{child(parent, key)}: required field is missing", reason=reasons.MISSING_FIELD
+        ) from None
+
+
+def expect_str(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise wrong_type(path, "a string", value)
+    return value
+
+
+def expect_object(value: object, path: str, expected: str = "an object") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise wrong_type(path, expected, value)
+    return value
+
+
+def required_nonempty_list(
+    obj: Mapping[str, Any], key: str, parent: str, expected: str, item: str
+) -> list[Any]:
+    """A list with at least one element; `item` names an element in the emptiness message."""
+    value = required(obj, key, parent)
+    path = child(parent, key)
+    if not isinstance(value, list):
+        raise wrong_type(path, expected, value)
+    if not value:
+        raise invalid_value(path, f"must contain at least one {item}")
+    return value
+
+
+def required_str(obj: Mapping[str, Any], key: str, parent: str) -> str:
+    value = required(obj, key, parent)
+    if isinstance(value, str):
+        return value
+    raise wrong_type(child(parent, key), "a string", value)
+
+
+def optional_str(obj: Mapping[str, Any], key: str, parent: str) -> str | None:
+    """The string at `key`; an absent key and an explicit null both mean None."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise wrong_type(child(parent, key), "a string", value)
+
+
+def optional_bool(obj: Mapping[str, Any], key: str, parent: str) -> bool:
+    """The boolean at `key`; an absent key and an explicit null both mean False."""
+    value = obj.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise wrong_type(child(parent, key), "a boolean", value)
+    return value
+
+
+def required_choice(
+    obj: Mapping[str, Any], key: str, parent: str, choices: Mapping[str, T], what: str
+) -> T:
+    """Map the string at `key` onto one of `choices`, naming the allowed values otherwise."""
+    value = required_str(obj, key, parent)
+    try:
+        return choices[value]
+    except KeyError:
+        allowed = ", ".join(choices)
+        problem = f'unknown {what} "{value}"; expected one of {allowed}'
+        raise invalid_value(child(parent, key), problem) from None

@@ -1,0 +1,55 @@
+"""Entry point: a client request body, in any of the three APIs, → ParsedRequest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from plano_extproc.api import reasons
+from plano_extproc.api.anthropic_messages import anthropic_messages
+from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest
+from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.api.fields import json_type, optional_bool, optional_str
+from plano_extproc.api.inline_routes import inline_routes
+from plano_extproc.api.json_codec import decode_json
+from plano_extproc.api.openai_chat import chat_messages
+from plano_extproc.api.openai_responses import responses_messages
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+_CONVERSATION_PARSERS: dict[ClientApi, Callable[[dict[str, Any]], tuple[Message, ...]]] = {
+    ClientApi.CHAT: chat_messages,
+    ClientApi.MESSAGES: anthropic_messages,
+    ClientApi.RESPONSES: responses_messages,
+}
+
+
+def parse_request(
+    api: ClientApi, raw: bytes, *, max_body_bytes: int = MAX_BODY_BYTES
+) -> ParsedRequest:
+    """Decode and validate a raw request body; raises InvalidRequest (413 when too large)."""
+    if len(raw) > max_body_bytes:
+        raise InvalidRequest(
+            f"request body is {len(raw)} bytes, over the limit of {max_body_bytes} bytes",
+            reason=reasons.BODY_TOO_LARGE,
+            status=413,
+        )
+    return parse_body(api, decode_json(raw))
+
+
+def parse_body(api: ClientApi, body: object) -> ParsedRequest:
+    """Validate an already decoded body. `body` is kept, not copied, as ParsedRequest.body."""
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            f"request body: expected a JSON object, got {json_type(body)}",
+            reason=reasons.BODY_NOT_OBJECT,
+        )
+    messages = _CONVERSATION_PARSERS[api](body)
+    return ParsedRequest(
+        api=api,
+        model=optional_str(body, "model", ""),
+        messages=messages,
+        stream=optional_bool(body, "stream", ""),
+        inline_routes=inline_routes(body),
+        body=body,
+    )

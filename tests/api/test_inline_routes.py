@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plano_extproc.api import ClientApi
+from plano_extproc.config.model import Route, SelectionPolicy
+from tests.api.support import assert_invalid, parse
+
+REASON = "invalid_routing_preferences"
+
+_CONVERSATIONS: dict[ClientApi, dict[str, Any]] = {
+    ClientApi.CHAT: {"messages": [{"role": "user", "content": "write quicksort"}]},
+    ClientApi.MESSAGES: {"max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+    ClientApi.RESPONSES: {"input": "write quicksort"},
+}
+
+
+def _chat(**fields: object) -> dict[str, Any]:
+    return {**_CONVERSATIONS[ClientApi.CHAT], **fields}
+
+
+@pytest.mark.parametrize("api", list(ClientApi))
+def test_routing_preferences_in_every_api(api: ClientApi) -> None:
+    preferences = [
+        {
+            "name": "code generation",
+            "description": "generating new code snippets",
+            "models": ["anthropic/claude-sonnet-4-20250514", "openai/gpt-4o"],
+            "selection_policy": {"prefer": "fastest"},
+        },
+        {
+            "name": "general",
+            "description": "casual conversation",
+            "models": ["openai/gpt-4o-mini"],
+            "selection_policy": None,
+            "examples": ["hello there"],
+            "some_future_field": True,
+        },
+    ]
+
+    parsed = parse(api, {**_CONVERSATIONS[api], "routing_preferences": preferences})
+
+    assert parsed.inline_routes == (
+        Route(
+            name="code generation",
+            description="generating new code snippets",
+            models=("anthropic/claude-sonnet-4-20250514", "openai/gpt-4o"),
+            policy=SelectionPolicy.FASTEST,
+        ),
+        Route(
+            name="general",
+            description="casual conversation",
+            models=("openai/gpt-4o-mini",),
+            examples=("hello there",),
+        ),
+    )
+
+
+@pytest.mark.parametrize("prefer", list(SelectionPolicy))
+def test_every_selection_policy(prefer: SelectionPolicy) -> None:
+    route = {
+        "name": "r",
+        "description": "d",
+        "models": ["m"],
+        "selection_policy": {"prefer": prefer},
+    }
+
+    parsed = parse(ClientApi.CHAT, _chat(routing_preferences=[route]))
+
+    assert parsed.inline_routes is not None
+    assert parsed.inline_routes[0].policy is prefer
+
+
+@pytest.mark.parametrize("api", list(ClientApi))
+def test_legacy_routing_policy_merges_routes_by_name(api: ClientApi) -> None:
+    policy = [
+        {
+            "model": "openai/gpt-4o",
+            "routing_preferences": [
+                {"name": "coding", "description": "code generation and debugging"},
+                {"name": "general", "description": "simple questions"},
+            ],
+        },
+        {
+            "model": "openai/gpt-4o-mini",
+            "routing_preferences": [
+                {"name": "general", "description": "a later description is ignored"},
+                {"name": "general", "description": "listed twice under one model"},
+            ],
+        },
+        {"model": "anthropic/claude", "routing_preferences": []},
+        {"model": "anthropic/claude-haiku", "routing_preferences": None},
+        {"model": "openai/o3", "routing_preferences": [{"name": "coding", "description": ""}]},
+    ]
+
+    parsed = parse(api, {**_CONVERSATIONS[api], "routing_policy": policy})
+
+    assert parsed.inline_routes == (
+        Route("coding", "code generation and debugging", ("openai/gpt-4o", "openai/o3")),
+        Route("general", "simple questions", ("openai/gpt-4o", "openai/gpt-4o-mini")),
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"routing_preferences": None},
+        {"routing_preferences": []},
+        {"routing_policy": None},
+        {"routing_policy": []},
+        {"routing_policy": [{"model": "m", "routing_preferences": []}]},
+        {"routing_preferences": [], "routing_policy": []},
+    ],
+)
+def test_empty_or_null_means_no_inline_routes(fields: dict[str, Any]) -> None:
+    assert parse(ClientApi.CHAT, _chat(**fields)).inline_routes is None
+
+
+def test_an_empty_field_beside_a_filled_one_is_ignored() -> None:
+    route = {"name": "r", "description": "d", "models": ["m"]}
+
+    parsed = parse(ClientApi.CHAT, _chat(routing_preferences=[route], routing_policy=[]))
+
+    assert parsed.inline_routes == (Route("r", "d", ("m",)),)
+
+
+def _route(**overrides: object) -> dict[str, Any]:
+    return {"name": "r", "description": "d", "models": ["m"], **overrides}
+
+
+def _without(key: str) -> dict[str, Any]:
+    route = _route()
+    del route[key]
+    return route
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"routing_preferences": {}}, "routing_preferences: expected a list of routes, got object"),
+        (
+            {"routing_preferences": ["r"]},
+            "routing_preferences[0]: expected a route object, got string",
+        ),
+        (
+            {"routing_preferences": [_without("name")]},
+            "routing_preferences[0].name: required field is missing",
+        ),
+        (
+            {"routing_preferences": [_route(name=1)]},
+            "routing_preferences[0].name: expected a string, got number",
+        ),
+        (
+            {"routing_preferences": [_route(name="")]},
+            "routing_preferences[0].name: must not be empty",
+        ),
+        (
+            {"routing_preferences": [_without("description")]},
+            "routing_preferences[0].description: required field is missing",
+        ),
+        (
+            {"routing_preferences": [_route(description=None)]},
+            "routing_preferences[0].description: expected a string, got null",
+        ),
+        (
+            {"routing_preferences": [_without("models")]},
+            "routing_preferences[0].models: required field is missing",
+        ),
+        (
+            {"routing_preferences": [_route(models="m")]},
+            "routing_preferences[0].models: expected a list of model names, got string",
+        ),
+        (
+            {"routing_preferences": [_route(models=[])]},
+            "routing_preferences[0].models: must contain at least one model",
+        ),
+        (
+            {"routing_preferences": [_route(models=["a", 2])]},
+            "routing_preferences[0].models[1]: expected a string, got number",
+        ),
+        (
+            {"routing_preferences": [_route(models=[""])]},
+            "routing_preferences[0].models[0]: must not be empty",
+        ),
+        (
+            {"routing_preferences": [_route(models=["a", "b", "a"])]},
+            'routing_preferences[0].models[2]: duplicate model "a"',
+        ),
+        (
+            {"routing_preferences": [_route(), _route(name="s"), _route()]},
+            'routing_preferences[2].name: duplicate route name "r"',
+        ),
+        (
+            {"routing_preferences": [_route(selection_policy="cheapest")]},
+            "routing_preferences[0].selection_policy: expected an object, got string",
+        ),
+        (
+            {"routing_preferences": [_route(selection_policy={})]},
+            "routing_preferences[0].selection_policy.prefer: required field is missing",
+        ),
+        (
+            {"routing_preferences": [_route(selection_policy={"prefer": "best"})]},
+            'routing_preferences[0].selection_policy.prefer: unknown selection policy "best"; '
+            "expected one of none, cheapest, fastest, random",
+        ),
+        (
+            {"routing_preferences": [_route(examples="hi")]},
+            "routing_preferences[0].examples: expected a list of example messages, got string",
+        ),
+        (
+            {"routing_preferences": [_route(examples=["hi", None])]},
+            "routing_preferences[0].examples[1]: expected a string, got null",
+        ),
+        ({"routing_policy": "x"}, "routing_policy: expected a list of model policies, got string"),
+        ({"routing_policy": [1]}, "routing_policy[0]: expected a model policy object, got number"),
+        (
+            {"routing_policy": [{"routing_preferences": []}]},
+            "routing_policy[0].model: required field is missing",
+        ),
+        (
+            {"routing_policy": [{"model": "", "routing_preferences": []}]},
+            "routing_policy[0].model: must not be empty",
+        ),
+        (
+            {"routing_policy": [{"model": "m"}]},
+            "routing_policy[0].routing_preferences: required field is missing",
+        ),
+        (
+            {"routing_policy": [{"model": "m", "routing_preferences": {}}]},
+            "routing_policy[0].routing_preferences: expected a list of routes, got object",
+        ),
+        (
+            {"routing_policy": [{"model": "m", "routing_preferences": [[]]}]},
+            "routing_policy[0].routing_preferences[0]: expected a route object, got array",
+        ),
+        (
+            {"routing_policy": [{"model": "m", "routing_preferences": [{"description": "d"}]}]},
+            "routing_policy[0].routing_preferences[0].name: required field is missing",
+        ),
+        (
+            {
+                "routing_policy": [
+                    {"model": "m", "routing_preferences": [{"name": "n", "description": 0}]}
+                ]
+            },
+            "routing_policy[0].routing_preferences[0].description: expected a string, got number",
+        ),
+        (
+            {
+                "routing_preferences": [_route()],
+                "routing_policy": [
+                    {"model": "m", "routing_preferences": [{"name": "n", "description": "d"}]}
+                ],
+            },
+            "routing_preferences and routing_policy cannot be combined; send one of them",
+        ),
+    ],
+)
+def test_invalid_routing_preferences(fields: dict[str, Any], message: str) -> None:
+    assert_invalid(ClientApi.CHAT, _chat(**fields), message, REASON)
+
+
+def test_conversation_errors_are_reported_before_routing_errors() -> None:
+    body = {"messages": [], "routing_preferences": "bad"}
+
+    assert_invalid(
+        ClientApi.CHAT, body, "messages: must contain at least one message", "invalid_value"
+    )

@@ -1,0 +1,626 @@
+"""Each invalid configuration is rejected with exactly these issues: location and message."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.config.support import issues_of
+
+HEAD = """\
+version: v0.4.0
+model_providers:
+  - {model: openai/gpt-4o, access_key: k}
+  - {model: openai/gpt-4o-mini, access_key: k}
+"""
+ROUTE = "routing_preferences:\n  - {name: code, description: writing code, models: [openai/gpt-4o]"
+DURATION_HINT = "a number of seconds or a string such as 500ms, 30s, 5m, 1h"
+
+CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (
+        "yaml syntax error",
+        "version: v0.4.0\nmodel_providers: [\n  {model: openai/gpt-4o\n",
+        [("", "invalid YAML at line 4, column 1: expected ',' or '}', but got '<stream end>'")],
+    ),
+    (
+        "duplicate yaml key",
+        HEAD + "version: v0.4.0\n",
+        [("", "duplicate key 'version' at line 5, column 1")],
+    ),
+    ("empty file", "", [("", "the configuration is empty")]),
+    ("not a mapping", "- a\n- b\n", [("", "the configuration must be a mapping, not a list")]),
+    (
+        "missing version",
+        "model_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "missing required key")],
+    ),
+    (
+        "version is not a string",
+        "version: 0.4\nmodel_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "must be a string, not a number")],
+    ),
+    (
+        "malformed version",
+        "version: four\nmodel_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "'four' is not a version such as v0.4.0")],
+    ),
+    (
+        "top-level routes before v0.4.0",
+        HEAD.replace("v0.4.0", "v0.3.0") + ROUTE + "}\n",
+        [
+            (
+                "routing_preferences",
+                "top-level routing_preferences require version v0.4.0 or later; "
+                "this file declares v0.3.0",
+            )
+        ],
+    ),
+    (
+        "undeclared route model",
+        HEAD
+        + ROUTE
+        + "}\n"
+        + "  - {name: plan, description: planning, models: [openai/gpt-4o, openai/gpt-5]}\n"
+        + "  - {name: chat, description: chatting, models: [openai/gpt-5]}\n",
+        [
+            (
+                "routing_preferences[1].models[1]",
+                "'openai/gpt-5' is not declared in model_providers",
+            ),
+            (
+                "routing_preferences[2].models[0]",
+                "'openai/gpt-5' is not declared in model_providers",
+            ),
+        ],
+    ),
+    (
+        "model listed twice in a route",
+        HEAD
+        + "routing_preferences:\n"
+        + "  - {name: a, description: b, models: [openai/gpt-4o, openai/gpt-4o]}\n",
+        [
+            (
+                "routing_preferences[0].models[1]",
+                "'openai/gpt-4o' is already listed at routing_preferences[0].models[0]",
+            )
+        ],
+    ),
+    (
+        "duplicate provider model",
+        HEAD + "  - {model: openai/gpt-4o}\n",
+        [("model_providers[2].model", "'openai/gpt-4o' is already declared by model_providers[0]")],
+    ),
+    (
+        "duplicate provider name",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: openai/gpt-4o, name: main}\n"
+        "  - {model: openai/gpt-4o-mini, name: main}\n"
+        "  - {model: openai/o3, name: openai/gpt-4o}\n",
+        [
+            ("model_providers[1].name", "'main' is already used by model_providers[0]"),
+            ("model_providers[2].name", "'openai/gpt-4o' is already used by model_providers[0]"),
+        ],
+    ),
+    (
+        "more than one default",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: openai/gpt-4o, default: true}\n"
+        "  - {model: openai/o3}\n"
+        "  - {model: openai/gpt-4o-mini, default: true}\n",
+        [
+            (
+                "model_providers[2].default",
+                "only one provider may be the default; model_providers[0] already is",
+            )
+        ],
+    ),
+    (
+        "duplicate route name",
+        HEAD + ROUTE + "}\n  - {name: code, description: again, models: [openai/gpt-4o-mini]}\n",
+        [("routing_preferences[1].name", "'code' is already declared by routing_preferences[0]")],
+    ),
+    (
+        "cheapest without a cost source",
+        HEAD + ROUTE + ", selection_policy: {prefer: cheapest}}\n",
+        [
+            (
+                "routing_preferences[0].selection_policy.prefer",
+                "'cheapest' needs a cost source in model_metrics_sources "
+                "(digitalocean_pricing or cost_metrics)",
+            )
+        ],
+    ),
+    (
+        "fastest without a latency source",
+        HEAD
+        + ROUTE
+        + ", selection_policy: {prefer: fastest}}\n"
+        + "model_metrics_sources: [{type: digitalocean_pricing}]\n",
+        [
+            (
+                "routing_preferences[0].selection_policy.prefer",
+                "'fastest' needs a latency source in model_metrics_sources (prometheus_metrics)",
+            )
+        ],
+    ),
+    (
+        "two cost sources",
+        HEAD
+        + "model_metrics_sources:\n"
+        + "  - {type: digitalocean_pricing}\n"
+        + "  - {type: cost_metrics, url: 'https://pricing/costs'}\n",
+        [
+            (
+                "model_metrics_sources[1]",
+                "only one cost source is allowed; model_metrics_sources[0] is already one",
+            )
+        ],
+    ),
+    (
+        "two latency sources",
+        HEAD
+        + "model_metrics_sources:\n"
+        + "  - {type: prometheus_metrics, url: 'http://p:9090', query: q}\n"
+        + "  - {type: latency, provider: prometheus, url: 'http://p:9090', query: q}\n",
+        [
+            (
+                "model_metrics_sources[1]",
+                "only one latency source is allowed; model_metrics_sources[0] is already one",
+            )
+        ],
+    ),
+    (
+        "unknown top-level key",
+        HEAD + "routing_preference: []\n",
+        [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
+    ),
+    (
+        "unknown provider key",
+        "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, acces_key: k}]\n",
+        [("model_providers[0].acces_key", "unknown key (did you mean 'access_key'?)")],
+    ),
+    (
+        "unknown route key",
+        HEAD + ROUTE + ", colour: red}\n",
+        [
+            (
+                "routing_preferences[0].colour",
+                "unknown key; expected one of: description, examples, models, name, "
+                "selection_policy",
+            )
+        ],
+    ),
+    (
+        "unknown nested routing key",
+        HEAD + "routing: {classifier: {type: lexical, timeout: 5}}\n",
+        [("routing.classifier.timeout", "unknown key (did you mean 'timeout_ms'?)")],
+    ),
+    (
+        "port is not an integer",
+        HEAD + "listeners: [{type: model, name: egress, port: '12000'}]\n",
+        [("listeners[0].port", "must be an integer, not a string")],
+    ),
+    (
+        "port out of range",
+        HEAD + "listeners: [{type: model, name: egress, port: 70000}]\n",
+        [("listeners[0].port", "must be between 1 and 65535")],
+    ),
+    (
+        "models is not a list",
+        HEAD + "routing_preferences: [{name: a, description: b, models: openai/gpt-4o}]\n",
+        [("routing_preferences[0].models", "must be a list, not a string")],
+    ),
+    (
+        "empty models list",
+        HEAD + "routing_preferences: [{name: a, description: b, models: []}]\n",
+        [("routing_preferences[0].models", "must list at least one model")],
+    ),
+    (
+        "base_url with a bad scheme",
+        "version: v0.4.0\nmodel_providers: [{model: ollama/llama3, base_url: 'ftp://host'}]\n",
+        [("model_providers[0].base_url", "must start with http:// or https://")],
+    ),
+    (
+        "base_url with a query",
+        "version: v0.4.0\n"
+        "model_providers: [{model: ollama/llama3, base_url: 'http://host:11434/v1?x=1'}]\n",
+        [("model_providers[0].base_url", "must not contain a query string or fragment")],
+    ),
+    (
+        "base_url with credentials",
+        "version: v0.4.0\nmodel_providers: [{model: ollama/llama3, base_url: 'http://u:p@host'}]\n",
+        [
+            (
+                "model_providers[0].base_url",
+                "must not contain credentials; use access_key or auth instead",
+            )
+        ],
+    ),
+    (
+        "provider without a well-known endpoint",
+        "version: v0.4.0\nmodel_providers: [{model: ollama/llama3.1}]\n",
+        [
+            (
+                "model_providers[0].base_url",
+                "required for provider 'ollama', which has no well-known endpoint",
+            )
+        ],
+    ),
+    (
+        "model without a provider",
+        "version: v0.4.0\nmodel_providers: [{model: gpt-4o}]\n",
+        [("model_providers[0].model", "'gpt-4o' must have the form <provider>/<model_id>")],
+    ),
+    (
+        "wildcard model",
+        "version: v0.4.0\nmodel_providers: [{model: openai/*}]\n",
+        [("model_providers[0].model", "wildcard models are not supported")],
+    ),
+    (
+        "both provider lists",
+        HEAD + "llm_providers: [{model: openai/o3}]\n",
+        [
+            (
+                "llm_providers",
+                "use either model_providers or its legacy name llm_providers, not both",
+            )
+        ],
+    ),
+    (
+        "no providers",
+        "version: v0.4.0\nmodel_providers: []\n",
+        [("model_providers", "at least one model provider is required")],
+    ),
+    (
+        "providers that are not a list",
+        "version: v0.4.0\nmodel_providers: openai/gpt-4o\n",
+        [("model_providers", "must be a list, not a string")],
+    ),
+    (
+        "provider entry is not a mapping",
+        "version: v0.4.0\nmodel_providers: [openai/gpt-4o]\n",
+        [
+            ("model_providers[0]", "must be a mapping, not a string"),
+        ],
+    ),
+    (
+        "unknown selection policy",
+        HEAD + ROUTE + ", selection_policy: {prefer: fast}}\n",
+        [
+            (
+                "routing_preferences[0].selection_policy.prefer",
+                "unknown value 'fast'; expected one of: cheapest, fastest, none, random",
+            )
+        ],
+    ),
+    (
+        "unknown classifier type",
+        HEAD + "routing: {classifier: {type: bert}}\n",
+        [
+            (
+                "routing.classifier.type",
+                "unknown value 'bert'; expected one of: embedded, lexical, openai, triton",
+            )
+        ],
+    ),
+    (
+        "openai classifier without base_url",
+        HEAD + "routing: {classifier: {type: openai, openai: {model: Arch-Router}}}\n",
+        [("routing.classifier.openai.base_url", "required when routing.classifier.type is openai")],
+    ),
+    (
+        "triton url with a scheme",
+        HEAD + "routing: {classifier: {type: triton, triton: {url: 'grpc://triton:8001'}}}\n",
+        [
+            (
+                "routing.classifier.triton.url",
+                "must be host[:port] without a scheme, as in triton:8001",
+            )
+        ],
+    ),
+    (
+        "redis session cache without url",
+        HEAD + "routing: {session_cache: {type: redis}}\n",
+        [("routing.session_cache.url", "required when type is redis")],
+    ),
+    (
+        "session cache url that is not redis",
+        HEAD + "routing: {session_cache: {type: redis, url: 'http://redis:6379'}}\n",
+        [("routing.session_cache.url", "must start with redis://, rediss:// or unix://")],
+    ),
+    (
+        "session ttl below one",
+        HEAD + "routing: {session_ttl_seconds: 0}\n",
+        [("routing.session_ttl_seconds", "must be at least 1")],
+    ),
+    (
+        "bad listener timeout",
+        HEAD + "listeners: [{type: model, name: egress, timeout: 5 minutes}]\n",
+        [("listeners[0].timeout", f"must be a positive duration: {DURATION_HINT}")],
+    ),
+    (
+        "unknown listener type",
+        HEAD + "listeners: [{type: gateway, name: egress}]\n",
+        [("listeners[0].type", "unknown value 'gateway'; expected one of: agent, model, prompt")],
+    ),
+    (
+        "listener name and address clash",
+        HEAD + "listeners: [{type: model, name: a}, {type: model, name: a}]\n",
+        [
+            ("listeners[1].name", "'a' is already declared by listeners[0]"),
+            ("listeners[1].port", "0.0.0.0:12000 is already used by listeners[0]"),
+        ],
+    ),
+    (
+        "listeners of the wrong type",
+        HEAD + "listeners: egress\n",
+        [("listeners", "must be a list, not a string")],
+    ),
+    (
+        "listener that is not a mapping",
+        HEAD + "listeners: [true]\n",
+        [("listeners[0]", "must be a mapping, not a boolean")],
+    ),
+    (
+        "legacy listener with an unknown message format",
+        HEAD + "listeners: {egress_traffic: {port: 12000, message_format: anthropic}}\n",
+        [
+            (
+                "listeners.egress_traffic.message_format",
+                "unknown value 'anthropic'; expected one of: openai",
+            )
+        ],
+    ),
+    (
+        "unset variable for an access key",
+        "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, access_key: $MISSING_KEY}]\n",
+        [("model_providers[0].access_key", "environment variable MISSING_KEY is unset or empty")],
+    ),
+    (
+        "unset variable for a bearer token",
+        HEAD + "model_metrics_sources:\n"
+        "  - {type: cost_metrics, url: 'https://p/costs',\n"
+        "     auth: {type: bearer, token: '${NOPE}'}}\n",
+        [("model_metrics_sources[0].auth.token", "environment variable NOPE is unset or empty")],
+    ),
+    (
+        "unsupported auth type",
+        HEAD + "model_metrics_sources:\n"
+        "  - {type: cost_metrics, url: 'https://p/costs', auth: {type: basic, token: t}}\n",
+        [("model_metrics_sources[0].auth.type", "unknown value 'basic'; expected one of: bearer")],
+    ),
+    (
+        "unknown metrics source type",
+        HEAD + "model_metrics_sources: [{type: pricing}]\n",
+        [
+            (
+                "model_metrics_sources[0].type",
+                "unknown value 'pricing'; expected one of: cost, cost_metrics, "
+                "digitalocean_pricing, latency, prometheus_metrics",
+            )
+        ],
+    ),
+    (
+        "cost source with an unknown provider",
+        HEAD + "model_metrics_sources: [{type: cost, provider: models.dev}]\n",
+        [
+            (
+                "model_metrics_sources[0].provider",
+                "unknown value 'models.dev'; expected one of: custom, digitalocean",
+            )
+        ],
+    ),
+    (
+        "metrics sources missing type or provider",
+        HEAD + "model_metrics_sources: [{refresh_interval: 60}, {type: latency}, 7]\n",
+        [
+            ("model_metrics_sources[0].type", "missing required key"),
+            ("model_metrics_sources[1].provider", "missing required key"),
+            ("model_metrics_sources[2]", "must be a mapping, not an integer"),
+        ],
+    ),
+    (
+        "prometheus source without a query",
+        HEAD + "model_metrics_sources: [{type: prometheus_metrics, url: 'http://p:9090'}]\n",
+        [("model_metrics_sources[0].query", "missing required key")],
+    ),
+    (
+        "alias to an undeclared model",
+        HEAD + "model_aliases: {fast: {target: gpt-5}}\n",
+        [("model_aliases.fast.target", "'gpt-5' is not declared in model_providers")],
+    ),
+    (
+        "alias to an ambiguous bare model id",
+        HEAD
+        + "  - {model: azure/gpt-4o, base_url: 'https://azure.example'}\n"
+        + "model_aliases: {'arch.fast.v1': {target: gpt-4o}}\n",
+        [
+            (
+                "model_aliases['arch.fast.v1'].target",
+                "'gpt-4o' matches several providers (openai/gpt-4o, azure/gpt-4o); "
+                "use the full provider/model",
+            )
+        ],
+    ),
+    (
+        "alias hiding a declared model",
+        HEAD + "model_aliases: {openai/gpt-4o: {target: openai/gpt-4o-mini}}\n",
+        [
+            (
+                "model_aliases['openai/gpt-4o']",
+                "'openai/gpt-4o' is a declared model; an alias may not hide it",
+            )
+        ],
+    ),
+    (
+        "routing model that is not declared",
+        HEAD + "overrides: {llm_routing_model: Arch-Router}\n",
+        [("overrides.llm_routing_model", "'Arch-Router' is not declared in model_providers")],
+    ),
+    (
+        "routing model served by the anthropic api",
+        "version: v0.4.0\nmodel_providers: [{model: anthropic/claude-haiku}]\n"
+        "overrides: {llm_routing_model: anthropic/claude-haiku}\n",
+        [
+            (
+                "overrides.llm_routing_model",
+                "'anthropic/claude-haiku' speaks the Anthropic Messages API; "
+                "the routing model needs an OpenAI-compatible one",
+            )
+        ],
+    ),
+    (
+        "legacy route that clashes with a top-level route",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - model: openai/gpt-4o\n"
+        "    routing_preferences: [{name: code, description: writing code}]\n"
+        "routing_preferences: [{name: code, description: coding, models: [openai/gpt-4o]}]\n",
+        [
+            (
+                "model_providers[0].routing_preferences[0].name",
+                "'code' is already declared by routing_preferences[0]",
+            )
+        ],
+    ),
+    (
+        "legacy route repeated on one provider",
+        "version: v0.3.0\nmodel_providers:\n"
+        "  - model: openai/gpt-4o\n"
+        "    routing_preferences: [{name: code, description: a}, {name: code, description: a}]\n",
+        [
+            (
+                "model_providers[0].routing_preferences[1].name",
+                "'code' is already declared by model_providers[0].routing_preferences[0]",
+            )
+        ],
+    ),
+    (
+        "wrong element types",
+        HEAD
+        + ROUTE
+        + ", examples: [1, '']}\n"
+        + "  - {name: other, description: other, models: [3]}\n",
+        [
+            ("routing_preferences[0].examples[0]", "must be a non-empty string, not an integer"),
+            ("routing_preferences[0].examples[1]", "must be a non-empty string, not a string"),
+            ("routing_preferences[1].models[0]", "must be a string, not an integer"),
+        ],
+    ),
+    (
+        "wrong mapping types",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: openai/gpt-4o, headers: {x-team: 1}, default: 'yes please'}\n"
+        "model_aliases: [fast]\n"
+        "routing: {classifier: {threshold: high}}\n",
+        [
+            ("model_providers[0].default", "must be a boolean, not a string"),
+            ("model_providers[0].headers.x-team", "must be a string, not an integer"),
+            ("model_aliases", "must be a mapping, not a list"),
+            ("routing.classifier.threshold", "must be a number, not a string"),
+        ],
+    ),
+    (
+        "non-string keys",
+        "version: v0.4.0\n1: x\nmodel_providers: [{model: openai/gpt-4o}]\n"
+        "model_aliases: {2: {target: openai/gpt-4o}}\n",
+        [
+            ("", "keys must be strings, not an integer"),
+            ("model_aliases", "keys must be strings, not an integer"),
+        ],
+    ),
+    (
+        "yaml control character",
+        "version: v0.4.0\x07\n",
+        [
+            (
+                "",
+                "invalid YAML: unacceptable character #x0007: special characters are not "
+                'allowed in "<unicode string>", position 15',
+            )
+        ],
+    ),
+    (
+        "yaml unhashable key",
+        "version: v0.4.0\n? [a]\n: 1\n",
+        [("", "invalid YAML at line 2, column 3: found unhashable key")],
+    ),
+    (
+        "entries of the wrong shape",
+        "version: 2024-01-01\n"
+        "model_providers:\n"
+        "  - null\n"
+        "  - model: openai/gpt-4o\n"
+        "    passthrough_auth: {a: 1}\n"
+        "    routing_preferences: [{name: x}, {description: y}]\n"
+        "routing_preferences: [code]\n"
+        "model_aliases: {fast: openai/gpt-4o}\n"
+        "model_metrics_sources: [{type: 5}, {type: cost, provider: 5}]\n"
+        "routing: {classifier: {type: 5}}\n",
+        [
+            ("version", "must be a string, not a date"),
+            ("model_providers[0]", "must be a mapping, not null"),
+            ("model_providers[1].passthrough_auth", "must be a boolean, not a mapping"),
+            ("model_providers[1].routing_preferences[0].description", "missing required key"),
+            ("model_providers[1].routing_preferences[1].name", "missing required key"),
+            ("model_metrics_sources[0].type", "must be a string, not an integer"),
+            ("model_metrics_sources[1].provider", "must be a string, not an integer"),
+            ("routing_preferences[0]", "must be a mapping, not a string"),
+            ("model_aliases.fast", "must be a mapping, not a string"),
+            ("routing.classifier.type", "must be a string, not an integer"),
+        ],
+    ),
+    (
+        "blank strings",
+        "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, name: '  '}]\n",
+        [("model_providers[0].name", "must not be empty")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+)
+def test_invalid_config_reports_exact_issues(text: str, expected: list[tuple[str, str]]) -> None:
+    assert issues_of(text) == expected
+
+
+def test_every_problem_of_a_file_is_reported_together() -> None:
+    text = """\
+        version: v0.4.0
+        listeners: [{type: model, name: egress, port: http}]
+        model_providers:
+          - {model: openai/gpt-4o, access_key: $OPENAI_API_KEY, default: true}
+          - {model: openai/gpt-4o, default: true}
+          - {model: ollama/llama3}
+        routing_preferences:
+          - {name: code, description: code, models: [openai/gpt-5],
+             selection_policy: {prefer: cheapest}}
+          - {name: code, description: again, models: [openai/gpt-4o], colour: red}
+        routing: {classifier: {type: openai}, session_cache: {type: redis}}
+        tracing: {random_sampling: 10}
+    """
+    assert issues_of(text, env={}) == [
+        ("listeners[0].port", "must be an integer, not a string"),
+        ("model_providers[0].access_key", "environment variable OPENAI_API_KEY is unset or empty"),
+        (
+            "model_providers[2].base_url",
+            "required for provider 'ollama', which has no well-known endpoint",
+        ),
+        ("model_providers[1].model", "'openai/gpt-4o' is already declared by model_providers[0]"),
+        (
+            "model_providers[1].default",
+            "only one provider may be the default; model_providers[0] already is",
+        ),
+        ("routing_preferences[0].models[0]", "'openai/gpt-5' is not declared in model_providers"),
+        (
+            "routing_preferences[0].selection_policy.prefer",
+            "'cheapest' needs a cost source in model_metrics_sources "
+            "(digitalocean_pricing or cost_metrics)",
+        ),
+        (
+            "routing_preferences[1].colour",
+            "unknown key; expected one of: description, examples, models, name, selection_policy",
+        ),
+        ("routing_preferences[1].name", "'code' is already declared by routing_preferences[0]"),
+        ("routing.session_cache.url", "required when type is redis"),
+        ("routing.classifier.openai.base_url", "required when routing.classifier.type is openai"),
+    ]
