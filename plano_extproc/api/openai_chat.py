@@ -17,15 +17,8 @@ from plano_extproc.api.fields import (
     wrong_type,
 )
 
-_ROLES = {
-    "system": Role.SYSTEM,
-    "developer": Role.DEVELOPER,
-    "user": Role.USER,
-    "assistant": Role.ASSISTANT,
-    "tool": Role.TOOL,
-    # The deprecated function-result role is a tool result without a call id.
-    "function": Role.TOOL,
-}
+# The deprecated function-result role is a tool result without a call id.
+_ROLES = {**{role.value: role for role in Role}, "function": Role.TOOL}
 _TEXT_PARTS = frozenset({"text"})
 # Where each tool call type keeps its arguments: `{"type": kind, kind: {"name", key}}`.
 _TOOL_CALL_ARGUMENTS = {"function": "arguments", "custom": "input"}

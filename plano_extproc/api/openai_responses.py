@@ -22,12 +22,8 @@ from plano_extproc.api.fields import (
     wrong_type,
 )
 
-_ROLES = {
-    "system": Role.SYSTEM,
-    "developer": Role.DEVELOPER,
-    "user": Role.USER,
-    "assistant": Role.ASSISTANT,
-}
+# Tool results arrive as function_call_output items, never as a message role.
+_ROLES = {role.value: role for role in Role if role is not Role.TOOL}
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 
 
