@@ -1,0 +1,49 @@
+"""Names shared by the generated Envoy config and the ext_proc service.
+
+Both sides import these, so a rename can never leave them disagreeing.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from plano_extproc.api.conversation import ClientApi
+
+EXTPROC_CLUSTER = "plano_extproc"
+EXTPROC_FILTER = "envoy.filters.http.ext_proc"
+
+# Set by the ext_proc on proxied requests (overwriting any client value); routes match on it.
+CLUSTER_HEADER = "x-plano-cluster"
+
+# Dynamic metadata namespace the ext_proc writes its decision into; the route config copies the
+# keys into response headers and the access log reads them.
+METADATA_NAMESPACE = "plano"
+DECISION_HEADERS = MappingProxyType(
+    {
+        "x-plano-route": "route",
+        "x-plano-model": "model",
+        "x-plano-models": "models",
+        "x-plano-pinned": "pinned",
+        "x-plano-route-fallback": "fallback",
+    }
+)
+
+DECISION_PATHS = MappingProxyType(
+    {
+        "/routing/v1/chat/completions": ClientApi.CHAT,
+        "/routing/v1/messages": ClientApi.MESSAGES,
+        "/routing/v1/responses": ClientApi.RESPONSES,
+    }
+)
+PROXY_PATHS = MappingProxyType(
+    {
+        "/v1/chat/completions": ClientApi.CHAT,
+        "/v1/messages": ClientApi.MESSAGES,
+        "/v1/responses": ClientApi.RESPONSES,
+    }
+)
+MODELS_PATH = "/v1/models"
+HEALTH_PATH = "/healthz"
+
+# Request bodies above this are refused by Envoy with 413 before they reach the ext_proc.
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024

@@ -1,0 +1,90 @@
+"""Where each provider lives: the Envoy cluster, host and path prefix its requests go to.
+
+Derived from the config alone, so the Envoy config generator and the ext_proc compute the same
+cluster names independently. Providers sharing an endpoint (every `openai/*` model) share one
+cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from plano_extproc.api.conversation import ClientApi
+from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+
+_API_PATHS = MappingProxyType(
+    {
+        ClientApi.CHAT: "/v1/chat/completions",
+        ClientApi.MESSAGES: "/v1/messages",
+        ClientApi.RESPONSES: "/v1/responses",
+    }
+)
+# The client APIs each upstream wire API serves natively (no translation).
+NATIVE_APIS = MappingProxyType(
+    {
+        ProviderApi.OPENAI: frozenset({ClientApi.CHAT, ClientApi.RESPONSES}),
+        ProviderApi.ANTHROPIC: frozenset({ClientApi.MESSAGES}),
+    }
+)
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    cluster: str
+    scheme: str
+    host: str
+    port: int
+    path_prefix: str
+    authority: str
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+    def path_for(self, api: ClientApi) -> str:
+        path = _API_PATHS[api]
+        # base_urls are written with or without a trailing /v1; never send /v1/v1/...
+        if self.path_prefix.endswith("/v1"):
+            return self.path_prefix + path.removeprefix("/v1")
+        return self.path_prefix + path
+
+
+def _endpoint(provider: ModelProvider) -> tuple[str, str, int, str, str]:
+    if provider.base_url is None:
+        raise ValueError(f"provider '{provider.name}' has no base_url")
+    parts = urlsplit(provider.base_url)
+    scheme = parts.scheme
+    host = parts.hostname or ""
+    port = parts.port or (443 if scheme == "https" else 80)
+    default_port = parts.port is None
+    authority = provider.http_host or (host if default_port else f"{host}:{port}")
+    return scheme, host, port, parts.path.rstrip("/"), authority
+
+
+def _cluster_name(scheme: str, host: str, port: int, taken: set[str]) -> str:
+    base = f"upstream_{_UNSAFE.sub('_', host.lower()).strip('_')}_{port}"
+    if scheme == "https":
+        base += "_tls"
+    name, index = base, 1
+    while name in taken:
+        index += 1
+        name = f"{base}_{index}"
+    return name
+
+
+def upstreams_for(config: Config) -> Mapping[str, Upstream]:
+    """Provider name → Upstream, in provider order."""
+    clusters: dict[tuple[str, str, int, str], str] = {}
+    result: dict[str, Upstream] = {}
+    for provider in config.providers:
+        scheme, host, port, prefix, authority = _endpoint(provider)
+        key = (scheme, host, port, authority)
+        if key not in clusters:
+            clusters[key] = _cluster_name(scheme, host, port, set(clusters.values()))
+        result[provider.name] = Upstream(clusters[key], scheme, host, port, prefix, authority)
+    return MappingProxyType(result)
