@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from plano_extproc.cli import check_config, route
+from plano_extproc.cli import check_config, route, serve
 
-COMMANDS = (check_config, route)
+COMMANDS = (check_config, route, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,94 @@
+"""`plano-extproc serve`: run the ext_proc gRPC service, optionally as N worker processes.
+
+One Python process is about one core, so `--workers N` starts N processes on ports
+P..P+N-1; the generated Envoy config lists them all as endpoints of the ext_proc cluster.
+With several workers, session affinity needs the Redis store to be shared between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+import uvloop
+
+from plano_extproc.classifiers.factory import UnavailableClassifier
+from plano_extproc.config import ConfigError, load_config
+from plano_extproc.config.model import SessionCacheType
+from plano_extproc.extproc.server import DEFAULT_DRAIN_SECONDS, serve
+
+log = logging.getLogger("plano_extproc")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser("serve", help="run the ext_proc gRPC service")
+    command.add_argument("--config", required=True)
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=50051)
+    command.add_argument("--workers", type=int, default=1)
+    command.add_argument(
+        "--allow-missing-keys",
+        action="store_true",
+        help="start even if provider key variables are unset (their requests get a 503)",
+    )
+    command.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS)
+    command.add_argument("--log-level", default="info")
+    command.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s extproc:{args.port} %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config, require_keys=not args.allow_missing_keys)
+    except ConfigError as error:
+        log.error("%s: invalid config\n%s", args.config, error)
+        return 2
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    if args.workers > 1:
+        if config.routing.session_cache.type is not SessionCacheType.REDIS:
+            log.warning(
+                "%d workers with the in-memory affinity store: pins are per worker", args.workers
+            )
+        return _run_workers(args)
+    try:
+        uvloop.run(serve(config, host=args.host, port=args.port, drain_seconds=args.drain_seconds))
+    except (UnavailableClassifier, OSError) as error:
+        log.error("%s", error)
+        return 2
+    return 0
+
+
+def _worker_command(args: argparse.Namespace, port: int) -> list[str]:
+    command = [sys.executable, "-m", "plano_extproc.cli.main", "serve", "--config", args.config]
+    command += ["--host", args.host, "--port", str(port), "--log-level", args.log_level]
+    command += ["--drain-seconds", str(args.drain_seconds)]
+    return command + (["--allow-missing-keys"] if args.allow_missing_keys else [])
+
+
+def _run_workers(args: argparse.Namespace) -> int:
+    workers = [
+        subprocess.Popen(_worker_command(args, args.port + index)) for index in range(args.workers)
+    ]
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    # The first worker to exit ends the group: a supervisor restarts it whole.
+    while all(worker.poll() is None for worker in workers):
+        time.sleep(0.2)
+    forward(signal.SIGTERM, None)
+    codes = [worker.wait() for worker in workers]
+    return next((code for code in codes if code), 0)

@@ -1,0 +1,224 @@
+"""What the ext_proc does with one request: answer it, or rewrite it for its provider.
+
+Header phase: pick the endpoint from the path (decision, proxy, model list, or a 404/405).
+Body phase: parse the client API, decide, then either answer the decision as JSON or build the
+header/body mutations that send the request to the chosen provider. Everything that depends only
+on the config (per-provider headers, credentials, paths, the model list) is built once here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+import orjson
+from envoy.config.core.v3.base_pb2 import HeaderValueOption
+from envoy.service.ext_proc.v3.external_processor_pb2 import ProcessingResponse
+from google.protobuf.struct_pb2 import Struct
+
+from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
+from plano_extproc.api.conversation import ClientApi, ParsedRequest
+from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.envoy.contract import (
+    CLUSTER_HEADER,
+    DECISION_PATHS,
+    METADATA_NAMESPACE,
+    MODELS_PATH,
+    PROXY_PATHS,
+)
+from plano_extproc.envoy.upstreams import NATIVE_APIS, Upstream, upstreams_for
+from plano_extproc.extproc.messages import (
+    CONTINUE_HEADERS,
+    error_reply,
+    forward_body,
+    json_reply,
+    raw_json_reply,
+    set_header,
+)
+from plano_extproc.routing.decision import Decision
+from plano_extproc.routing.router import Router
+
+log = logging.getLogger(__name__)
+
+ANTHROPIC_VERSION = "2023-06-01"
+# Client credentials that never reach a provider unless it is configured with passthrough_auth.
+CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
+# Parsing accepts more than Envoy's own limit, so an oversized body is always refused by Envoy
+# with its 413 before it gets here.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class Endpoint(Enum):
+    DECISION = "decision"
+    PROXY = "proxy"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """What the header phase learnt, kept for the body phase."""
+
+    endpoint: Endpoint
+    api: ClientApi
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPlan:
+    """Per-provider request rewriting, computed at config load."""
+
+    provider: ModelProvider
+    upstream: Upstream
+    set_headers: tuple[HeaderValueOption, ...]
+    remove_headers: tuple[str, ...]
+    missing_key_env: str | None
+
+
+def _credential_headers(provider: ModelProvider) -> list[tuple[str, str]]:
+    if provider.passthrough_auth or provider.access_key is None:
+        return []
+    if provider.api is ProviderApi.ANTHROPIC:
+        return [("x-api-key", provider.access_key), ("anthropic-version", ANTHROPIC_VERSION)]
+    return [("authorization", f"Bearer {provider.access_key}")]
+
+
+def _plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
+    headers = [
+        (CLUSTER_HEADER, upstream.cluster),
+        *provider.headers.items(),
+        *_credential_headers(provider),
+    ]
+    missing = provider.access_key is None and not provider.passthrough_auth
+    return ProviderPlan(
+        provider=provider,
+        upstream=upstream,
+        set_headers=tuple(set_header(name, value) for name, value in headers),
+        remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
+        missing_key_env=(provider.access_key_env or "its access_key") if missing else None,
+    )
+
+
+def _models_listing(config: Config) -> bytes:
+    """`GET /v1/models` in OpenAI's list format: providers, then aliases."""
+    entries = [
+        {"id": p.name, "object": "model", "created": 0, "owned_by": p.provider}
+        for p in config.providers
+    ]
+    entries += [
+        {"id": alias, "object": "model", "created": 0, "owned_by": "alias"}
+        for alias in config.aliases
+    ]
+    return orjson.dumps({"object": "list", "data": entries})
+
+
+def _problem(
+    status: int, code: str, message: str, reason: str, headers: tuple[tuple[str, str], ...] = ()
+) -> ProcessingResponse:
+    body = {"error": {"code": code, "message": message, "details": {"reason": reason}}}
+    return json_reply(status, body, headers)
+
+
+def _decision_metadata(decision: Decision, provider: ModelProvider) -> Struct:
+    ranked = decision.models if decision.matched else (provider.name,)
+    values = {"model": provider.name, "models": ",".join(ranked)}
+    values["pinned"] = "true" if decision.pinned else "false"
+    if decision.route is not None:
+        values["route"] = decision.route
+    if decision.fallback is not None:
+        values["fallback"] = decision.fallback.value
+    metadata = Struct()
+    metadata.update({METADATA_NAMESPACE: values})
+    return metadata
+
+
+def _fallback_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
+    if decision.fallback is None:
+        return ()
+    return (("x-plano-route-fallback", decision.fallback.value),)
+
+
+class Gateway:
+    def __init__(self, config: Config, router: Router) -> None:
+        self._router = router
+        upstreams = upstreams_for(config)
+        self._plans = {p.name: _plan(p, upstreams[p.name]) for p in config.providers}
+        self._models_listing = _models_listing(config)
+
+    def on_headers(
+        self, method: str, path: str, end_of_stream: bool, headers: dict[str, str]
+    ) -> tuple[ProcessingResponse, PendingRequest | None]:
+        path = path.partition("?")[0]
+        if path in DECISION_PATHS:
+            endpoint, api = Endpoint.DECISION, DECISION_PATHS[path]
+        elif path in PROXY_PATHS:
+            endpoint, api = Endpoint.PROXY, PROXY_PATHS[path]
+        elif path == MODELS_PATH and method == "GET":
+            return raw_json_reply(200, self._models_listing), None
+        else:
+            return _problem(404, "NotFound", f"no endpoint at {path}", "unknown_path"), None
+        if method != "POST":
+            message = f"{path} accepts POST only"
+            reply = _problem(
+                405, "MethodNotAllowed", message, "method_not_allowed", (("allow", "POST"),)
+            )
+            return reply, None
+        if end_of_stream:
+            error = InvalidRequest("the request has no body", reason="missing_body")
+            return error_reply(error), None
+        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers)
+
+    async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
+        try:
+            parsed = parse_request(pending.api, body, max_body_bytes=MAX_BODY_BYTES)
+            decision = await self._router.engine.decide(parsed, pending.headers)
+            if pending.endpoint is Endpoint.DECISION:
+                payload = orjson.dumps(decision.to_json())
+                return raw_json_reply(200, payload, _fallback_headers(decision))
+            return self._forward(parsed, decision, pending.headers, body)
+        except InvalidRequest as error:
+            return error_reply(error)
+        except Exception:
+            log.exception("unexpected error while routing a request")
+            return _problem(
+                503, "RoutingUnavailable", "internal error while routing", "internal_error"
+            )
+
+    def _forward(
+        self, parsed: ParsedRequest, decision: Decision, headers: dict[str, str], body: bytes
+    ) -> ProcessingResponse:
+        provider = self._router.resolver.resolve(decision, parsed.model)
+        plan = self._plans[provider.name]
+        if parsed.api not in NATIVE_APIS[provider.api]:
+            raise InvalidRequest(
+                f"model '{provider.name}' speaks the {provider.api.value} API; translating a "
+                f"{parsed.api.value} request to it is not supported yet",
+                reason="unsupported_translation",
+            )
+        if plan.missing_key_env is not None:
+            return _problem(
+                503,
+                "ProviderUnavailable",
+                f"provider '{provider.name}' has no API key: set {plan.missing_key_env}",
+                "missing_provider_key",
+            )
+        new_body = (
+            rewrite_body(parsed.body, model=provider.model_id)
+            if needs_rewrite(parsed.body, model=provider.model_id)
+            else None
+        )
+        set_headers = [
+            *plan.set_headers,
+            set_header(":path", plan.upstream.path_for(parsed.api)),
+            set_header("content-length", str(len(new_body if new_body is not None else body))),
+        ]
+        if "traceparent" not in headers:
+            traceparent = f"00-{decision.trace_id}-{os.urandom(8).hex()}-01"
+            set_headers.append(set_header("traceparent", traceparent))
+        return forward_body(
+            set_headers=set_headers,
+            remove_headers=plan.remove_headers,
+            body=new_body,
+            metadata=_decision_metadata(decision, provider),
+        )

@@ -1,0 +1,87 @@
+"""Runs the ext_proc gRPC server: health first (NOT_SERVING), then load, then SERVING.
+
+SIGTERM/SIGINT flip health to NOT_SERVING, let open streams finish within the drain period,
+then close the routing components.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from plano_extproc.config.model import Config
+from plano_extproc.extproc.gateway import Gateway
+from plano_extproc.extproc.service import ExternalProcessorService
+from plano_extproc.routing.router import Router
+
+log = logging.getLogger(__name__)
+
+EXTPROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
+HEALTH_SERVICES = ("", EXTPROC_SERVICE)
+DEFAULT_DRAIN_SECONDS = 10.0
+_SERVER_OPTIONS = (
+    ("grpc.max_concurrent_streams", 4096),
+    ("grpc.max_receive_message_length", 80 * 1024 * 1024),
+    ("grpc.so_reuseport", 0),
+)
+
+
+def _set_health(servicer: health.aio.HealthServicer, status: int) -> asyncio.Future[None]:
+    return asyncio.gather(*(servicer.set(name, status) for name in HEALTH_SERVICES))
+
+
+async def serve(
+    config: Config,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 50051,
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until `stop` is set (or SIGTERM/SIGINT arrives)."""
+    stop = stop or _stop_on_signals()
+    server = grpc.aio.server(options=_SERVER_OPTIONS)
+    health_servicer = health.aio.HealthServicer()
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    gateway: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
+    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(
+        ExternalProcessorService(gateway), server
+    )
+    try:
+        server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as error:
+        raise OSError(f"cannot listen on {host}:{port}: address in use or not permitted") from error
+    await server.start()
+    log.info("ext_proc listening on %s:%d; loading routing", host, port)
+
+    try:
+        router = await Router.start(config)
+    except BaseException:
+        await server.stop(grace=None)
+        raise
+    try:
+        gateway.set_result(Gateway(config, router))
+        await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+        log.info("ext_proc on port %d is SERVING", port)
+        await stop.wait()
+        log.info("ext_proc on port %d draining for up to %.0fs", port, drain_seconds)
+        await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await server.stop(grace=drain_seconds)
+    finally:
+        await router.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

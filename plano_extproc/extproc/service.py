@@ -1,0 +1,66 @@
+"""The ExternalProcessor gRPC service: one bidirectional stream per HTTP request.
+
+Per stream: request headers → (continue) → the buffered request body → one answer. Any other
+phase Envoy sends (only possible with a different processing mode) is acknowledged unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    BodyResponse,
+    HeadersResponse,
+    ProcessingRequest,
+    ProcessingResponse,
+    TrailersResponse,
+)
+
+from plano_extproc.extproc.gateway import Gateway, PendingRequest
+from plano_extproc.extproc.messages import header_dict
+
+_ACKNOWLEDGE = {
+    "response_headers": ProcessingResponse(response_headers=HeadersResponse()),
+    "response_body": ProcessingResponse(response_body=BodyResponse()),
+    "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
+    "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
+}
+
+
+class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServicer):
+    def __init__(self, gateway: asyncio.Future[Gateway]) -> None:
+        # Resolved once the router has loaded; health reports NOT_SERVING until then, so
+        # Envoy only opens streams early if health checking is off.
+        self._gateway = gateway
+
+    async def Process(
+        self, request_iterator: AsyncIterator[ProcessingRequest], context: object
+    ) -> AsyncIterator[ProcessingResponse]:
+        gateway = await self._gateway
+        pending: PendingRequest | None = None
+        async for message in request_iterator:
+            phase = message.WhichOneof("request")
+            if phase == "request_headers":
+                pending, reply = self._on_headers(gateway, message)
+                yield reply
+            elif phase == "request_body" and pending is not None:
+                yield await gateway.on_body(pending, message.request_body.body)
+                pending = None
+            elif phase in _ACKNOWLEDGE:
+                yield _ACKNOWLEDGE[phase]
+            else:
+                yield ProcessingResponse(request_body=BodyResponse())
+
+    @staticmethod
+    def _on_headers(
+        gateway: Gateway, message: ProcessingRequest
+    ) -> tuple[PendingRequest | None, ProcessingResponse]:
+        headers = header_dict(message.request_headers.headers)
+        method = headers.pop(":method", "")
+        path = headers.pop(":path", "")
+        reply, pending = gateway.on_headers(
+            method, path, message.request_headers.end_of_stream, headers
+        )
+        return pending, reply

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+from envoy.service.ext_proc.v3.external_processor_pb2 import ProcessingResponse
+
+from plano_extproc.extproc.gateway import Gateway, PendingRequest
+
+CODE_REQUEST = {
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "user", "content": "Write a Python function for binary search"}],
+}
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def headers_set(reply: ProcessingResponse) -> dict[str, str]:
+    mutation = reply.request_body.response.header_mutation
+    return {h.header.key: h.header.raw_value.decode() for h in mutation.set_headers}
+
+
+def immediate(reply: ProcessingResponse) -> tuple[int, dict]:
+    assert reply.HasField("immediate_response")
+    return reply.immediate_response.status.code, orjson.loads(reply.immediate_response.body)
+
+
+async def post(
+    gateway: Gateway, path: str, body: object, headers: dict[str, str] | None = None
+) -> ProcessingResponse:
+    _, pending = gateway.on_headers("POST", path, False, dict(headers or {}))
+    assert isinstance(pending, PendingRequest)
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return await gateway.on_body(pending, raw)
+
+
+async def test_decision_endpoint_answers_immediately(gateway: Gateway) -> None:
+    reply = await post(gateway, "/routing/v1/chat/completions", CODE_REQUEST)
+    status, body = immediate(reply)
+    assert status == 200
+    assert body["route"] == "code_generation"
+    assert body["models"] == ["openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
+
+
+async def test_proxy_rewrites_for_openai_provider(gateway: Gateway) -> None:
+    request = {**CODE_REQUEST, "routing_preferences": None}
+    reply = await post(
+        gateway, "/v1/chat/completions", request, {"authorization": "Bearer client-key"}
+    )
+    common = reply.request_body.response
+    sent = orjson.loads(common.body_mutation.body)
+    headers = headers_set(reply)
+    assert sent["model"] == "gpt-4o"
+    assert "routing_preferences" not in sent
+    assert headers["x-plano-cluster"] == "upstream_api_openai_com_443_tls"
+    assert headers[":path"] == "/v1/chat/completions"
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    assert headers["content-length"] == str(len(common.body_mutation.body))
+    assert headers["traceparent"].startswith("00-")
+    assert list(common.header_mutation.remove_headers) == ["authorization", "x-api-key"]
+    assert common.clear_route_cache
+    plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
+    assert plano["route"].string_value == "code_generation"
+    assert plano["model"].string_value == "openai/gpt-4o"
+    assert plano["models"].string_value == "openai/gpt-4o,anthropic/claude-sonnet-4-20250514"
+    assert plano["pinned"].string_value == "false"
+
+
+async def test_anthropic_client_to_anthropic_provider_uses_its_key_header(
+    gateway: Gateway,
+) -> None:
+    request = {
+        "model": "claude-sonnet-4-20250514",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    reply = await post(gateway, "/v1/messages", request, {"x-api-key": "client"})
+    headers = headers_set(reply)
+    assert headers["x-api-key"] == "sk-ant-test"
+    assert headers["anthropic-version"] == "2023-06-01"
+    assert headers[":path"] == "/v1/messages"
+    assert "authorization" not in headers
+    # The model id is already the bare one, so the body goes upstream untouched.
+    assert not reply.request_body.response.HasField("body_mutation")
+
+
+async def test_passthrough_auth_keeps_client_credentials(gateway: Gateway) -> None:
+    request = {"model": "ollama/llama3.1", "messages": [{"role": "user", "content": "hi"}]}
+    reply = await post(gateway, "/v1/chat/completions", request, {"traceparent": TRACEPARENT})
+    headers = headers_set(reply)
+    assert list(reply.request_body.response.header_mutation.remove_headers) == []
+    assert "authorization" not in headers
+    assert "traceparent" not in headers
+    assert headers["x-plano-cluster"] == "upstream_127_0_0_1_11434"
+
+
+async def test_alias_resolves_and_path_prefix_is_kept(gateway: Gateway) -> None:
+    request = {"model": "llama-3.3-70b", "messages": [{"role": "user", "content": "hi"}]}
+    reply = await post(gateway, "/v1/chat/completions", request)
+    status, body = immediate(reply)
+    assert status == 503
+    assert body["error"]["details"]["reason"] == "missing_provider_key"
+    assert "GROQ_KEY" in body["error"]["message"]
+    alias = {"model": "fast-model", "messages": [{"role": "user", "content": "hi"}]}
+    headers = headers_set(await post(gateway, "/v1/chat/completions", alias))
+    assert headers[":path"] == "/v1/chat/completions"
+
+
+async def test_unknown_model_is_400(gateway: Gateway) -> None:
+    request = {"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}
+    status, body = immediate(await post(gateway, "/v1/chat/completions", request))
+    assert status == 400
+    assert body["error"]["message"] == "model 'gpt-9' is not served by any configured provider"
+
+
+async def test_malformed_json_is_400(gateway: Gateway) -> None:
+    status, body = immediate(await post(gateway, "/v1/chat/completions", b"{not json"))
+    assert status == 400
+    assert body["error"]["details"]["reason"] == "malformed_json"
+
+
+async def test_pinned_decision_reported_in_metadata(gateway: Gateway) -> None:
+    headers = {"x-model-affinity": "s-1"}
+    await post(gateway, "/v1/chat/completions", CODE_REQUEST, headers)
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "thanks!"}]}
+    reply = await post(gateway, "/v1/chat/completions", chat, headers)
+    plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
+    assert plano["pinned"].string_value == "true"
+    assert plano["model"].string_value == "openai/gpt-4o"
+
+
+async def test_internal_error_becomes_503(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(gateway._router.engine, "decide", broken)
+    status, body = immediate(await post(gateway, "/v1/chat/completions", CODE_REQUEST))
+    assert status == 503
+    assert body["error"]["code"] == "RoutingUnavailable"
+
+
+def test_model_listing(gateway: Gateway) -> None:
+    reply, pending = gateway.on_headers("GET", "/v1/models?x=1", True, {})
+    status, body = immediate(reply)
+    assert (status, pending) == (200, None)
+    ids = [entry["id"] for entry in body["data"]]
+    assert ids[0] == "openai/gpt-4o-mini"
+    assert "fast-model" in ids
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "end_of_stream", "status", "reason"),
+    [
+        ("POST", "/v2/unknown", False, 404, "unknown_path"),
+        ("GET", "/v1/chat/completions", True, 405, "method_not_allowed"),
+        ("POST", "/routing/v1/messages", True, 400, "missing_body"),
+    ],
+)
+def test_header_phase_errors(
+    gateway: Gateway, method: str, path: str, end_of_stream: bool, status: int, reason: str
+) -> None:
+    reply, pending = gateway.on_headers(method, path, end_of_stream, {})
+    got_status, body = immediate(reply)
+    assert (got_status, pending) == (status, None)
+    assert body["error"]["details"]["reason"] == reason
+
+
+def test_proxy_headers_continue(gateway: Gateway) -> None:
+    reply, pending = gateway.on_headers("POST", "/v1/responses", False, {"a": "b"})
+    assert reply.HasField("request_headers")
+    assert pending is not None
+    assert pending.headers == {"a": "b"}

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import grpc
+import orjson
+import pytest
+from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
+from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from plano_extproc.config.model import Config
+from plano_extproc.extproc.server import EXTPROC_SERVICE, serve
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request_headers(path: str, method: str = "POST", eos: bool = False) -> ep.ProcessingRequest:
+    values = [(":path", path), (":method", method), ("content-type", "application/json")]
+    headers = HeaderMap(headers=[HeaderValue(key=k, raw_value=v.encode()) for k, v in values])
+    return ep.ProcessingRequest(request_headers=ep.HttpHeaders(headers=headers, end_of_stream=eos))
+
+
+def request_body(body: object) -> ep.ProcessingRequest:
+    return ep.ProcessingRequest(
+        request_body=ep.HttpBody(body=orjson.dumps(body), end_of_stream=True)
+    )
+
+
+async def health(channel: grpc.aio.Channel, service: str) -> int:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return (await stub.Check(health_pb2.HealthCheckRequest(service=service))).status
+
+
+@pytest.fixture
+async def server(config: Config) -> AsyncIterator[grpc.aio.Channel]:
+    port, stop = free_port(), asyncio.Event()
+    task = asyncio.create_task(serve(config, port=port, stop=stop, drain_seconds=1))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        for _ in range(100):
+            try:
+                if await health(channel, "") == SERVING:
+                    break
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.05)
+        yield channel
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def exchange(
+    channel: grpc.aio.Channel, *messages: ep.ProcessingRequest
+) -> list[ep.ProcessingResponse]:
+    stub = external_processor_pb2_grpc.ExternalProcessorStub(channel)
+
+    async def outgoing() -> AsyncIterator[ep.ProcessingRequest]:
+        for message in messages:
+            yield message
+
+    return [reply async for reply in stub.Process(outgoing())]
+
+
+async def test_both_health_services_report_serving(server: grpc.aio.Channel) -> None:
+    assert await health(server, "") == SERVING
+    assert await health(server, EXTPROC_SERVICE) == SERVING
+
+
+async def test_decision_stream(server: grpc.aio.Channel) -> None:
+    body = {"model": "x", "messages": [{"role": "user", "content": "Write a Python function"}]}
+    replies = await exchange(
+        server, request_headers("/routing/v1/chat/completions"), request_body(body)
+    )
+    assert replies[0].HasField("request_headers")
+    decision = orjson.loads(replies[1].immediate_response.body)
+    assert decision["route"] == "code_generation"
+
+
+async def test_bodyless_request_is_answered_in_header_phase(server: grpc.aio.Channel) -> None:
+    replies = await exchange(server, request_headers("/v1/models", "GET", eos=True))
+    assert len(replies) == 1
+    assert replies[0].immediate_response.status.code == 200
+
+
+async def test_other_phases_are_acknowledged(server: grpc.aio.Channel) -> None:
+    replies = await exchange(
+        server,
+        ep.ProcessingRequest(response_headers=ep.HttpHeaders()),
+        ep.ProcessingRequest(response_body=ep.HttpBody()),
+        ep.ProcessingRequest(request_body=ep.HttpBody()),
+    )
+    kinds = [reply.WhichOneof("response") for reply in replies]
+    assert kinds == ["response_headers", "response_body", "request_body"]
+
+
+async def test_stop_drains_and_reports_not_serving(config: Config) -> None:
+    port, stop = free_port(), asyncio.Event()
+    task = asyncio.create_task(serve(config, port=port, stop=stop, drain_seconds=1))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        await channel.channel_ready()
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await health(channel, "")
+
+
+async def test_port_in_use_is_an_error(config: Config) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match="cannot listen"):
+            await serve(config, port=port, stop=asyncio.Event())
