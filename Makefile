@@ -1,11 +1,20 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format check-config
+.PHONY: install run test lint format check-config envoy-config demo
 
 # Installs the package and its test/dev tools into the current Python environment.
 install:
 	$(PYTHON) -m pip install -q -e '.[dev]'
+
+# Envoy + the ext_proc service on the example config, in the foreground; Ctrl-C stops both.
+# No GPU and no provider keys are needed for the /routing/v1/* decision endpoints.
+run: install
+	plano-extproc up --config config.example.yaml
+
+# Replays the seed demo against a running `make run`.
+demo:
+	./demo.sh
 
 # The whole suite with coverage; the routing package must stay at >= 90 % line coverage.
 test: install
@@ -22,3 +31,7 @@ format:
 
 check-config:
 	plano-extproc check-config config.example.yaml
+
+# Regenerates the committed Envoy config from the example (a test fails when they drift).
+envoy-config:
+	plano-extproc envoy-config config.example.yaml > envoy/envoy.yaml

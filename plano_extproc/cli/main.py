@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from plano_extproc.cli import check_config, route, serve
+from plano_extproc.cli import check_config, envoy_config, route, serve, up
 
-COMMANDS = (check_config, route, serve)
+COMMANDS = (check_config, route, serve, envoy_config, up)
 
 
 def build_parser() -> argparse.ArgumentParser:

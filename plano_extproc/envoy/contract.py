@@ -47,3 +47,12 @@ HEALTH_PATH = "/healthz"
 
 # Request bodies above this are refused by Envoy with 413 before they reach the ext_proc.
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+# Requests whose upstream speaks another API carry this header (the Translation's value) so
+# their route enables the response-translating ext_proc filter; the route strips it upstream.
+TRANSLATE_HEADER = "x-plano-translate"
+TRANSLATE_FILTER = "plano.translate"
+# Metadata keys (namespace METADATA_NAMESPACE) the translating filter forwards back to us.
+TRANSLATION_KEY = "translate"
+STREAM_KEY = "stream"
+INCLUDE_USAGE_KEY = "include_usage"

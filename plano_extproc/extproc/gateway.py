@@ -25,11 +25,15 @@ from plano_extproc.config.model import Config, ModelProvider, ProviderApi
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     DECISION_PATHS,
+    INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     MODELS_PATH,
     PROXY_PATHS,
+    STREAM_KEY,
+    TRANSLATE_HEADER,
+    TRANSLATION_KEY,
 )
-from plano_extproc.envoy.upstreams import NATIVE_APIS, Upstream, upstreams_for
+from plano_extproc.envoy.upstreams import Upstream, upstreams_for
 from plano_extproc.extproc.messages import (
     CONTINUE_HEADERS,
     error_reply,
@@ -40,6 +44,7 @@ from plano_extproc.extproc.messages import (
 )
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
+from plano_extproc.translate import Translation, translate_request, translation_for
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +125,19 @@ def _problem(
     return json_reply(status, body, headers)
 
 
-def _decision_metadata(decision: Decision, provider: ModelProvider) -> Struct:
+def _decision_metadata(
+    decision: Decision,
+    provider: ModelProvider,
+    parsed: ParsedRequest,
+    translation: Translation | None,
+) -> Struct:
     ranked = decision.models if decision.matched else (provider.name,)
     values = {"model": provider.name, "models": ",".join(ranked)}
+    if translation is not None:
+        values[TRANSLATION_KEY] = translation.value
+        values[STREAM_KEY] = "true" if parsed.stream else "false"
+        if _wants_usage(parsed):
+            values[INCLUDE_USAGE_KEY] = "true"
     values["pinned"] = "true" if decision.pinned else "false"
     if decision.route is not None:
         values["route"] = decision.route
@@ -131,6 +146,11 @@ def _decision_metadata(decision: Decision, provider: ModelProvider) -> Struct:
     metadata = Struct()
     metadata.update({METADATA_NAMESPACE: values})
     return metadata
+
+
+def _wants_usage(parsed: ParsedRequest) -> bool:
+    options = parsed.body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _fallback_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
@@ -190,12 +210,6 @@ class Gateway:
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
         plan = self._plans[provider.name]
-        if parsed.api not in NATIVE_APIS[provider.api]:
-            raise InvalidRequest(
-                f"model '{provider.name}' speaks the {provider.api.value} API; translating a "
-                f"{parsed.api.value} request to it is not supported yet",
-                reason="unsupported_translation",
-            )
         if plan.missing_key_env is not None:
             return _problem(
                 503,
@@ -203,14 +217,21 @@ class Gateway:
                 f"provider '{provider.name}' has no API key: set {plan.missing_key_env}",
                 "missing_provider_key",
             )
-        new_body = (
-            rewrite_body(parsed.body, model=provider.model_id)
-            if needs_rewrite(parsed.body, model=provider.model_id)
-            else None
-        )
-        set_headers = [
-            *plan.set_headers,
-            set_header(":path", plan.upstream.path_for(parsed.api)),
+        translation = translation_for(parsed.api, provider.api)
+        set_headers = list(plan.set_headers)
+        if translation is None:
+            upstream_api = parsed.api
+            new_body = (
+                rewrite_body(parsed.body, model=provider.model_id)
+                if needs_rewrite(parsed.body, model=provider.model_id)
+                else None
+            )
+        else:
+            upstream_api = translation.upstream_body_api
+            new_body = translate_request(translation, parsed.body, model=provider.model_id)
+            set_headers.append(set_header(TRANSLATE_HEADER, translation.value))
+        set_headers += [
+            set_header(":path", plan.upstream.path_for(upstream_api)),
             set_header("content-length", str(len(new_body if new_body is not None else body))),
         ]
         if "traceparent" not in headers:
@@ -220,5 +241,5 @@ class Gateway:
             set_headers=set_headers,
             remove_headers=plan.remove_headers,
             body=new_body,
-            metadata=_decision_metadata(decision, provider),
+            metadata=_decision_metadata(decision, provider, parsed, translation),
         )

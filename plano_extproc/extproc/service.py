@@ -1,7 +1,9 @@
 """The ExternalProcessor gRPC service: one bidirectional stream per HTTP request.
 
-Per stream: request headers → (continue) → the buffered request body → one answer. Any other
-phase Envoy sends (only possible with a different processing mode) is acknowledged unchanged.
+Two kinds of stream arrive. The routing filter's: request headers → (continue) → the buffered
+request body → one answer. The translating filter's (translated requests only): response
+headers → response body chunks, each answered with its translation. Any other phase is
+acknowledged unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import AsyncIterator
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import (
     BodyResponse,
-    HeadersResponse,
     ProcessingRequest,
     ProcessingResponse,
     TrailersResponse,
@@ -20,9 +21,9 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.messages import header_dict
+from plano_extproc.extproc.translation import ResponseTranslation
 
 _ACKNOWLEDGE = {
-    "response_headers": ProcessingResponse(response_headers=HeadersResponse()),
     "response_body": ProcessingResponse(response_body=BodyResponse()),
     "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
     "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
@@ -40,6 +41,7 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
     ) -> AsyncIterator[ProcessingResponse]:
         gateway = await self._gateway
         pending: PendingRequest | None = None
+        translation: ResponseTranslation | None = None
         async for message in request_iterator:
             phase = message.WhichOneof("request")
             if phase == "request_headers":
@@ -48,6 +50,12 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
             elif phase == "request_body" and pending is not None:
                 yield await gateway.on_body(pending, message.request_body.body)
                 pending = None
+            elif phase == "response_headers":
+                translation, reply = ResponseTranslation.start(message)
+                yield reply
+            elif phase == "response_body" and translation is not None:
+                body = message.response_body
+                yield translation.on_body(body.body, body.end_of_stream)
             elif phase in _ACKNOWLEDGE:
                 yield _ACKNOWLEDGE[phase]
             else:

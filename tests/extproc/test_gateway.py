@@ -170,3 +170,39 @@ def test_proxy_headers_continue(gateway: Gateway) -> None:
     assert reply.HasField("request_headers")
     assert pending is not None
     assert pending.headers == {"a": "b"}
+
+
+async def test_chat_request_to_anthropic_model_is_translated(gateway: Gateway) -> None:
+    request = {
+        "model": "claude-sonnet-4-20250514",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hello"},
+        ],
+    }
+    reply = await post(gateway, "/v1/chat/completions", request)
+    headers = headers_set(reply)
+    sent = orjson.loads(reply.request_body.response.body_mutation.body)
+    assert headers[":path"] == "/v1/messages"
+    assert headers["x-plano-translate"] == "chat_to_anthropic"
+    assert headers["x-api-key"] == "sk-ant-test"
+    assert sent["model"] == "claude-sonnet-4-20250514"
+    assert sent["system"] == "be brief"
+    assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hello"}]}]
+    plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
+    assert plano["translate"].string_value == "chat_to_anthropic"
+    assert plano["stream"].string_value == "true"
+    assert plano["include_usage"].string_value == "true"
+
+
+async def test_untranslatable_request_is_400(gateway: Gateway) -> None:
+    request = {
+        "model": "claude-sonnet-4-20250514",
+        "n": 3,
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    status, body = immediate(await post(gateway, "/v1/chat/completions", request))
+    assert status == 400
+    assert body["error"]["details"]["reason"] == "untranslatable"

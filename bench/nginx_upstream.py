@@ -1,0 +1,73 @@
+"""Run nginx in the foreground as the benchmark's fixed upstream on 127.0.0.1.
+
+    python bench/nginx_upstream.py --port 18080 --workdir /tmp/bench-nginx [--workers 1]
+
+Renders `nginx.conf.template` into WORKDIR (nginx's prefix: pid file and temp dirs live there),
+then becomes nginx (`daemon off`), so signals and the exit status are nginx's own.
+Needs Debian's `nginx` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from string import Template
+
+TEMPLATE = Path(__file__).with_name("nginx.conf.template")
+# What a small OpenAI chat completion looks like; the benchmark only needs it to be realistic.
+COMPLETION = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hello from the benchmark upstream."},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
+}
+
+
+def render(port: int, workdir: Path, workers: int = 1) -> Path:
+    """Writes WORKDIR/nginx.conf and returns its path."""
+    completion = json.dumps(COMPLETION, separators=(",", ":"))
+    text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        port=port, workers=workers, completion=completion
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "nginx.conf"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def command(config: Path, workdir: Path) -> list[str]:
+    # Debian puts nginx in /usr/sbin, which a non-root PATH may lack.
+    nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+    if nginx is None:
+        raise FileNotFoundError("nginx not found: apt-get install -y nginx")
+    # -e: log to stderr from the start, not to the compiled-in /var/log/nginx/error.log.
+    return [nginx, "-e", "stderr", "-p", str(workdir), "-c", str(config), "-g", "daemon off;"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    workdir = args.workdir.resolve()
+    argv_nginx = command(render(args.port, workdir, args.workers), workdir)
+    os.execv(argv_nginx[0], argv_nginx)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Envoy clusters: the ext_proc workers, and one per distinct provider endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import timedelta
+
+from envoy_data_plane.envoy.config.cluster import v3 as cluster
+from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.config.endpoint import v3 as endpoint
+from envoy_data_plane.envoy.extensions.transport_sockets.tls import v3 as tls
+from envoy_data_plane.envoy.extensions.upstreams.http import v3 as http
+from envoy_data_plane.envoy.type.matcher import v3 as matcher
+from envoy_data_plane.envoy.type.v3 import Percent
+from envoy_data_plane.google.protobuf import Any
+
+from plano_extproc.envoy.contract import EXTPROC_CLUSTER
+from plano_extproc.envoy.upstreams import Upstream
+
+EXTPROC_HEALTH_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
+HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"
+
+IP_FAMILY = cluster.ClusterDnsLookupFamily.V4_PREFERRED
+EXTPROC_CONNECT_TIMEOUT = timedelta(seconds=1)
+PROVIDER_CONNECT_TIMEOUT = timedelta(seconds=10)
+HEALTH_CHECK_INTERVAL = timedelta(seconds=1)
+HEALTH_CHECK_TIMEOUT = timedelta(seconds=1)
+# Every in-flight request holds one ext_proc stream and, while proxied, one provider request;
+# Envoy's default of 1024 per cluster would cap the whole gateway.
+MAX_CONCURRENT_REQUESTS = 100_000
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_assignment(name: str, host: str, ports: Sequence[int]) -> endpoint.ClusterLoadAssignment:
+    def lb_endpoint(port: int) -> endpoint.LbEndpoint:
+        address = core.Address(socket_address=core.SocketAddress(address=host, port_value=port))
+        return endpoint.LbEndpoint(endpoint=endpoint.Endpoint(address=address))
+
+    localities = [endpoint.LocalityLbEndpoints(lb_endpoints=[lb_endpoint(p) for p in ports])]
+    return endpoint.ClusterLoadAssignment(cluster_name=name, endpoints=localities)
+
+
+def _circuit_breakers() -> cluster.CircuitBreakers:
+    limit = MAX_CONCURRENT_REQUESTS
+    threshold = cluster.CircuitBreakersThresholds(
+        max_connections=limit, max_pending_requests=limit, max_requests=limit, max_retries=limit
+    )
+    return cluster.CircuitBreakers(thresholds=[threshold])
+
+
+def _protocol_options(options: http.HttpProtocolOptions) -> dict[str, Any]:
+    return {HTTP_PROTOCOL_OPTIONS: Any.pack(options)}
+
+
+def _grpc_health_check() -> core.HealthCheck:
+    # no_traffic_interval defaults to 60 s: a worker started after Envoy would wait that long.
+    return core.HealthCheck(
+        timeout=HEALTH_CHECK_TIMEOUT,
+        interval=HEALTH_CHECK_INTERVAL,
+        no_traffic_interval=HEALTH_CHECK_INTERVAL,
+        unhealthy_threshold=2,
+        healthy_threshold=1,
+        grpc_health_check=core.HealthCheckGrpcHealthCheck(service_name=EXTPROC_HEALTH_SERVICE),
+    )
+
+
+def _discovery(host: str, for_names: cluster.ClusterDiscoveryType) -> cluster.ClusterDiscoveryType:
+    return cluster.ClusterDiscoveryType.STATIC if _is_ip(host) else for_names
+
+
+def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
+    """The ext_proc workers over HTTP/2; only those whose gRPC health is SERVING get streams.
+
+    A host name (a Kubernetes Service, a compose service) is resolved to all its addresses.
+    """
+    http2 = http.HttpProtocolOptionsExplicitHttpConfig(
+        http2_protocol_options=core.Http2ProtocolOptions()
+    )
+    return cluster.Cluster(
+        name=EXTPROC_CLUSTER,
+        type=_discovery(host, cluster.ClusterDiscoveryType.STRICT_DNS),
+        dns_lookup_family=IP_FAMILY,
+        connect_timeout=EXTPROC_CONNECT_TIMEOUT,
+        load_assignment=_load_assignment(EXTPROC_CLUSTER, host, ports),
+        typed_extension_protocol_options=_protocol_options(
+            http.HttpProtocolOptions(explicit_http_config=http2)
+        ),
+        health_checks=[_grpc_health_check()],
+        # The default panic threshold (50 %) would send streams to unhealthy workers too.
+        common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
+        circuit_breakers=_circuit_breakers(),
+    )
+
+
+def _san_matcher(host: str) -> tls.SubjectAltNameMatcher:
+    san_type = (
+        tls.SubjectAltNameMatcherSanType.IP_ADDRESS
+        if _is_ip(host)
+        else tls.SubjectAltNameMatcherSanType.DNS
+    )
+    return tls.SubjectAltNameMatcher(san_type=san_type, matcher=matcher.StringMatcher(exact=host))
+
+
+def _tls_socket(host: str, ca_bundle: str) -> core.TransportSocket:
+    validation = tls.CertificateValidationContext(
+        trusted_ca=core.DataSource(filename=ca_bundle),
+        match_typed_subject_alt_names=[_san_matcher(host)],
+    )
+    context = tls.UpstreamTlsContext(
+        # SNI carries host names only, never an IP literal.
+        sni="" if _is_ip(host) else host,
+        common_tls_context=tls.CommonTlsContext(
+            validation_context=validation, alpn_protocols=["h2", "http/1.1"]
+        ),
+    )
+    return core.TransportSocket(name=TLS_TRANSPORT_SOCKET, typed_config=Any.pack(context))
+
+
+def _provider_protocols(upstream: Upstream) -> http.HttpProtocolOptions:
+    if upstream.tls:
+        auto = http.HttpProtocolOptionsAutoHttpConfig(
+            http_protocol_options=core.Http1ProtocolOptions(),
+            http2_protocol_options=core.Http2ProtocolOptions(),
+        )
+        return http.HttpProtocolOptions(auto_config=auto)
+    http1 = http.HttpProtocolOptionsExplicitHttpConfig(
+        http_protocol_options=core.Http1ProtocolOptions()
+    )
+    return http.HttpProtocolOptions(explicit_http_config=http1)
+
+
+def provider_cluster(upstream: Upstream, ca_bundle: str) -> cluster.Cluster:
+    """One provider endpoint: TLS verified against `ca_bundle` for https base_urls."""
+    return cluster.Cluster(
+        name=upstream.cluster,
+        type=_discovery(upstream.host, cluster.ClusterDiscoveryType.LOGICAL_DNS),
+        dns_lookup_family=IP_FAMILY,
+        connect_timeout=PROVIDER_CONNECT_TIMEOUT,
+        load_assignment=_load_assignment(upstream.cluster, upstream.host, [upstream.port]),
+        typed_extension_protocol_options=_protocol_options(_provider_protocols(upstream)),
+        transport_socket=_tls_socket(upstream.host, ca_bundle) if upstream.tls else None,
+        circuit_breakers=_circuit_breakers(),
+    )

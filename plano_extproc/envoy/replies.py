@@ -1,0 +1,97 @@
+"""Envoy's own error replies, rewritten into the service's JSON error shape.
+
+Envoy answers some requests itself: the ext_proc stream failed or timed out, the body is too
+large, the provider could not be reached. Each mapper below matches one of those by status code
+and response flags, so the ext_proc's own ImmediateResponses (200/400/404/405, and 503 without
+upstream flags, all with JSON bodies already) pass through untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envoy_data_plane.envoy.config.accesslog import v3 as accesslog
+from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
+from envoy_data_plane.google.protobuf import Struct
+
+# ext_proc answers 500 when its gRPC stream fails (failure_mode_allow is false) and 504 when a
+# message times out; the ext_proc service itself never uses either status.
+EXTPROC_FAILURE_STATUS = 500
+EXTPROC_TIMEOUT_STATUS = 504
+# Flags the router sets when it could not get a response from the provider.
+PROVIDER_FAILURE_FLAGS = ("UF", "UH", "UO", "URX", "UC", "UR", "DF")
+UPSTREAM_TIMEOUT_FLAG = "UT"
+RESPONSE_CODE_DETAILS = "%RESPONSE_CODE_DETAILS%"
+
+
+def json_error_body(code: str, message: str, reason: str) -> core.SubstitutionFormatString:
+    """`{"error": {"code", "message", "details": {"reason"}}}`, sent as application/json."""
+    error = {"code": code, "message": message, "details": {"reason": reason}}
+    return core.SubstitutionFormatString(json_format=Struct.from_dict({"error": error}))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rewrite:
+    status: int
+    flags: tuple[str, ...]
+    new_status: int
+    code: str
+    message: str
+    reason: str
+
+
+def _status_is(status: int) -> accesslog.AccessLogFilter:
+    comparison = accesslog.ComparisonFilter(
+        op=accesslog.ComparisonFilterOp.EQ,
+        value=core.RuntimeUInt32(default_value=status, runtime_key=f"plano.local_reply.{status}"),
+    )
+    return accesslog.AccessLogFilter(
+        status_code_filter=accesslog.StatusCodeFilter(comparison=comparison)
+    )
+
+
+def _match(rewrite: _Rewrite) -> accesslog.AccessLogFilter:
+    if not rewrite.flags:
+        return _status_is(rewrite.status)
+    flags = accesslog.AccessLogFilter(
+        response_flag_filter=accesslog.ResponseFlagFilter(flags=list(rewrite.flags))
+    )
+    both = accesslog.AndFilter(filters=[_status_is(rewrite.status), flags])
+    return accesslog.AccessLogFilter(and_filter=both)
+
+
+def _mapper(rewrite: _Rewrite) -> hcm.ResponseMapper:
+    return hcm.ResponseMapper(
+        filter=_match(rewrite),
+        status_code=rewrite.new_status,
+        body_format_override=json_error_body(rewrite.code, rewrite.message, rewrite.reason),
+    )
+
+
+def _routing_unavailable(status: int) -> _Rewrite:
+    message = "the routing service did not answer"
+    return _Rewrite(status, (), 503, "RoutingUnavailable", message, RESPONSE_CODE_DETAILS)
+
+
+def _provider_unavailable(status: int, flags: tuple[str, ...], message: str) -> _Rewrite:
+    return _Rewrite(status, flags, status, "ProviderUnavailable", message, RESPONSE_CODE_DETAILS)
+
+
+def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
+    # First match wins: the provider timeout (504 + UT) must come before the bare 504.
+    too_large = f"request body exceeds {max_request_bytes} bytes"
+    return (
+        _routing_unavailable(EXTPROC_FAILURE_STATUS),
+        _provider_unavailable(504, (UPSTREAM_TIMEOUT_FLAG,), "the model provider timed out"),
+        _routing_unavailable(EXTPROC_TIMEOUT_STATUS),
+        _provider_unavailable(
+            503, PROVIDER_FAILURE_FLAGS, "the model provider could not be reached"
+        ),
+        _Rewrite(413, (), 413, "InvalidRequest", too_large, "body_too_large"),
+    )
+
+
+def local_reply_config(max_request_bytes: int) -> hcm.LocalReplyConfig:
+    # No top-level body_format: it would rewrite every local reply, the ext_proc's included.
+    return hcm.LocalReplyConfig(mappers=[_mapper(r) for r in _rewrites(max_request_bytes)])

@@ -1,0 +1,108 @@
+"""The route table: health check, one route per provider cluster, then a JSON 404.
+
+A proxied request reaches a provider route only through the cluster header, which the ext_proc
+sets (overwriting any client value) after it has read the body; the ext_proc answers everything
+else itself with an ImmediateResponse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.config.route import v3 as route
+from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as ext_proc
+from envoy_data_plane.envoy.type.matcher import v3 as matcher
+from envoy_data_plane.google.protobuf import Any
+
+from plano_extproc.envoy.contract import (
+    CLUSTER_HEADER,
+    DECISION_HEADERS,
+    EXTPROC_FILTER,
+    HEALTH_PATH,
+    METADATA_NAMESPACE,
+)
+from plano_extproc.envoy.replies import json_error_body
+from plano_extproc.envoy.upstreams import Upstream
+
+ROUTE_CONFIG_NAME = "plano"
+# 429 is the provider's rate limit; 502-504 its gateway errors.
+RETRIABLE_STATUS_CODES = (429, 502, 503, 504)
+RETRY_ON = "reset,connect-failure,retriable-status-codes"
+NUM_RETRIES = 2
+# A 429's retry-after is honoured up to this long; a longer one falls back to the default back-off.
+MAX_RETRY_AFTER = timedelta(seconds=10)
+
+
+def _health_route() -> route.Route:
+    no_ext_proc = ext_proc.ExtProcPerRoute(disabled=True)
+    return route.Route(
+        name="health",
+        match=route.RouteMatch(path=HEALTH_PATH),
+        direct_response=route.DirectResponseAction(
+            status=200, body=core.DataSource(inline_string="ok")
+        ),
+        typed_per_filter_config={EXTPROC_FILTER: Any.pack(no_ext_proc)},
+    )
+
+
+def _retry_policy() -> route.RetryPolicy:
+    # No per-try timeout of either kind: a non-streaming completion can be silent for minutes,
+    # and "reset" retries a timed-out try, which would re-send (and re-bill) a healthy request.
+    retry_after = route.RetryPolicyResetHeader(
+        name="retry-after", format=route.RetryPolicyResetHeaderFormat.SECONDS
+    )
+    return route.RetryPolicy(
+        retry_on=RETRY_ON,
+        num_retries=NUM_RETRIES,
+        retriable_status_codes=list(RETRIABLE_STATUS_CODES),
+        rate_limited_retry_back_off=route.RetryPolicyRateLimitedRetryBackOff(
+            reset_headers=[retry_after], max_interval=MAX_RETRY_AFTER
+        ),
+    )
+
+
+def _decision_headers() -> list[core.HeaderValueOption]:
+    # keep_empty_value stays false: a key the ext_proc did not write adds no header at all.
+    return [
+        core.HeaderValueOption(
+            header=core.HeaderValue(
+                key=header, value=f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:{key})%"
+            ),
+            append_action=core.HeaderValueOptionHeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+        )
+        for header, key in DECISION_HEADERS.items()
+    ]
+
+
+def _provider_route(upstream: Upstream, timeout: timedelta) -> route.Route:
+    selected = route.HeaderMatcher(
+        name=CLUSTER_HEADER, string_match=matcher.StringMatcher(exact=upstream.cluster)
+    )
+    return route.Route(
+        name=upstream.cluster,
+        match=route.RouteMatch(prefix="/", headers=[selected]),
+        route=route.RouteAction(
+            cluster=upstream.cluster,
+            host_rewrite_literal=upstream.authority,
+            timeout=timeout,
+            retry_policy=_retry_policy(),
+        ),
+        response_headers_to_add=_decision_headers(),
+    )
+
+
+def _unrouted() -> route.Route:
+    body = json_error_body("NotFound", "no provider was selected for this request", "no_route")
+    return route.Route(
+        name="unrouted",
+        match=route.RouteMatch(prefix="/"),
+        direct_response=route.DirectResponseAction(status=404, body_format=body),
+    )
+
+
+def route_config(upstreams: Iterable[Upstream], timeout: timedelta) -> route.RouteConfiguration:
+    routes = [_health_route(), *(_provider_route(u, timeout) for u in upstreams), _unrouted()]
+    host = route.VirtualHost(name="plano", domains=["*"], routes=routes)
+    return route.RouteConfiguration(name=ROUTE_CONFIG_NAME, virtual_hosts=[host])

@@ -1,0 +1,108 @@
+"""Response translation for one stream of the translating ext_proc filter.
+
+That filter runs only on routes of translated requests; it skips the request and sends us the
+response headers (with the decision's metadata forwarded) and then the body chunk by chunk.
+Streams are translated chunk by chunk; a JSON answer is collected and translated at its end.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMutation,
+    HeadersResponse,
+    ProcessingRequest,
+    ProcessingResponse,
+)
+
+from plano_extproc.envoy.contract import (
+    INCLUDE_USAGE_KEY,
+    METADATA_NAMESPACE,
+    STREAM_KEY,
+    TRANSLATION_KEY,
+)
+from plano_extproc.extproc.messages import header_dict, set_header
+from plano_extproc.translate import (
+    JSON_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    StreamTranslator,
+    Translation,
+    TranslationError,
+    stream_translator,
+    translate_response,
+)
+
+log = logging.getLogger(__name__)
+
+_CLEAR_CHUNK = ProcessingResponse(
+    response_body=BodyResponse(response=CommonResponse(body_mutation=BodyMutation(clear_body=True)))
+)
+
+
+def _body_reply(body: bytes) -> ProcessingResponse:
+    if not body:
+        return _CLEAR_CHUNK
+    mutation = BodyMutation(body=body)
+    return ProcessingResponse(
+        response_body=BodyResponse(response=CommonResponse(body_mutation=mutation))
+    )
+
+
+class ResponseTranslation:
+    """State for one translated response: built from its response-headers message."""
+
+    def __init__(self, translation: Translation, status: int, streaming: bool, usage: bool):
+        self._translation = translation
+        self._status = status
+        self._stream: StreamTranslator | None = (
+            stream_translator(translation, include_usage=usage) if streaming else None
+        )
+        self._collected: list[bytes] = []
+
+    @classmethod
+    def start(
+        cls, message: ProcessingRequest
+    ) -> tuple[ResponseTranslation | None, ProcessingResponse]:
+        """None (and a plain continue) when the metadata names no translation."""
+        fields = message.metadata_context.filter_metadata[METADATA_NAMESPACE].fields
+        try:
+            translation = Translation(fields[TRANSLATION_KEY].string_value)
+        except (KeyError, ValueError):
+            return None, ProcessingResponse(response_headers=HeadersResponse())
+        headers = header_dict(message.response_headers.headers)
+        status = int(headers.get(":status", "200") or 200)
+        streaming = (
+            fields[STREAM_KEY].string_value == "true"
+            and status < 400
+            and headers.get("content-type", "").startswith("text/event-stream")
+        )
+        usage = INCLUDE_USAGE_KEY in fields and fields[INCLUDE_USAGE_KEY].string_value == "true"
+        state = cls(translation, status, streaming, usage)
+        content_type = SSE_CONTENT_TYPE if streaming else JSON_CONTENT_TYPE
+        mutation = HeaderMutation(
+            set_headers=[set_header("content-type", content_type)],
+            remove_headers=["content-length"],
+        )
+        reply = HeadersResponse(response=CommonResponse(header_mutation=mutation))
+        return state, ProcessingResponse(response_headers=reply)
+
+    def on_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
+        if self._stream is not None:
+            out = self._stream.feed(chunk)
+            return _body_reply(out + self._stream.finish() if end_of_stream else out)
+        self._collected.append(chunk)
+        if not end_of_stream:
+            return _CLEAR_CHUNK
+        return _body_reply(self._translate_collected())
+
+    def _translate_collected(self) -> bytes:
+        body = b"".join(self._collected)
+        try:
+            return translate_response(self._translation, body, status=self._status)
+        except TranslationError:
+            log.warning("upstream answered an unreadable body for a translated request")
+            return translate_response(self._translation, body, status=502)

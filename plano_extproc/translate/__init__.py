@@ -1,0 +1,46 @@
+"""Translation between the client APIs and the upstream wire APIs (SPEC §2.2).
+
+Pure logic: bodies and stream bytes in, bodies and stream bytes out; no I/O.
+
+    translation = translation_for(parsed.api, provider.api)   # None: forward untouched
+    upstream_body = translate_request(translation, parsed.body, model=provider.model_id)
+    client_body = translate_response(translation, upstream_body_bytes, status=status)
+    stream = stream_translator(translation, include_usage=...)
+    client_bytes = stream.feed(chunk) ... + stream.finish()
+
+Every API is read into and written from one neutral model (`ir`, `events`), so each format
+has one reader and one writer per direction. Decisions, each documented where it is made:
+- requests: features the upstream cannot express and that would change the answer are
+  refused with InvalidRequest (400, reason "untranslatable"): n > 1, JSON output modes,
+  stored conversation state, built-in/server tools, documents, audio and file inputs;
+  tuning without a counterpart is dropped. Anthropic gets max_tokens 4096 when the client
+  set none, and temperature clamped to 1. Tool arguments must be a JSON object.
+- responses: an upstream error body, or any 4xx/5xx body, becomes the client's error shape.
+- streams: output is always well formed (one start, content, one terminal event); an
+  unreadable upstream event or a stream cut short ends it with the client's error event.
+"""
+
+from plano_extproc.translate.errors import UNTRANSLATABLE, TranslationError
+from plano_extproc.translate.streams import StreamTranslator
+from plano_extproc.translate.translation import (
+    JSON_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    Translation,
+    stream_translator,
+    translate_request,
+    translate_response,
+    translation_for,
+)
+
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "SSE_CONTENT_TYPE",
+    "UNTRANSLATABLE",
+    "StreamTranslator",
+    "Translation",
+    "TranslationError",
+    "stream_translator",
+    "translate_request",
+    "translate_response",
+    "translation_for",
+]

@@ -1,0 +1,1 @@
+"""Anthropic Messages, as the client's API and as an upstream's."""

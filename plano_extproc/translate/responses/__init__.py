@@ -1,0 +1,1 @@
+"""OpenAI Responses, as the client's API (an upstream speaking it needs no translation)."""

@@ -1,0 +1,326 @@
+"""Structure of the generated Envoy config, read back through the typed API classes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TypeVar
+
+import betterproto2
+import pytest
+from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.route.v3 import Route
+from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
+from envoy_data_plane.envoy.extensions.filters.http.buffer.v3 import Buffer
+from envoy_data_plane.envoy.extensions.filters.http.ext_proc.v3 import (
+    ExternalProcessor,
+    ExternalProcessorRouteCacheAction,
+    ExtProcPerRoute,
+    ProcessingModeBodySendMode,
+    ProcessingModeHeaderSendMode,
+)
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
+    HttpConnectionManager,
+)
+from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
+    SubjectAltNameMatcherSanType,
+    UpstreamTlsContext,
+)
+from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
+from envoy_data_plane.google.protobuf import Any
+
+from plano_extproc.envoy.clusters import EXTPROC_HEALTH_SERVICE, HTTP_PROTOCOL_OPTIONS
+from plano_extproc.envoy.contract import (
+    CLUSTER_HEADER,
+    DECISION_HEADERS,
+    DEFAULT_MAX_REQUEST_BYTES,
+    EXTPROC_CLUSTER,
+)
+from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
+from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
+from tests.envoy.support import (
+    COMMITTED_ENVOY_YAML,
+    HTTPS_PROVIDERS,
+    LOCAL_PROVIDERS,
+    classifier_timeout,
+    config_from,
+    example_config,
+    listener,
+)
+
+M = TypeVar("M", bound=betterproto2.Message)
+
+
+def unpack(packed: Any | None, kind: type[M]) -> M:
+    message = packed.unpack()
+    assert isinstance(message, kind)
+    return message
+
+
+def manager(bootstrap: Bootstrap) -> HttpConnectionManager:
+    chain = bootstrap.static_resources.listeners[0].filter_chains[0]
+    return unpack(chain.filters[0].typed_config, HttpConnectionManager)
+
+
+def ext_proc_filter(bootstrap: Bootstrap) -> ExternalProcessor:
+    return unpack(manager(bootstrap).http_filters[1].typed_config, ExternalProcessor)
+
+
+def routes(bootstrap: Bootstrap) -> list[Route]:
+    route_config = manager(bootstrap).route_config
+    return route_config.virtual_hosts[0].routes
+
+
+def clusters(bootstrap: Bootstrap) -> dict[str, Cluster]:
+    return {c.name: c for c in bootstrap.static_resources.clusters}
+
+
+def tls_context(cluster: Cluster) -> UpstreamTlsContext:
+    return unpack(cluster.transport_socket.typed_config, UpstreamTlsContext)
+
+
+def protocols(cluster: Cluster) -> HttpProtocolOptions:
+    return unpack(
+        cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS], HttpProtocolOptions
+    )
+
+
+def endpoints(cluster: Cluster) -> list[tuple[str, int]]:
+    addresses = []
+    for locality in cluster.load_assignment.endpoints:
+        for entry in locality.lb_endpoints:
+            socket = entry.endpoint.address.socket_address
+            addresses.append((socket.address, socket.port_value))
+    return addresses
+
+
+@pytest.fixture(scope="module")
+def example() -> Bootstrap:
+    return build_bootstrap(example_config())
+
+
+def test_listener_and_timeouts_come_from_the_first_listener(example: Bootstrap) -> None:
+    custom = build_bootstrap(
+        config_from(LOCAL_PROVIDERS, listeners=listener(10000, "120s", "0.0.0.0"))
+    )
+    for bootstrap, port, seconds in ((example, 12000, 300), (custom, 10000, 120)):
+        address = bootstrap.static_resources.listeners[0].address
+        assert (address.socket_address.address, address.socket_address.port_value) == (
+            "0.0.0.0",
+            port,
+        )
+        assert manager(bootstrap).stream_idle_timeout == timedelta(seconds=seconds)
+        proxied = [r.route for r in routes(bootstrap) if r.route is not None]
+        assert {r.timeout for r in proxied} == {timedelta(seconds=seconds)}
+
+
+def test_connection_manager_logs_the_decision(example: Bootstrap) -> None:
+    hcm = manager(example)
+    assert hcm.generate_request_id is True
+    log = unpack(hcm.access_log[0].typed_config, StdoutAccessLog)
+    fields = log.log_format.json_format.to_dict()
+    for command in (
+        "%REQ(:METHOD)%",
+        "%REQ(:PATH)%",
+        "%RESPONSE_CODE%",
+        "%DURATION%",
+        "%UPSTREAM_CLUSTER%",
+        "%DYNAMIC_METADATA(plano:route)%",
+        "%DYNAMIC_METADATA(plano:model)%",
+        "%REQ(TRACEPARENT)%",
+        "%REQ(X-REQUEST-ID)%",
+    ):
+        assert command in fields.values()
+
+
+def test_size_limit_then_fail_closed_ext_proc_then_router(example: Bootstrap) -> None:
+    filters = manager(example).http_filters
+    assert [f.name for f in filters] == [
+        "envoy.filters.http.buffer",
+        "envoy.filters.http.ext_proc",
+        "envoy.filters.http.router",
+    ]
+    assert unpack(filters[0].typed_config, Buffer).max_request_bytes == DEFAULT_MAX_REQUEST_BYTES
+    ext_proc = ext_proc_filter(example)
+    assert ext_proc.grpc_service.envoy_grpc.cluster_name == EXTPROC_CLUSTER
+    assert ext_proc.failure_mode_allow is False
+    assert ext_proc.allow_mode_override is True
+    assert ext_proc.route_cache_action is ExternalProcessorRouteCacheAction.CLEAR
+    assert ext_proc.metadata_options.receiving_namespaces.untyped == ["plano"]
+    mode = ext_proc.processing_mode
+    headers, body = ProcessingModeHeaderSendMode, ProcessingModeBodySendMode
+    assert (mode.request_header_mode, mode.request_body_mode) == (headers.SEND, body.BUFFERED)
+    assert (mode.response_header_mode, mode.response_body_mode) == (headers.SKIP, body.NONE)
+    assert (mode.request_trailer_mode, mode.response_trailer_mode) == (headers.SKIP, headers.SKIP)
+
+
+@pytest.mark.parametrize(("timeout_ms", "expected"), [(500, 1.5), (2000, 3.0)])
+def test_message_timeout_outlasts_the_classifier(timeout_ms: int, expected: float) -> None:
+    config = config_from(LOCAL_PROVIDERS, routing=classifier_timeout(timeout_ms))
+    assert ext_proc_filter(build_bootstrap(config)).message_timeout == timedelta(seconds=expected)
+
+
+def test_ext_proc_may_touch_only_the_contract_headers() -> None:
+    rules = ext_proc_filter(build_bootstrap(config_from(HTTPS_PROVIDERS))).mutation_rules
+    assert (rules.disallow_all, rules.disallow_is_error) == (True, True)
+    allowed = re.compile(rules.allow_expression.regex)
+    contract = [":path", "content-length", "authorization", "x-api-key", "anthropic-version"]
+    replies = ["content-type", "allow", *DECISION_HEADERS]
+    for name in [*contract, CLUSTER_HEADER, "traceparent", *replies, "x-tenant-id"]:
+        assert allowed.fullmatch(name), name
+    for name in ["host", ":authority", ":method", "x-envoy-retry-on", "cookie", "x-plano"]:
+        assert not allowed.fullmatch(name), name
+
+
+def test_route_table(example: Bootstrap) -> None:
+    table = routes(example)
+    assert [r.name for r in table] == [
+        "health",
+        "upstream_api_openai_com_443_tls",
+        "upstream_api_anthropic_com_443_tls",
+        "unrouted",
+    ]
+    health, *proxied, unrouted = table
+    assert health.match.path == "/healthz"
+    assert health.direct_response.status == 200
+    assert unpack(
+        health.typed_per_filter_config["envoy.filters.http.ext_proc"], ExtProcPerRoute
+    ).disabled
+    assert unrouted.match.prefix == "/"
+    assert unrouted.direct_response.status == 404
+    for route in proxied:
+        header = route.match.headers[0]
+        assert header.name == CLUSTER_HEADER
+        assert header.string_match.exact == route.route.cluster == route.name
+        assert route.request_headers_to_remove == []
+
+
+def test_provider_routes_retry_and_report_the_decision(example: Bootstrap) -> None:
+    route = routes(example)[1]
+    assert route.route.host_rewrite_literal == "api.openai.com"
+    policy = route.route.retry_policy
+    assert set(policy.retry_on.split(",")) == {"reset", "connect-failure", "retriable-status-codes"}
+    assert policy.retriable_status_codes == [429, 502, 503, 504]
+    assert policy.num_retries == 2
+    assert policy.per_try_timeout is None
+    assert policy.per_try_idle_timeout is None
+    added = {o.header.key: o for o in route.response_headers_to_add if o.header is not None}
+    assert list(added) == list(DECISION_HEADERS)
+    for header, key in DECISION_HEADERS.items():
+        assert added[header].header.value == f"%DYNAMIC_METADATA(plano:{key})%"
+        assert added[header].keep_empty_value is False
+
+
+def test_https_providers_get_verified_tls_clusters() -> None:
+    by_name = clusters(build_bootstrap(config_from(HTTPS_PROVIDERS)))
+    groq = by_name["upstream_api_groq_com_443_tls"]
+    assert groq.type is ClusterDiscoveryType.LOGICAL_DNS
+    assert endpoints(groq) == [("api.groq.com", 443)]
+    context = tls_context(groq)
+    assert context.sni == "api.groq.com"
+    assert context.common_tls_context.alpn_protocols == ["h2", "http/1.1"]
+    validation = context.common_tls_context.validation_context
+    assert validation.trusted_ca.filename == SYSTEM_CA_BUNDLE
+    san = validation.match_typed_subject_alt_names[0]
+    assert san.san_type is SubjectAltNameMatcherSanType.DNS
+    assert san.matcher.exact == "api.groq.com"
+    assert protocols(groq).auto_config is not None
+
+    by_ip = by_name["upstream_10_1_2_3_8443_tls"]
+    assert by_ip.type is ClusterDiscoveryType.STATIC
+    assert tls_context(by_ip).sni == ""
+    validation = tls_context(by_ip).common_tls_context.validation_context
+    assert (
+        validation.match_typed_subject_alt_names[0].san_type
+        is SubjectAltNameMatcherSanType.IP_ADDRESS
+    )
+
+
+def test_plain_http_providers_sharing_an_endpoint_share_a_cluster() -> None:
+    by_name = clusters(build_bootstrap(config_from(LOCAL_PROVIDERS)))
+    assert list(by_name) == [EXTPROC_CLUSTER, "upstream_127_0_0_1_11434", "upstream_localhost_1234"]
+    ollama = by_name["upstream_127_0_0_1_11434"]
+    assert ollama.type is ClusterDiscoveryType.STATIC
+    assert ollama.transport_socket is None
+    assert protocols(ollama).explicit_http_config.http_protocol_options is not None
+    assert by_name["upstream_localhost_1234"].type is ClusterDiscoveryType.LOGICAL_DNS
+
+
+def test_ext_proc_cluster_streams_only_to_serving_workers() -> None:
+    bootstrap = build_bootstrap(example_config(), extproc_ports=range(50051, 50054))
+    extproc = clusters(bootstrap)[EXTPROC_CLUSTER]
+    assert extproc.type is ClusterDiscoveryType.STATIC
+    assert endpoints(extproc) == [("127.0.0.1", 50051), ("127.0.0.1", 50052), ("127.0.0.1", 50053)]
+    assert protocols(extproc).explicit_http_config.http2_protocol_options is not None
+    check = extproc.health_checks[0].grpc_health_check
+    assert check.service_name == EXTPROC_HEALTH_SERVICE
+    assert extproc.common_lb_config.healthy_panic_threshold.value == 0
+    assert extproc.circuit_breakers.thresholds[0].max_requests == 100_000
+
+
+def test_ext_proc_by_host_name_is_resolved() -> None:
+    bootstrap = build_bootstrap(example_config(), extproc_host="plano-extproc.svc")
+    assert clusters(bootstrap)[EXTPROC_CLUSTER].type is ClusterDiscoveryType.STRICT_DNS
+
+
+def test_local_replies_keep_the_ext_procs_own_answers() -> None:
+    rendered = render_envoy_config(example_config(), max_request_bytes=1024)
+    hcm = rendered["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    replies = hcm["typed_config"]["local_reply_config"]
+    assert "body_format" not in replies
+    summary = []
+    for mapper in replies["mappers"]:
+        match = mapper["filter"]
+        conditions = match["and_filter"]["filters"] if "and_filter" in match else [match]
+        status = next(c for c in conditions if "status_code_filter" in c)
+        flags = [
+            c["response_flag_filter"]["flags"] for c in conditions if "response_flag_filter" in c
+        ]
+        error = mapper["body_format_override"]["json_format"]["error"]
+        summary.append(
+            (
+                status["status_code_filter"]["comparison"]["value"]["default_value"],
+                bool(flags),
+                mapper["status_code"],
+                error["code"],
+            )
+        )
+    assert summary == [
+        (500, False, 503, "RoutingUnavailable"),
+        (504, True, 504, "ProviderUnavailable"),
+        (504, False, 503, "RoutingUnavailable"),
+        (503, True, 503, "ProviderUnavailable"),
+        (413, False, 413, "InvalidRequest"),
+    ]
+    too_large = replies["mappers"][-1]["body_format_override"]["json_format"]["error"]
+    assert too_large == {
+        "code": "InvalidRequest",
+        "message": "request body exceeds 1024 bytes",
+        "details": {"reason": "body_too_large"},
+    }
+
+
+def test_admin_is_local_and_optional(example: Bootstrap) -> None:
+    socket = example.admin.address.socket_address
+    assert (socket.address, socket.port_value) == ("127.0.0.1", 9901)
+    assert build_bootstrap(example_config(), admin_port=None).admin is None
+
+
+def test_extension_configs_carry_their_type_urls() -> None:
+    rendered = render_envoy_config(example_config())
+    listener_filter = rendered["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    assert listener_filter["typed_config"]["@type"] == (
+        "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
+        ".HttpConnectionManager"
+    )
+
+
+def test_at_least_one_ext_proc_port() -> None:
+    with pytest.raises(ValueError, match="ext_proc port"):
+        build_bootstrap(example_config(), extproc_ports=())
+
+
+def test_committed_envoy_yaml_is_current() -> None:
+    # Regenerate with: plano-extproc envoy-config config.example.yaml > envoy/envoy.yaml
+    assert COMMITTED_ENVOY_YAML.read_text() == render_envoy_yaml(example_config())

@@ -1,0 +1,319 @@
+"""The test upstream: an HTTP/1.1 server that stands in for OpenAI and Anthropic behind Envoy.
+
+It runs in a background thread with its own event loop, so sync and async tests can both use it::
+
+    with running_upstream() as upstream:
+        upstream.script("/v1/chat/completions", *failures(2), DefaultReply())
+        ...  # send a request through Envoy
+        assert upstream.requests[-1].json["model"] == "gpt-4o"
+
+By default it answers like the real APIs: ``POST /v1/chat/completions`` (OpenAI Chat
+Completions), ``POST /v1/messages`` (Anthropic Messages) and ``POST /v1/responses`` (OpenAI
+Responses), each as JSON or, with ``"stream": true``, as that API's SSE stream; the reply echoes
+the request's ``model``. ``GET /health`` answers 200. Every request is recorded, including
+unknown paths (answered 404).
+
+Scripted replies are queued per path and used once each, before the defaults:
+`JsonReply` (any status and body), `ErrorReply` (the path's API error shape), `StreamReply`
+(chunk by chunk, with a delay between chunks or held on a gate) and `DefaultReply` (the default
+answer, optionally after a delay before the headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from tests.support.upstream_payloads import (
+    API_BY_PATH,
+    DEFAULT_PIECES,
+    Api,
+    error_body,
+    json_body,
+    stream_frames,
+)
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+# Bounds on anything a test could leave hanging: a gate never opened, a stop during a delay.
+GATE_TIMEOUT_SECONDS = 30.0
+SHUTDOWN_TIMEOUT_SECONDS = 2.0
+HEALTH_PATH = "/health"
+_GATE_POLL_SECONDS = 0.01
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # names lowercased; repeated headers joined with ", "
+    body: bytes
+    json: Any  # the parsed body, or None when it is not JSON
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultReply:
+    """The path's default answer (JSON or SSE as the request asks), after `delay_s`."""
+
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JsonReply:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    """An error in the shape of the path's API (OpenAI ``{"error": ...}`` or Anthropic's)."""
+
+    status: int = 503
+    message: str = "scripted upstream failure"
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReply:
+    """The path's SSE stream with one text delta per piece, whatever the request's `stream`.
+
+    `interval_s` sleeps between events. With a `gate`, the stream stops after the first text
+    delta until the gate is set (and is aborted if it stays shut for GATE_TIMEOUT_SECONDS): a
+    client that receives that delta while the upstream still holds the rest proves
+    chunk-by-chunk delivery without timing anything.
+    """
+
+    pieces: tuple[str, ...] = DEFAULT_PIECES
+    interval_s: float = 0.0
+    gate: threading.Event | None = None
+    delay_s: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+Reply = DefaultReply | JsonReply | ErrorReply | StreamReply
+
+
+def failures(count: int, status: int = 503) -> tuple[ErrorReply, ...]:
+    """`count` error replies, e.g. ``script(path, *failures(2), DefaultReply())`` for retries."""
+    return tuple(ErrorReply(status) for _ in range(count))
+
+
+def slow_stream(chunks: int, interval_s: float) -> StreamReply:
+    return StreamReply(tuple(f"chunk-{index} " for index in range(chunks)), interval_s)
+
+
+class UpstreamServer:
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._scripts: dict[str, deque[Reply]] = {}
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.path == path]
+
+    def wait_for_requests(self, count: int, timeout_s: float = 10.0) -> list[RecordedRequest]:
+        """Blocks until at least `count` requests arrived (from async code: asyncio.to_thread)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._requests) >= count, timeout_s):
+                raise TimeoutError(f"{len(self._requests)} of {count} requests after {timeout_s}s")
+            return list(self._requests)
+
+    def script(self, path: str, *replies: Reply) -> None:
+        """Queues replies for `path`, each used once, in order, before the default answer."""
+        with self._lock:
+            self._scripts.setdefault(path, deque()).extend(replies)
+
+    def pending_replies(self, path: str) -> int:
+        with self._lock:
+            return len(self._scripts.get(path, ()))
+
+    def reset(self) -> None:
+        """Forgets recorded requests and unused scripted replies."""
+        with self._lock:
+            self._requests.clear()
+            self._scripts.clear()
+
+    def start(self) -> None:
+        if self._loop is not None:
+            raise RuntimeError("the upstream is already running")
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="test-upstream", daemon=True)
+        self._thread.start()
+        self._loop = loop
+        self.port = self._on_loop(self._serve())
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._runner is not None:
+            self._on_loop(self._runner.cleanup())
+            self._runner = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(STARTUP_TIMEOUT_SECONDS)
+        loop.close()
+        self._loop = self._thread = None
+
+    def _on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result(STARTUP_TIMEOUT_SECONDS + SHUTDOWN_TIMEOUT_SECONDS)
+
+    async def _serve(self) -> int:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # handler_cancellation: a client that gives up (an Envoy timeout) cancels a delayed reply.
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        return int(self._runner.addresses[0][1])
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        recorded = await _record(request)
+        with self._lock:
+            self._requests.append(recorded)
+            self._lock.notify_all()
+        if request.method == "GET" and request.path == HEALTH_PATH:
+            return web.json_response({"status": "ok"})
+        api = API_BY_PATH.get(request.path)
+        if api is None or request.method != "POST":
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        reply = self._next_reply(request.path)
+        await asyncio.sleep(reply.delay_s)
+        return await self._answer(request, recorded, api, reply)
+
+    def _next_reply(self, path: str) -> Reply:
+        with self._lock:
+            queue = self._scripts.get(path)
+            return queue.popleft() if queue else DefaultReply()
+
+    async def _answer(
+        self, request: web.Request, recorded: RecordedRequest, api: Api, reply: Reply
+    ) -> web.StreamResponse:
+        match reply:
+            case JsonReply():
+                return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+            case ErrorReply():
+                return web.json_response(error_body(api, reply.message), status=reply.status)
+            case StreamReply():
+                return await self._stream(request, recorded, api, reply)
+            case DefaultReply() if _wants_stream(recorded):
+                return await self._stream(request, recorded, api, StreamReply())
+            case DefaultReply():
+                model, prompt_bytes = _requested_model(recorded), len(recorded.body)
+                body = json_body(api, self._next_id(), model, DEFAULT_PIECES, prompt_bytes)
+                return web.json_response(body)
+
+    async def _stream(
+        self, request: web.Request, recorded: RecordedRequest, api: Api, reply: StreamReply
+    ) -> web.StreamResponse:
+        model, prompt_bytes = _requested_model(recorded), len(recorded.body)
+        frames = stream_frames(api, self._next_id(), model, reply.pieces, prompt_bytes)
+        response = web.StreamResponse(
+            headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+        )
+        await response.prepare(request)
+        for index, frame in enumerate(frames.all()):
+            if index and reply.interval_s:
+                await asyncio.sleep(reply.interval_s)
+            await response.write(frame)
+            if reply.gate is not None and index == frames.first_delta:
+                await _wait_for_gate(reply.gate)
+        await response.write_eof()
+        return response
+
+    def _next_id(self) -> str:
+        return f"test{next(self._ids)}"
+
+
+async def _record(request: web.Request) -> RecordedRequest:
+    body = await request.read()
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return RecordedRequest(
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        headers=headers,
+        body=body,
+        json=_parse_json(body),
+    )
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _requested_model(recorded: RecordedRequest) -> str:
+    payload = recorded.json
+    model = payload.get("model") if isinstance(payload, dict) else None
+    return model if isinstance(model, str) else "unknown"
+
+
+def _wants_stream(recorded: RecordedRequest) -> bool:
+    return isinstance(recorded.json, dict) and recorded.json.get("stream") is True
+
+
+async def _wait_for_gate(gate: threading.Event) -> None:
+    """Raises (aborting the stream) if the gate stays shut: a proxy that buffers the stream
+    must never see it complete."""
+    # The gate is set from the test's thread. Polled rather than waited on in a worker thread,
+    # so a cancelled handler leaves nothing blocked.
+    deadline = time.monotonic() + GATE_TIMEOUT_SECONDS
+    while not gate.is_set():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stream gate still shut after {GATE_TIMEOUT_SECONDS}s")
+        await asyncio.sleep(_GATE_POLL_SECONDS)
+
+
+@contextmanager
+def running_upstream() -> Iterator[UpstreamServer]:
+    upstream = UpstreamServer()
+    upstream.start()
+    try:
+        yield upstream
+    finally:
+        upstream.stop()
