@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.classifiers.lexical import LexicalClassifier
+from plano_extproc.classifiers.openai_compat import OpenAICompatibleClassifier
 from plano_extproc.config.model import ClassifierSettings, ClassifierType
 
 
@@ -14,6 +15,8 @@ class UnavailableClassifier(Exception):
 def build_classifier(settings: ClassifierSettings) -> Classifier:
     if settings.type is ClassifierType.LEXICAL:
         return LexicalClassifier(settings.threshold)
+    if settings.type is ClassifierType.OPENAI and settings.openai is not None:
+        return OpenAICompatibleClassifier(settings.openai)
     raise UnavailableClassifier(
         f"routing.classifier.type '{settings.type}' is not available in this build; use 'lexical'"
     )

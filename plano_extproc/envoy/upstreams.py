@@ -14,22 +14,9 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from plano_extproc.api.conversation import ClientApi
-from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.api.paths import provider_path
+from plano_extproc.config.model import Config, ModelProvider
 
-_API_PATHS = MappingProxyType(
-    {
-        ClientApi.CHAT: "/v1/chat/completions",
-        ClientApi.MESSAGES: "/v1/messages",
-        ClientApi.RESPONSES: "/v1/responses",
-    }
-)
-# The client APIs each upstream wire API serves natively (no translation).
-NATIVE_APIS = MappingProxyType(
-    {
-        ProviderApi.OPENAI: frozenset({ClientApi.CHAT, ClientApi.RESPONSES}),
-        ProviderApi.ANTHROPIC: frozenset({ClientApi.MESSAGES}),
-    }
-)
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 
 
@@ -47,11 +34,7 @@ class Upstream:
         return self.scheme == "https"
 
     def path_for(self, api: ClientApi) -> str:
-        path = _API_PATHS[api]
-        # base_urls are written with or without a trailing /v1; never send /v1/v1/...
-        if self.path_prefix.endswith("/v1"):
-            return self.path_prefix + path.removeprefix("/v1")
-        return self.path_prefix + path
+        return provider_path(self.path_prefix, api)
 
 
 def _endpoint(provider: ModelProvider) -> tuple[str, str, int, str, str]:
