@@ -143,6 +143,18 @@ def _decision_metadata(
         values["route"] = decision.route
     if decision.fallback is not None:
         values["fallback"] = decision.fallback.value
+    return _metadata(values)
+
+
+def _access_log_metadata(decision: Decision) -> Struct:
+    """For decision answers: lets Envoy's access log show what was decided."""
+    values = {"model": decision.models[0]}
+    if decision.route is not None:
+        values["route"] = decision.route
+    return _metadata(values)
+
+
+def _metadata(values: dict[str, str]) -> Struct:
     metadata = Struct()
     metadata.update({METADATA_NAMESPACE: values})
     return metadata
@@ -195,7 +207,9 @@ class Gateway:
             decision = await self._router.engine.decide(parsed, pending.headers)
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())
-                return raw_json_reply(200, payload, _fallback_headers(decision))
+                reply = raw_json_reply(200, payload, _fallback_headers(decision))
+                reply.dynamic_metadata.CopyFrom(_access_log_metadata(decision))
+                return reply
             return self._forward(parsed, decision, pending.headers, body)
         except InvalidRequest as error:
             return error_reply(error)

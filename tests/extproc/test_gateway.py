@@ -206,3 +206,10 @@ async def test_untranslatable_request_is_400(gateway: Gateway) -> None:
     status, body = immediate(await post(gateway, "/v1/chat/completions", request))
     assert status == 400
     assert body["error"]["details"]["reason"] == "untranslatable"
+
+
+async def test_decision_answer_carries_access_log_metadata(gateway: Gateway) -> None:
+    reply = await post(gateway, "/routing/v1/chat/completions", CODE_REQUEST)
+    plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
+    assert plano["route"].string_value == "code_generation"
+    assert plano["model"].string_value == "openai/gpt-4o"
