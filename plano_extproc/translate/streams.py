@@ -68,12 +68,12 @@ class StreamTranslator:
         return frames + self._encode(self._decoder.close())
 
     def _translate(self, events: list[SseEvent]) -> bytes:
-        frames = b""
+        frames = []
         for event in events:
             if self.ended:
                 break
-            frames += self._encode(self._decode(event))
-        return frames
+            frames.append(self._encode(self._decode(event)))
+        return b"".join(frames)
 
     def _decode(self, event: SseEvent) -> list[StreamEvent]:
         try:

@@ -219,9 +219,19 @@ def test_tool_results_move_before_text_in_a_merged_user_turn() -> None:
 
 
 def test_a_single_system_message_is_a_plain_string() -> None:
-    body = {"messages": [{"role": "system", "content": [{"type": "text", "text": "a"}]}, user("x")]}
+    body = {
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "a"}]},
+            {"role": "developer", "content": ""},
+            user("x"),
+        ]
+    }
 
     assert translate(body)["system"] == "a"
+
+
+def test_empty_system_messages_send_no_system() -> None:
+    assert "system" not in translate({"messages": [{"role": "system", "content": ""}, user("x")]})
 
 
 def refused(body: dict[str, Any]) -> str:

@@ -531,6 +531,14 @@ def test_chat_tool_calls_without_index_or_id() -> None:
     assert out[-2][1]["delta"]["stop_reason"] == "tool_use"
 
 
+def test_a_streamed_refusal_is_text() -> None:
+    raw = chat_stream(chat_chunk({"content": None, "refusal": "I can't"}), chat_chunk({}, "stop"))
+
+    deltas = [data["delta"] for name, data in frames(whole(MESSAGES, raw)) if "delta" in data]
+
+    assert deltas[0] == {"type": "text_delta", "text": "I can't"}
+
+
 def test_other_choices_and_unknown_call_keys_are_ignored() -> None:
     other = chat_chunk({"content": "second choice"}) | {
         "choices": [{"index": 1, "delta": {"content": "no"}, "finish_reason": None}]

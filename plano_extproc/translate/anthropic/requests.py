@@ -221,11 +221,12 @@ def write_messages_request(request: Request, *, model: str) -> dict[str, Any]:
 
 
 def _anthropic_system(system: tuple[str, ...]) -> str | list[dict[str, Any]] | None:
-    if not system:
+    texts = [text for text in system if text]  # empty text blocks are refused
+    if not texts:
         return None
-    if len(system) == 1:
-        return system[0]
-    return [{"type": "text", "text": text} for text in system]
+    if len(texts) == 1:
+        return texts[0]
+    return [{"type": "text", "text": text} for text in texts]
 
 
 def _messages(turns: tuple[Turn, ...]) -> list[dict[str, Any]]:

@@ -121,8 +121,8 @@ def _text(value: object) -> list[StreamEvent]:
 
 
 @dataclass(slots=True)
-class _HeldBlock:
-    """A block waiting for the open tool call to end; `key` is None for text."""
+class _Block:
+    """A content block of the client stream, open or held; `key` is None for text."""
 
     key: int | None
     call_id: str = ""
@@ -141,9 +141,9 @@ class EventEncoder:
 
     def __init__(self) -> None:
         self._next_index = 0
-        self._open: _HeldBlock | None = None
-        self._held: list[_HeldBlock] = []
-        self._held_calls: dict[int, _HeldBlock] = {}
+        self._open: _Block | None = None
+        self._held: list[_Block] = []
+        self._held_calls: dict[int, _Block] = {}
 
     def encode(self, event: StreamEvent) -> bytes:
         match event:
@@ -172,16 +172,16 @@ class EventEncoder:
 
     def _text(self, text: str) -> bytes:
         if self._open is None:
-            return self._start(_HeldBlock(None)) + self._text_delta(text)
+            return self._start(_Block(None)) + self._text_delta(text)
         if self._open.key is None:
             return self._text_delta(text)
         if not self._held or self._held[-1].key is not None:
-            self._held.append(_HeldBlock(None))
+            self._held.append(_Block(None))
         self._held[-1].pieces.append(text)
         return b""
 
     def _call_started(self, event: ToolCallStarted) -> bytes:
-        call = _HeldBlock(event.key, event.id, event.name)
+        call = _Block(event.key, event.id, event.name)
         if self._open is not None and self._open.key is not None:
             self._held.append(call)
             self._held_calls[event.key] = call
@@ -207,7 +207,7 @@ class EventEncoder:
         frames += _event({"type": "message_delta", "delta": delta, "usage": usage})
         return frames + _event({"type": "message_stop"})
 
-    def _replay(self, block: _HeldBlock) -> bytes:
+    def _replay(self, block: _Block) -> bytes:
         joined = "".join(block.pieces)
         if not joined:
             return b""
@@ -215,7 +215,7 @@ class EventEncoder:
             return self._text_delta(joined)
         return self._delta({"type": "input_json_delta", "partial_json": joined})
 
-    def _start(self, block: _HeldBlock) -> bytes:
+    def _start(self, block: _Block) -> bytes:
         self._open = block
         if block.key is None:
             content: dict[str, Any] = {"type": "text", "text": ""}

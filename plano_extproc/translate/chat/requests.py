@@ -63,7 +63,7 @@ from plano_extproc.translate.openai_fields import (
     text_part,
 )
 
-SYSTEM_SEPARATOR = "\n\n"
+_SYSTEM_SEPARATOR = "\n\n"
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _TEXT_FORMATS = frozenset({"text"})
 
@@ -216,7 +216,7 @@ def write_chat_request(request: Request, *, model: str) -> dict[str, Any]:
 def _messages(request: Request) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.system:
-        messages.append({"role": "system", "content": SYSTEM_SEPARATOR.join(request.system)})
+        messages.append({"role": "system", "content": _SYSTEM_SEPARATOR.join(request.system)})
     for turn in request.turns:
         if turn.role is Role.ASSISTANT:
             messages.append(_assistant_message(turn.parts))

@@ -29,6 +29,8 @@ from plano_extproc.translate.lenient import as_count, as_dict, as_list, as_str, 
 from plano_extproc.translate.sse import SseEvent, sse_frame
 
 DONE = "[DONE]"
+# A refusal is the answer's text, as when reading a whole completion.
+_TEXT_FIELDS = ("content", "refusal")
 _DONE_FRAME = sse_frame(DONE.encode())
 
 
@@ -75,9 +77,10 @@ class ChunkDecoder:
     def _choice(self, choice: dict[str, Any]) -> list[StreamEvent]:
         delta = as_dict(choice.get("delta"))
         events: list[StreamEvent] = []
-        text = as_str(delta.get("content"))
-        if text:
-            events.append(TextDelta(text))
+        for key in _TEXT_FIELDS:
+            text = as_str(delta.get(key))
+            if text:
+                events.append(TextDelta(text))
         for call in as_list(delta.get("tool_calls")):
             events.extend(self._tool_call(as_dict(call)))
         if choice.get("finish_reason") is not None:
