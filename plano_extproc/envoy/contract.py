@@ -11,6 +11,8 @@ from plano_extproc.api.conversation import ClientApi
 
 EXTPROC_CLUSTER = "plano_extproc"
 EXTPROC_FILTER = "envoy.filters.http.ext_proc"
+# The gRPC health service Envoy checks on each ext_proc worker (the service reports it too).
+EXTPROC_HEALTH_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
 
 # Set by the ext_proc on proxied requests (overwriting any client value); routes match on it.
 CLUSTER_HEADER = "x-plano-cluster"

@@ -2,8 +2,9 @@
 
 Built from the typed API classes of `envoy-data-plane`, so a misspelt field or a wrong type fails
 here rather than in Envoy. The pieces: one listener whose HTTP filters are a body-size limit, the
-ext_proc (fail closed) and the router; the route table (`routes.py`); the ext_proc and provider
-clusters (`clusters.py`); Envoy's own error replies in our JSON shape (`replies.py`).
+routing ext_proc (fail closed), the response-translating ext_proc (enabled per route) and the
+router; the route table (`routes.py`); the ext_proc and provider clusters (`clusters.py`);
+Envoy's own error replies in our JSON shape (`replies.py`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from plano_extproc.envoy.contract import (
     EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     METADATA_NAMESPACE,
+    TRANSLATE_FILTER,
+    TRANSLATE_HEADER,
 )
 from plano_extproc.envoy.options import (
     DEFAULT_ADMIN_PORT,
@@ -54,8 +57,13 @@ BUFFER_FILTER = "envoy.filters.http.buffer"
 ROUTER_FILTER = "envoy.filters.http.router"
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 STDOUT_LOG = "envoy.access_loggers.stdout"
+ROUTING_STAT_PREFIX = "plano"
+TRANSLATE_STAT_PREFIX = "plano_translate"
 # The ext_proc's deadline must outlast the classifier's, which degrades instead of failing.
 EXTPROC_TIMEOUT_MARGIN = timedelta(seconds=1)
+# Translating one response chunk takes microseconds; the time between upstream chunks does not
+# count. Generous, because a timeout mid-response throws away a completion already paid for.
+TRANSLATE_MESSAGE_TIMEOUT = timedelta(seconds=5)
 # Headers the ext_proc may set or remove on the request it forwards (provider `headers` are added
 # per config), and on its own ImmediateResponses, which Envoy checks against the same rules.
 REQUEST_MUTABLE_HEADERS = (
@@ -66,8 +74,11 @@ REQUEST_MUTABLE_HEADERS = (
     "anthropic-version",
     "traceparent",
     CLUSTER_HEADER,
+    TRANSLATE_HEADER,
 )
 REPLY_MUTABLE_HEADERS = ("content-type", "allow", *DECISION_HEADERS)
+# What translating a response changes: its type, and its length (which it removes).
+TRANSLATED_RESPONSE_HEADERS = ("content-type", "content-length")
 # Envoy refuses regexes whose RE2 program exceeds 100 by default; the mutation allowlist grows
 # with every header name (the provider `headers` included).
 RE2_MAX_PROGRAM_SIZE = 4096
@@ -98,10 +109,14 @@ def _typed_filter(name: str, config: betterproto2.Message) -> hcm.HttpFilter:
     return hcm.HttpFilter(name=name, typed_config=Any.pack(config))
 
 
-def _mutation_rules(config: Config) -> mutation_rules.HeaderMutationRules:
+def _routing_mutable_headers(config: Config) -> set[str]:
     provider_headers = {name.lower() for p in config.providers for name in p.headers}
-    names = sorted({*REQUEST_MUTABLE_HEADERS, *REPLY_MUTABLE_HEADERS, *provider_headers})
-    allowed = "|".join(re.escape(name) for name in names)
+    return {*REQUEST_MUTABLE_HEADERS, *REPLY_MUTABLE_HEADERS, *provider_headers}
+
+
+def _mutation_rules(names: Iterable[str]) -> mutation_rules.HeaderMutationRules:
+    """Request and response header mutations alike may touch only `names`."""
+    allowed = "|".join(re.escape(name) for name in sorted(names))
     # Only the listed headers; a mutation outside them fails the request instead of being
     # silently dropped, so a forwarded request is never half-rewritten.
     return mutation_rules.HeaderMutationRules(
@@ -109,6 +124,10 @@ def _mutation_rules(config: Config) -> mutation_rules.HeaderMutationRules:
         allow_expression=matcher.RegexMatcher(regex=f"^({allowed})$"),
         disallow_is_error=True,
     )
+
+
+def _grpc_service() -> core.GrpcService:
+    return core.GrpcService(envoy_grpc=core.GrpcServiceEnvoyGrpc(cluster_name=EXTPROC_CLUSTER))
 
 
 def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
@@ -124,18 +143,40 @@ def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
     classifier_timeout = timedelta(milliseconds=config.routing.classifier.timeout_ms)
     receiving = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     return ext_proc.ExternalProcessor(
-        grpc_service=core.GrpcService(
-            envoy_grpc=core.GrpcServiceEnvoyGrpc(cluster_name=EXTPROC_CLUSTER)
-        ),
+        grpc_service=_grpc_service(),
         processing_mode=mode,
         message_timeout=classifier_timeout + EXTPROC_TIMEOUT_MARGIN,
         failure_mode_allow=False,
-        allow_mode_override=True,
         metadata_options=ext_proc.MetadataOptions(receiving_namespaces=receiving),
-        mutation_rules=_mutation_rules(config),
+        mutation_rules=_mutation_rules(_routing_mutable_headers(config)),
         # Routes match on the cluster header the ext_proc sets, so its mutation must re-route.
         route_cache_action=ext_proc.ExternalProcessorRouteCacheAction.CLEAR,
-        stat_prefix="plano",
+        stat_prefix=ROUTING_STAT_PREFIX,
+    )
+
+
+def _translate_ext_proc() -> ext_proc.ExternalProcessor:
+    """Sends a translated request's response to the service, which rewrites it chunk by chunk
+    into the client's API; the routing filter's metadata tells it which translation."""
+    headers, body = ext_proc.ProcessingModeHeaderSendMode, ext_proc.ProcessingModeBodySendMode
+    mode = ext_proc.ProcessingMode(
+        request_header_mode=headers.SKIP,
+        request_body_mode=body.NONE,
+        request_trailer_mode=headers.SKIP,
+        response_header_mode=headers.SEND,
+        response_body_mode=body.STREAMED,
+        response_trailer_mode=headers.SKIP,
+    )
+    forwarding = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
+    return ext_proc.ExternalProcessor(
+        grpc_service=_grpc_service(),
+        processing_mode=mode,
+        message_timeout=TRANSLATE_MESSAGE_TIMEOUT,
+        # An untranslated body would be in the wrong API: fail the response instead.
+        failure_mode_allow=False,
+        metadata_options=ext_proc.MetadataOptions(forwarding_namespaces=forwarding),
+        mutation_rules=_mutation_rules(TRANSLATED_RESPONSE_HEADERS),
+        stat_prefix=TRANSLATE_STAT_PREFIX,
     )
 
 
@@ -145,6 +186,8 @@ def _http_filters(config: Config, max_request_bytes: int) -> list[hcm.HttpFilter
     return [
         _typed_filter(BUFFER_FILTER, buffer.Buffer(max_request_bytes=max_request_bytes)),
         _typed_filter(EXTPROC_FILTER, _ext_proc(config)),
+        # Off except on the routes of translated requests (routes.py).
+        _typed_filter(TRANSLATE_FILTER, _translate_ext_proc()),
         # Providers are third parties: they need none of Envoy's internal x-envoy-* headers.
         _typed_filter(ROUTER_FILTER, router.Router(suppress_envoy_headers=True)),
     ]

@@ -1,13 +1,15 @@
-"""The route table: health check, one route per provider cluster, then a JSON 404.
+"""The route table: health check, two routes per provider cluster, then a JSON 404.
 
 A proxied request reaches a provider route only through the cluster header, which the ext_proc
 sets (overwriting any client value) after it has read the body; the ext_proc answers everything
-else itself with an ImmediateResponse.
+else itself with an ImmediateResponse. A request translated into the provider's API also carries
+the translate header, and its route enables the filter that translates the response back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 from envoy_data_plane.envoy.config.core import v3 as core
@@ -22,6 +24,8 @@ from plano_extproc.envoy.contract import (
     EXTPROC_FILTER,
     HEALTH_PATH,
     METADATA_NAMESPACE,
+    TRANSLATE_FILTER,
+    TRANSLATE_HEADER,
 )
 from plano_extproc.envoy.replies import json_error_body
 from plano_extproc.envoy.upstreams import Upstream
@@ -33,6 +37,9 @@ RETRY_ON = "reset,connect-failure,retriable-status-codes"
 NUM_RETRIES = 2
 # A 429's retry-after is honoured up to this long; a longer one falls back to the default back-off.
 MAX_RETRY_AFTER = timedelta(seconds=10)
+TRANSLATED_SUFFIX = "_translated"
+# Internal headers: they select the route, and providers never see them.
+ROUTING_HEADERS = (CLUSTER_HEADER, TRANSLATE_HEADER)
 
 
 def _health_route() -> route.Route:
@@ -76,21 +83,43 @@ def _decision_headers() -> list[core.HeaderValueOption]:
     ]
 
 
-def _provider_route(upstream: Upstream, timeout: timedelta) -> route.Route:
-    selected = route.HeaderMatcher(
+def _cluster_is(upstream: Upstream) -> route.HeaderMatcher:
+    return route.HeaderMatcher(
         name=CLUSTER_HEADER, string_match=matcher.StringMatcher(exact=upstream.cluster)
     )
+
+
+def _provider_route(upstream: Upstream, timeout: timedelta) -> route.Route:
     return route.Route(
         name=upstream.cluster,
-        match=route.RouteMatch(prefix="/", headers=[selected]),
+        match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream)]),
         route=route.RouteAction(
             cluster=upstream.cluster,
             host_rewrite_literal=upstream.authority,
             timeout=timeout,
             retry_policy=_retry_policy(),
         ),
+        request_headers_to_remove=list(ROUTING_HEADERS),
         response_headers_to_add=_decision_headers(),
     )
+
+
+def _translated_route(upstream: Upstream, timeout: timedelta) -> route.Route:
+    """The provider route, with the response-translating filter switched back on."""
+    translated = route.HeaderMatcher(name=TRANSLATE_HEADER, present_match=True)
+    # A per-route config that does not disable the filter overrides the virtual host's.
+    enabled = ext_proc.ExtProcPerRoute(overrides=ext_proc.ExtProcOverrides())
+    return replace(
+        _provider_route(upstream, timeout),
+        name=upstream.cluster + TRANSLATED_SUFFIX,
+        match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream), translated]),
+        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(enabled)},
+    )
+
+
+def _routes_to(upstream: Upstream, timeout: timedelta) -> list[route.Route]:
+    # The translated route first: it matches a subset of the plain route's requests.
+    return [_translated_route(upstream, timeout), _provider_route(upstream, timeout)]
 
 
 def _unrouted() -> route.Route:
@@ -103,6 +132,17 @@ def _unrouted() -> route.Route:
 
 
 def route_config(upstreams: Iterable[Upstream], timeout: timedelta) -> route.RouteConfiguration:
-    routes = [_health_route(), *(_provider_route(u, timeout) for u in upstreams), _unrouted()]
-    host = route.VirtualHost(name="plano", domains=["*"], routes=routes)
+    provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout)]
+    routes = [_health_route(), *provider_routes, _unrouted()]
+    # Off by default here rather than `disabled` in the HCM: Envoy builds the filter chain from
+    # the route the client's own headers select, before the routing ext_proc sets them, so a
+    # route could never enable it. The ext_proc filter reads this config when the request
+    # reaches it (after routing), or when a local reply does.
+    translate_off = ext_proc.ExtProcPerRoute(disabled=True)
+    host = route.VirtualHost(
+        name="plano",
+        domains=["*"],
+        routes=routes,
+        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(translate_off)},
+    )
     return route.RouteConfiguration(name=ROUTE_CONFIG_NAME, virtual_hosts=[host])

@@ -233,7 +233,10 @@ class Gateway:
             )
         translation = translation_for(parsed.api, provider.api)
         set_headers = list(plan.set_headers)
+        remove_headers = plan.remove_headers
         if translation is None:
+            # A client-sent translate header would select the translating route.
+            remove_headers = (*remove_headers, TRANSLATE_HEADER)
             upstream_api = parsed.api
             new_body = (
                 rewrite_body(parsed.body, model=provider.model_id)
@@ -253,7 +256,7 @@ class Gateway:
             set_headers.append(set_header("traceparent", traceparent))
         return forward_body(
             set_headers=set_headers,
-            remove_headers=plan.remove_headers,
+            remove_headers=remove_headers,
             body=new_body,
             metadata=_decision_metadata(decision, provider, parsed, translation),
         )

@@ -16,13 +16,13 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from plano_extproc.config.model import Config
+from plano_extproc.envoy.contract import EXTPROC_HEALTH_SERVICE as EXTPROC_SERVICE
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.service import ExternalProcessorService
 from plano_extproc.routing.router import Router
 
 log = logging.getLogger(__name__)
 
-EXTPROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
 HEALTH_SERVICES = ("", EXTPROC_SERVICE)
 DEFAULT_DRAIN_SECONDS = 10.0
 _SERVER_OPTIONS = (

@@ -22,8 +22,11 @@ from envoy.type.v3.http_status_pb2 import HttpStatus
 from google.protobuf.struct_pb2 import Struct
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from plano_extproc.envoy.clusters import EXTPROC_HEALTH_SERVICE
-from plano_extproc.envoy.contract import CLUSTER_HEADER, METADATA_NAMESPACE
+from plano_extproc.envoy.contract import (
+    CLUSTER_HEADER,
+    EXTPROC_HEALTH_SERVICE,
+    METADATA_NAMESPACE,
+)
 
 JSON = (("content-type", "application/json"),)
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from plano_extproc.config import Config, load_config, load_config_text
+from tests.support import gateway as gateway_support
 
 ENVOY = shutil.which("envoy")
-STARTUP_SECONDS = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
 COMMITTED_ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"
@@ -32,12 +28,6 @@ LOCAL_PROVIDERS = """\
   - {model: ollama/qwen2.5, base_url: 'http://127.0.0.1:11434/v1'}
   - {model: lmstudio/phi-4, base_url: 'http://localhost:1234'}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def config_from(
@@ -78,49 +68,10 @@ def validate(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"envoy exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"envoy did not start within {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
 @contextlib.contextmanager
 def running_envoy(config_yaml: str, workdir: Path, listener_port: int) -> Iterator[str]:
-    """Starts Envoy (no hot restart, so parallel instances never share memory) and yields the
-    listener's base URL; Envoy is always killed afterwards."""
-    assert ENVOY is not None
+    """Envoy on `config_yaml` until the block ends; yields the listener's base URL."""
     config_file = workdir / "envoy.yaml"
     config_file.write_text(config_yaml)
-    log = workdir / "envoy.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                ENVOY,
-                "-c",
-                str(config_file),
-                "--disable-hot-restart",
-                "--concurrency",
-                "1",
-                "--log-level",
-                "warning",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{listener_port}"
-    try:
-        _wait_until_serving(process, base_url, log)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with gateway_support.running_envoy(config_file, workdir, listener_port) as envoy:
+        yield envoy.base_url

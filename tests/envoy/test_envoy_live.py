@@ -23,10 +23,10 @@ from tests.envoy.support import (
     HTTPS_PROVIDERS,
     classifier_timeout,
     config_from,
-    free_port,
     listener,
     running_envoy,
 )
+from tests.support.ports import free_ports
 
 pytestmark = pytest.mark.skipif(ENVOY is None, reason="envoy binary not installed")
 
@@ -47,9 +47,9 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def fail_closed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Envoy whose only ext_proc port has nothing listening."""
-    port = free_port()
+    port, extproc_port = free_ports(2)
     config = config_from(HTTPS_PROVIDERS, listeners=listener(port))
-    rendered = render_envoy_yaml(config, extproc_ports=(free_port(),), admin_port=None)
+    rendered = render_envoy_yaml(config, extproc_ports=(extproc_port,), admin_port=None)
     with running_envoy(rendered, tmp_path_factory.mktemp("fail_closed"), port) as base_url:
         yield base_url
 
@@ -123,7 +123,8 @@ def _wait_for_ext_proc(base_url: str) -> None:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     upstream = fakes.Upstream()
     upstream_server = fakes.start_upstream(upstream)
-    live_port, dead_port, port = upstream_server.server_address[1], free_port(), free_port()
+    live_port = upstream_server.server_address[1]
+    dead_port, port, *idle_worker_ports = free_ports(4)
     providers = (
         f"  - {{model: local/llama3.1, base_url: 'http://127.0.0.1:{live_port}'}}\n"
         f"  - {{model: gone/model, base_url: 'http://127.0.0.1:{dead_port}'}}\n"
@@ -133,7 +134,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     extproc = fakes.start_extproc(_script(live, dead))
     # Two of the three worker ports have nothing behind them: health checking must keep them
     # out, although Envoy's default panic threshold would use every host below 50 % healthy.
-    ports = (extproc.port, free_port(), free_port())
+    ports = (extproc.port, *idle_worker_ports)
     rendered = render_envoy_yaml(config, extproc_ports=ports, admin_port=None)
     try:
         with running_envoy(rendered, tmp_path_factory.mktemp("gateway"), port) as base_url:

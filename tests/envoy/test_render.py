@@ -10,12 +10,13 @@ import betterproto2
 import pytest
 from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
-from envoy_data_plane.envoy.config.route.v3 import Route
+from envoy_data_plane.envoy.config.route.v3 import Route, VirtualHost
 from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
 from envoy_data_plane.envoy.extensions.filters.http.buffer.v3 import Buffer
 from envoy_data_plane.envoy.extensions.filters.http.ext_proc.v3 import (
     ExternalProcessor,
     ExternalProcessorRouteCacheAction,
+    ExtProcOverrides,
     ExtProcPerRoute,
     ProcessingModeBodySendMode,
     ProcessingModeHeaderSendMode,
@@ -30,12 +31,16 @@ from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
 from envoy_data_plane.google.protobuf import Any
 
-from plano_extproc.envoy.clusters import EXTPROC_HEALTH_SERVICE, HTTP_PROTOCOL_OPTIONS
+from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     DECISION_HEADERS,
     DEFAULT_MAX_REQUEST_BYTES,
     EXTPROC_CLUSTER,
+    EXTPROC_FILTER,
+    EXTPROC_HEALTH_SERVICE,
+    TRANSLATE_FILTER,
+    TRANSLATE_HEADER,
 )
 from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
 from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
@@ -67,9 +72,20 @@ def ext_proc_filter(bootstrap: Bootstrap) -> ExternalProcessor:
     return unpack(manager(bootstrap).http_filters[1].typed_config, ExternalProcessor)
 
 
+def translate_filter(bootstrap: Bootstrap) -> ExternalProcessor:
+    return unpack(manager(bootstrap).http_filters[2].typed_config, ExternalProcessor)
+
+
+def virtual_host(bootstrap: Bootstrap) -> VirtualHost:
+    return manager(bootstrap).route_config.virtual_hosts[0]
+
+
 def routes(bootstrap: Bootstrap) -> list[Route]:
-    route_config = manager(bootstrap).route_config
-    return route_config.virtual_hosts[0].routes
+    return virtual_host(bootstrap).routes
+
+
+def per_route(route: Route | VirtualHost, name: str) -> ExtProcPerRoute:
+    return unpack(route.typed_per_filter_config[name], ExtProcPerRoute)
 
 
 def clusters(bootstrap: Bootstrap) -> dict[str, Cluster]:
@@ -134,18 +150,21 @@ def test_connection_manager_logs_the_decision(example: Bootstrap) -> None:
         assert command in fields.values()
 
 
-def test_size_limit_then_fail_closed_ext_proc_then_router(example: Bootstrap) -> None:
+def test_size_limit_then_fail_closed_ext_procs_then_router(example: Bootstrap) -> None:
     filters = manager(example).http_filters
     assert [f.name for f in filters] == [
         "envoy.filters.http.buffer",
-        "envoy.filters.http.ext_proc",
+        EXTPROC_FILTER,
+        TRANSLATE_FILTER,
         "envoy.filters.http.router",
     ]
+    # Not `disabled` in the HCM: that would keep it out of every chain (see routes.py).
+    assert [f.disabled for f in filters] == [False] * 4
     assert unpack(filters[0].typed_config, Buffer).max_request_bytes == DEFAULT_MAX_REQUEST_BYTES
     ext_proc = ext_proc_filter(example)
     assert ext_proc.grpc_service.envoy_grpc.cluster_name == EXTPROC_CLUSTER
     assert ext_proc.failure_mode_allow is False
-    assert ext_proc.allow_mode_override is True
+    assert ext_proc.allow_mode_override is False
     assert ext_proc.route_cache_action is ExternalProcessorRouteCacheAction.CLEAR
     assert ext_proc.metadata_options.receiving_namespaces.untyped == ["plano"]
     mode = ext_proc.processing_mode
@@ -153,6 +172,31 @@ def test_size_limit_then_fail_closed_ext_proc_then_router(example: Bootstrap) ->
     assert (mode.request_header_mode, mode.request_body_mode) == (headers.SEND, body.BUFFERED)
     assert (mode.response_header_mode, mode.response_body_mode) == (headers.SKIP, body.NONE)
     assert (mode.request_trailer_mode, mode.response_trailer_mode) == (headers.SKIP, headers.SKIP)
+
+
+def test_translating_ext_proc_streams_responses_only(example: Bootstrap) -> None:
+    translate = translate_filter(example)
+    assert translate.grpc_service.envoy_grpc.cluster_name == EXTPROC_CLUSTER
+    assert translate.failure_mode_allow is False
+    assert translate.allow_mode_override is False
+    assert translate.message_timeout == timedelta(seconds=5)
+    assert translate.metadata_options.forwarding_namespaces.untyped == ["plano"]
+    assert translate.metadata_options.receiving_namespaces is None
+    mode = translate.processing_mode
+    headers, body = ProcessingModeHeaderSendMode, ProcessingModeBodySendMode
+    assert (mode.request_header_mode, mode.request_body_mode) == (headers.SKIP, body.NONE)
+    assert (mode.response_header_mode, mode.response_body_mode) == (headers.SEND, body.STREAMED)
+    assert (mode.request_trailer_mode, mode.response_trailer_mode) == (headers.SKIP, headers.SKIP)
+
+
+def test_translating_ext_proc_may_touch_only_the_body_headers(example: Bootstrap) -> None:
+    rules = translate_filter(example).mutation_rules
+    assert (rules.disallow_all, rules.disallow_is_error) == (True, True)
+    allowed = re.compile(rules.allow_expression.regex)
+    assert allowed.fullmatch("content-type")
+    assert allowed.fullmatch("content-length")
+    for name in [":status", "x-plano-model", "set-cookie", CLUSTER_HEADER, "authorization"]:
+        assert not allowed.fullmatch(name), name
 
 
 @pytest.mark.parametrize(("timeout_ms", "expected"), [(500, 1.5), (2000, 3.0)])
@@ -167,7 +211,8 @@ def test_ext_proc_may_touch_only_the_contract_headers() -> None:
     allowed = re.compile(rules.allow_expression.regex)
     contract = [":path", "content-length", "authorization", "x-api-key", "anthropic-version"]
     replies = ["content-type", "allow", *DECISION_HEADERS]
-    for name in [*contract, CLUSTER_HEADER, "traceparent", *replies, "x-tenant-id"]:
+    internal = [CLUSTER_HEADER, TRANSLATE_HEADER, "traceparent"]
+    for name in [*contract, *internal, *replies, "x-tenant-id"]:
         assert allowed.fullmatch(name), name
     for name in ["host", ":authority", ":method", "x-envoy-retry-on", "cookie", "x-plano"]:
         assert not allowed.fullmatch(name), name
@@ -177,23 +222,39 @@ def test_route_table(example: Bootstrap) -> None:
     table = routes(example)
     assert [r.name for r in table] == [
         "health",
+        "upstream_api_openai_com_443_tls_translated",
         "upstream_api_openai_com_443_tls",
+        "upstream_api_anthropic_com_443_tls_translated",
         "upstream_api_anthropic_com_443_tls",
         "unrouted",
     ]
     health, *proxied, unrouted = table
     assert health.match.path == "/healthz"
     assert health.direct_response.status == 200
-    assert unpack(
-        health.typed_per_filter_config["envoy.filters.http.ext_proc"], ExtProcPerRoute
-    ).disabled
+    assert per_route(health, EXTPROC_FILTER).disabled
     assert unrouted.match.prefix == "/"
     assert unrouted.direct_response.status == 404
     for route in proxied:
         header = route.match.headers[0]
         assert header.name == CLUSTER_HEADER
-        assert header.string_match.exact == route.route.cluster == route.name
-        assert route.request_headers_to_remove == []
+        assert header.string_match.exact == route.route.cluster
+        assert route.name.startswith(route.route.cluster)
+        assert route.request_headers_to_remove == [CLUSTER_HEADER, TRANSLATE_HEADER]
+
+
+def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
+    # Off for the virtual host (health, plain provider routes, the 404 and local replies) ...
+    assert per_route(virtual_host(example), TRANSLATE_FILTER).disabled
+    translated, plain = routes(example)[1:3]
+    assert translated.match.headers[1].name == TRANSLATE_HEADER
+    assert translated.match.headers[1].present_match is True
+    # ... and back on, with no overrides, on the routes of translated requests only.
+    assert per_route(translated, TRANSLATE_FILTER) == ExtProcPerRoute(overrides=ExtProcOverrides())
+    assert plain.typed_per_filter_config == {}
+    assert translated.match.headers[0] == plain.match.headers[0]
+    assert translated.route == plain.route
+    assert translated.request_headers_to_remove == plain.request_headers_to_remove
+    assert translated.response_headers_to_add == plain.response_headers_to_add
 
 
 def test_provider_routes_retry_and_report_the_decision(example: Bootstrap) -> None:

@@ -55,7 +55,8 @@ async def test_proxy_rewrites_for_openai_provider(gateway: Gateway) -> None:
     assert headers["authorization"] == "Bearer sk-test-openai"
     assert headers["content-length"] == str(len(common.body_mutation.body))
     assert headers["traceparent"].startswith("00-")
-    assert list(common.header_mutation.remove_headers) == ["authorization", "x-api-key"]
+    removed = ["authorization", "x-api-key", "x-plano-translate"]
+    assert list(common.header_mutation.remove_headers) == removed
     assert common.clear_route_cache
     plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
     assert plano["route"].string_value == "code_generation"
@@ -86,7 +87,7 @@ async def test_passthrough_auth_keeps_client_credentials(gateway: Gateway) -> No
     request = {"model": "ollama/llama3.1", "messages": [{"role": "user", "content": "hi"}]}
     reply = await post(gateway, "/v1/chat/completions", request, {"traceparent": TRACEPARENT})
     headers = headers_set(reply)
-    assert list(reply.request_body.response.header_mutation.remove_headers) == []
+    assert list(reply.request_body.response.header_mutation.remove_headers) == ["x-plano-translate"]
     assert "authorization" not in headers
     assert "traceparent" not in headers
     assert headers["x-plano-cluster"] == "upstream_127_0_0_1_11434"

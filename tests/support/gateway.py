@@ -158,11 +158,22 @@ def running_extproc(
 
 
 def render_envoy_config(
-    config_path: Path, extproc_port: int, admin_port: int, output: Path, *, workers: int = 1
+    config_path: Path,
+    extproc_port: int,
+    admin_port: int,
+    output: Path,
+    *,
+    workers: int = 1,
+    max_request_bytes: int | None = None,
 ) -> Path:
-    """`plano-extproc envoy-config` into `output`; fails with its stderr."""
+    """`plano-extproc envoy-config` into `output`; fails with its stderr.
+
+    `max_request_bytes` is passed as ``--max-request-bytes`` (Envoy's 413 limit) when given.
+    """
     args = _cli("envoy-config", str(config_path), "--extproc-port", str(extproc_port))
     args += ["--workers", str(workers), "--admin-port", str(admin_port)]
+    if max_request_bytes is not None:
+        args += ["--max-request-bytes", str(max_request_bytes)]
     result = subprocess.run(
         args,
         env=extproc_env(),
@@ -252,11 +263,13 @@ def running_gateway(
     *,
     workers: int = 1,
     name: str = "gateway",
+    max_request_bytes: int | None = None,
     **config_options: Any,
 ) -> Iterator[Gateway]:
     """Config + ext_proc (`workers` processes) + Envoy, in `workdir`/`name`.
 
-    `config_options` go to `gateway_config` (redis_url, classifier_timeout_ms, overrides, ...).
+    `config_options` go to `gateway_config` (redis_url, classifier_timeout_ms, overrides, ...);
+    `max_request_bytes` to `render_envoy_config` (Envoy's body limit; its default when None).
     """
     directory = workdir / name
     directory.mkdir(parents=True, exist_ok=True)
@@ -269,7 +282,12 @@ def running_gateway(
         directory / "config.yaml", upstream.url, listener_port, **config_options
     )
     envoy_yaml = render_envoy_config(
-        config_path, extproc_port, admin_port, directory / "envoy.yaml", workers=workers
+        config_path,
+        extproc_port,
+        admin_port,
+        directory / "envoy.yaml",
+        workers=workers,
+        max_request_bytes=max_request_bytes,
     )
     with (
         running_extproc(config_path, directory, extproc_port, workers=workers) as extproc,

@@ -86,8 +86,13 @@ def anthropic_error(error: ApiError) -> dict[str, Any]:
 
 
 def error_from_anthropic(body: dict[str, Any], status: int | None) -> ApiError | None:
-    """The error an Anthropic body carries, or None when it is not an error body."""
-    if body.get("type") != "error":
+    """The error an Anthropic body carries, or None when it is not an error body.
+
+    A failed answer may also come from the gateway itself (Envoy's JSON error replies, e.g. a
+    provider that cannot be reached), shaped `{"error": {"code", "message"}}`: keep its message.
+    """
+    failed = status is not None and status >= 400
+    if body.get("type") != "error" and not (failed and isinstance(body.get("error"), dict)):
         return None
     details = as_dict(body.get("error"))
     kind = _ERROR_KINDS.get(as_str(details.get("type"))) or kind_for_status(status)
