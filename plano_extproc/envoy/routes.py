@@ -39,7 +39,9 @@ NUM_RETRIES = 2
 MAX_RETRY_AFTER = timedelta(seconds=10)
 TRANSLATED_SUFFIX = "_translated"
 # Internal headers: they select the route, and providers never see them.
-ROUTING_HEADERS = (CLUSTER_HEADER, TRANSLATE_HEADER)
+# Never sent to providers: our routing headers, and the client address Envoy records because the
+# listener uses the remote address.
+ROUTING_HEADERS = (CLUSTER_HEADER, TRANSLATE_HEADER, "x-envoy-external-address")
 
 
 def _health_route() -> route.Route:

@@ -68,6 +68,7 @@ class PendingRequest:
     endpoint: Endpoint
     api: ClientApi
     headers: dict[str, str]
+    query: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,11 @@ def _decision_metadata(
     return _metadata(values)
 
 
+def _with_query(path: str, query: str) -> str:
+    """Keeps the client's query string (e.g. an `api-version`) on the provider path."""
+    return f"{path}?{query}" if query else path
+
+
 def _access_log_metadata(decision: Decision) -> Struct:
     """For decision answers: lets Envoy's access log show what was decided."""
     values = {"model": decision.models[0]}
@@ -181,13 +187,19 @@ class Gateway:
     def on_headers(
         self, method: str, path: str, end_of_stream: bool, headers: dict[str, str]
     ) -> tuple[ProcessingResponse, PendingRequest | None]:
-        path = path.partition("?")[0]
+        path, _, query = path.partition("?")
         if path in DECISION_PATHS:
             endpoint, api = Endpoint.DECISION, DECISION_PATHS[path]
         elif path in PROXY_PATHS:
             endpoint, api = Endpoint.PROXY, PROXY_PATHS[path]
-        elif path == MODELS_PATH and method == "GET":
-            return raw_json_reply(200, self._models_listing), None
+        elif path == MODELS_PATH:
+            if method in ("GET", "HEAD"):
+                return raw_json_reply(200, self._models_listing), None
+            message = f"{path} accepts GET and HEAD only"
+            reply = _problem(
+                405, "MethodNotAllowed", message, "method_not_allowed", (("allow", "GET, HEAD"),)
+            )
+            return reply, None
         else:
             return _problem(404, "NotFound", f"no endpoint at {path}", "unknown_path"), None
         if method != "POST":
@@ -199,7 +211,7 @@ class Gateway:
         if end_of_stream:
             error = InvalidRequest("the request has no body", reason="missing_body")
             return error_reply(error), None
-        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers)
+        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers, query)
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
@@ -210,7 +222,7 @@ class Gateway:
                 reply = raw_json_reply(200, payload, _fallback_headers(decision))
                 reply.dynamic_metadata.CopyFrom(_access_log_metadata(decision))
                 return reply
-            return self._forward(parsed, decision, pending.headers, body)
+            return self._forward(parsed, decision, pending, body)
         except InvalidRequest as error:
             return error_reply(error)
         except Exception:
@@ -220,7 +232,7 @@ class Gateway:
             )
 
     def _forward(
-        self, parsed: ParsedRequest, decision: Decision, headers: dict[str, str], body: bytes
+        self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
         plan = self._plans[provider.name]
@@ -248,10 +260,10 @@ class Gateway:
             new_body = translate_request(translation, parsed.body, model=provider.model_id)
             set_headers.append(set_header(TRANSLATE_HEADER, translation.value))
         set_headers += [
-            set_header(":path", plan.upstream.path_for(upstream_api)),
+            set_header(":path", _with_query(plan.upstream.path_for(upstream_api), pending.query)),
             set_header("content-length", str(len(new_body if new_body is not None else body))),
         ]
-        if "traceparent" not in headers:
+        if "traceparent" not in pending.headers:
             traceparent = f"00-{decision.trace_id}-{os.urandom(8).hex()}-01"
             set_headers.append(set_header("traceparent", traceparent))
         return forward_body(

@@ -44,6 +44,7 @@ from plano_extproc.envoy.contract import (
 )
 from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
 from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
+from plano_extproc.envoy.routes import ROUTING_HEADERS
 from tests.envoy.support import (
     COMMITTED_ENVOY_YAML,
     HTTPS_PROVIDERS,
@@ -239,7 +240,7 @@ def test_route_table(example: Bootstrap) -> None:
         assert header.name == CLUSTER_HEADER
         assert header.string_match.exact == route.route.cluster
         assert route.name.startswith(route.route.cluster)
-        assert route.request_headers_to_remove == [CLUSTER_HEADER, TRANSLATE_HEADER]
+        assert route.request_headers_to_remove == list(ROUTING_HEADERS)
 
 
 def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:

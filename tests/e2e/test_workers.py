@@ -1,0 +1,101 @@
+"""`serve --workers 2` behind Envoy: both workers serve, and the group stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plano_extproc.envoy.contract import EXTPROC_CLUSTER
+from tests.e2e.conftest import GatewayFactory
+from tests.support.processes import grpc_serving
+
+pytestmark = pytest.mark.e2e
+
+WORKERS = 2
+# Bounds on waits that only guard against hangs.
+SPREAD_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 15.0
+EXTPROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
+CODE = {"messages": [{"role": "user", "content": "Write a Python function for binary search"}]}
+
+
+def _requests_per_worker(admin_url: str, ports: tuple[int, ...]) -> dict[int, int]:
+    """rq_total of each ext_proc worker, from Envoy's /clusters admin page."""
+    text = httpx.get(f"{admin_url}/clusters", timeout=5).text
+    totals = {port: 0 for port in ports}
+    for line in text.splitlines():
+        name, _, rest = line.partition("::")
+        if name != EXTPROC_CLUSTER or "::rq_total::" not in rest:
+            continue
+        address, _, value = rest.partition("::rq_total::")
+        port = int(address.rsplit(":", 1)[1])
+        if port in totals:
+            totals[port] = int(value)
+    return totals
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces) start with state, then ppid.
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_two_workers_serve_and_stop_cleanly(make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(workers=WORKERS)
+    assert all(grpc_serving(port, EXTPROC_SERVICE)() for port in gateway.extproc_ports)
+    workers = _children(gateway.extproc.pid)
+    assert len(workers) == WORKERS, workers
+
+    # Envoy spreads ext_proc streams over both workers once both pass its health checks.
+    deadline = time.monotonic() + SPREAD_TIMEOUT_SECONDS
+    while True:
+        decision = httpx.post(
+            f"{gateway.base_url}/routing/v1/chat/completions", json=CODE, timeout=20
+        )
+        proxied = httpx.post(
+            f"{gateway.base_url}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=20,
+        )
+        assert decision.status_code == 200, gateway.log_tails()
+        assert decision.json()["route"] == "code_generation"
+        assert proxied.status_code == 200, gateway.log_tails()
+        per_worker = _requests_per_worker(gateway.admin_url, gateway.extproc_ports)
+        if all(per_worker.values()):
+            break
+        assert time.monotonic() < deadline, f"not every worker served: {per_worker}"
+
+    os.kill(gateway.extproc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while gateway.extproc.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped_in_time = not gateway.extproc.running
+    exit_code = gateway.extproc.stop()
+
+    assert stopped_in_time, gateway.log_tails()
+    assert exit_code == 0, gateway.log_tails()
+    assert all(_gone(pid) for pid in workers)
+    assert not any(grpc_serving(port)() for port in gateway.extproc_ports)
+    assert "Traceback" not in gateway.extproc.log_path.read_text(encoding="utf-8")
