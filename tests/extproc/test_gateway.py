@@ -214,3 +214,8 @@ async def test_decision_answer_carries_access_log_metadata(gateway: Gateway) -> 
     plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
     assert plano["route"].string_value == "code_generation"
     assert plano["model"].string_value == "openai/gpt-4o"
+
+
+async def test_query_string_is_kept_on_the_provider_path(gateway: Gateway) -> None:
+    reply = await post(gateway, "/v1/chat/completions?api-version=2024-06-01", CODE_REQUEST)
+    assert headers_set(reply)[":path"] == "/v1/chat/completions?api-version=2024-06-01"
