@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from plano_extproc.cli import check_config, envoy_config, route, serve, up
+from plano_extproc.cli import eval as eval_command
 
-COMMANDS = (check_config, route, serve, envoy_config, up)
+COMMANDS = (check_config, route, serve, envoy_config, up, eval_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
