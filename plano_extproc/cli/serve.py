@@ -15,6 +15,7 @@ import sys
 import time
 from types import FrameType
 
+import prometheus_client
 import uvloop
 
 from plano_extproc.classifiers.factory import UnavailableClassifier
@@ -37,6 +38,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="start even if provider key variables are unset (their requests get a 503)",
     )
     command.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS)
+    command.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve Prometheus metrics on this port (worker i on port+i); 0 disables",
+    )
     command.add_argument("--log-level", default="info")
     command.set_defaults(handler=run)
 
@@ -60,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             )
         return _run_workers(args)
     try:
+        if args.metrics_port:
+            # Counters only; the scrape endpoint runs on its own thread, off the event loop.
+            prometheus_client.start_http_server(args.metrics_port, addr=args.host)
         uvloop.run(serve(config, host=args.host, port=args.port, drain_seconds=args.drain_seconds))
     except (UnavailableClassifier, OSError) as error:
         log.error("%s", error)
@@ -67,17 +77,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker_command(args: argparse.Namespace, port: int) -> list[str]:
+def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
     command = [sys.executable, "-m", "plano_extproc.cli.main", "serve", "--config", args.config]
-    command += ["--host", args.host, "--port", str(port), "--log-level", args.log_level]
-    command += ["--drain-seconds", str(args.drain_seconds)]
+    command += ["--host", args.host, "--port", str(args.port + index)]
+    command += ["--log-level", args.log_level, "--drain-seconds", str(args.drain_seconds)]
+    if args.metrics_port:
+        command += ["--metrics-port", str(args.metrics_port + index)]
     return command + (["--allow-missing-keys"] if args.allow_missing_keys else [])
 
 
 def _run_workers(args: argparse.Namespace) -> int:
-    workers = [
-        subprocess.Popen(_worker_command(args, args.port + index)) for index in range(args.workers)
-    ]
+    workers = [subprocess.Popen(_worker_command(args, index)) for index in range(args.workers)]
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         for worker in workers:
