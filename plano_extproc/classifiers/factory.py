@@ -5,14 +5,20 @@ from __future__ import annotations
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.classifiers.lexical import LexicalClassifier
 from plano_extproc.classifiers.openai_compat import OpenAICompatibleClassifier
-from plano_extproc.config.model import ClassifierSettings, ClassifierType, TritonSettings
+from plano_extproc.config.model import ClassifierSettings, ClassifierType, Route, TritonSettings
 
 
 class UnavailableClassifier(Exception):
     """The configured classifier type cannot be built in this installation."""
 
 
-def build_classifier(settings: ClassifierSettings) -> Classifier:
+def build_classifier(settings: ClassifierSettings, routes: tuple[Route, ...] = ()) -> Classifier:
+    """`routes` (the config's) let a classifier prepare them at start."""
+    if settings.type is ClassifierType.EMBEDDED:
+        # Imported here: torch and the model cost seconds and hundreds of MB to load.
+        from plano_extproc.classifiers.embedded import EmbeddedClassifier
+
+        return EmbeddedClassifier(settings.threshold, routes)
     if settings.type is ClassifierType.LEXICAL:
         return LexicalClassifier(settings.threshold)
     if settings.type is ClassifierType.OPENAI and settings.openai is not None:

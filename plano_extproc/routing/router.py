@@ -24,7 +24,7 @@ class Router:
     @classmethod
     async def start(cls, config: Config) -> Router:
         """Loads the classifier and fetches metrics once (bounded) before returning."""
-        classifier = build_classifier(config.routing.classifier)
+        classifier = build_classifier(config.routing.classifier, config.routes)
         affinity = build_affinity_store(config.routing)
         metrics = MetricsStore.from_config(config)
         await classifier.start()

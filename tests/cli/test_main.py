@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from plano_extproc.classifiers.factory import UnavailableClassifier
 from plano_extproc.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,13 +85,16 @@ def test_invalid_request_prints_error_body(
 
 
 def test_route_with_unavailable_classifier_exits_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "embedded.yaml"
-    config.write_text("version: v0.4.0\nmodel_providers:\n  - model: openai/gpt-4o\n")
-    status = main(["route", "--config", str(config), str(REQUESTS / "3_no_match.chat.json")])
+    # Every classifier type is installed here, so the factory is made to refuse one.
+    def unavailable(*_: object) -> None:
+        raise UnavailableClassifier("routing.classifier.type 'triton' is not available")
+
+    monkeypatch.setattr("plano_extproc.routing.router.build_classifier", unavailable)
+    status = main(["route", "--config", EXAMPLE, str(REQUESTS / "3_no_match.chat.json")])
     assert status == 2
-    assert "'embedded' is not available" in capsys.readouterr().err
+    assert "'triton' is not available" in capsys.readouterr().err
 
 
 def test_route_with_invalid_config_exits_2(

@@ -251,7 +251,7 @@ def test_example_loads_without_any_key_when_keys_are_optional() -> None:
         "complex reasoning tasks, multi-step analysis, or detailed explanations"
     )
     assert config.metrics_sources == ()
-    assert config.routing.classifier.type is ClassifierType.LEXICAL
+    assert config.routing.classifier.type is ClassifierType.EMBEDDED
     assert len(config.warnings) == 3
 
 

@@ -1,0 +1,145 @@
+"""Micro-batching: texts submitted by concurrent requests are encoded in one forward pass.
+
+Inference runs on one dedicated thread, so the event loop never blocks on it. Requests that
+arrive while a batch is running form the next batch. When the thread is idle, a new request
+waits up to `window_s` for others (or until `max_batch` texts are queued), but only while
+traffic is concurrent (the last batch served several requests): one request at a time
+never pays the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import torch
+
+from plano_extproc.classifiers.base import ClassifierError
+
+DEFAULT_WINDOW_S = 0.002
+DEFAULT_MAX_BATCH = 32
+
+T = TypeVar("T")
+EncodeBatch = Callable[[list[str]], torch.Tensor]
+
+
+@dataclass(slots=True)
+class _Request:
+    texts: Sequence[str]
+    rows: asyncio.Future[torch.Tensor]
+
+
+class MicroBatcher:
+    def __init__(
+        self,
+        *,
+        threads: int,
+        window_s: float = DEFAULT_WINDOW_S,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        self._window_s = window_s
+        self._max_batch = max_batch
+        # One inference thread; torch's own intra-op threads do the parallel work.
+        self._executor = ThreadPoolExecutor(
+            1,
+            thread_name_prefix="plano-embed",
+            initializer=torch.set_num_threads,
+            initargs=(threads,),
+        )
+        self._pending: deque[_Request] = deque()
+        self._pending_texts = 0
+        self._wake = asyncio.Event()
+        self._full = asyncio.Event()
+        self._concurrent = False
+        self._worker: asyncio.Task[None] | None = None
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Runs `function` on the inference thread (loading, one-off work)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    def start(self, encode: EncodeBatch) -> None:
+        """Starts batching with `encode`, which runs on the inference thread."""
+        self._worker = asyncio.create_task(self._work(encode), name="plano-embed-batcher")
+
+    async def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """One row per text, computed in a batch with whatever else is queued."""
+        if self._worker is None:
+            raise ClassifierError("embedding batcher used before start()")
+        request = _Request(texts, asyncio.get_running_loop().create_future())
+        self._pending.append(request)
+        self._pending_texts += len(texts)
+        if self._pending_texts >= self._max_batch:
+            self._full.set()
+        self._wake.set()
+        return await request.rows
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for request in self._take_all():
+            request.rows.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _work(self, encode: EncodeBatch) -> None:
+        while True:
+            await self._wake.wait()
+            if self._concurrent:
+                await self._gather()
+            while self._pending:
+                await self._run(encode, self._take_batch())
+            self._wake.clear()
+
+    async def _gather(self) -> None:
+        """Lets concurrent requests join the first one, for at most the window."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._window_s):
+                await self._full.wait()
+
+    def _take_batch(self) -> list[_Request]:
+        batch: list[_Request] = []
+        texts = 0
+        while self._pending and (
+            not batch or texts + len(self._pending[0].texts) <= self._max_batch
+        ):
+            request = self._pending.popleft()
+            self._pending_texts -= len(request.texts)
+            # A caller that gave up (deadline) no longer needs its rows.
+            if not request.rows.done():
+                batch.append(request)
+                texts += len(request.texts)
+        if self._pending_texts < self._max_batch:
+            self._full.clear()
+        return batch
+
+    def _take_all(self) -> list[_Request]:
+        taken = list(self._pending)
+        self._pending.clear()
+        self._pending_texts = 0
+        return taken
+
+    async def _run(self, encode: EncodeBatch, batch: list[_Request]) -> None:
+        if not batch:
+            return
+        self._concurrent = len(batch) > 1
+        texts = [text for request in batch for text in request.texts]
+        try:
+            rows = await self.call(encode, texts)
+        except Exception as error:
+            for request in batch:
+                if not request.rows.done():
+                    request.rows.set_exception(ClassifierError(f"embedding failed: {error}"))
+            return
+        start = 0
+        for request in batch:
+            end = start + len(request.texts)
+            if not request.rows.done():
+                request.rows.set_result(rows[start:end])
+            start = end
