@@ -12,6 +12,7 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import FrameType
 
@@ -88,8 +89,13 @@ def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
 
 def _run_workers(args: argparse.Namespace) -> int:
     workers = [subprocess.Popen(_worker_command(args, index)) for index in range(args.workers)]
+    stopping = threading.Event()
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        # Signalled once only: a second SIGTERM would kill a worker that is still draining.
+        if stopping.is_set():
+            return
+        stopping.set()
         for worker in workers:
             if worker.poll() is None:
                 worker.send_signal(signum)
@@ -97,8 +103,16 @@ def _run_workers(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     # The first worker to exit ends the group: a supervisor restarts it whole.
-    while all(worker.poll() is None for worker in workers):
+    while all(worker.poll() is None for worker in workers) and not stopping.is_set():
         time.sleep(0.2)
+    unexpected = not stopping.is_set()
     forward(signal.SIGTERM, None)
-    codes = [worker.wait() for worker in workers]
-    return next((code for code in codes if code), 0)
+    return _group_status([worker.wait() for worker in workers], unexpected)
+
+
+def _group_status(codes: list[int], unexpected: bool) -> int:
+    """A worker's own failure wins; workers we stopped ourselves are not failures."""
+    failures = [code for code in codes if code not in (0, -signal.SIGTERM, -signal.SIGINT)]
+    if failures:
+        return failures[0] if failures[0] > 0 else 128 - failures[0]
+    return 1 if unexpected else 0
