@@ -35,18 +35,32 @@ COMPLETION = {
     ],
     "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
 }
+# The same answer as an Anthropic message, for requests the gateway translates to Anthropic.
+MESSAGE = {
+    "id": "msg_bench",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-20250514",
+    "content": [{"type": "text", "text": "Hello from the benchmark upstream."}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 12, "output_tokens": 7},
+}
 
 
 def render(port: int, workdir: Path, workers: int = 1) -> Path:
     """Writes WORKDIR/nginx.conf and returns its path."""
-    completion = json.dumps(COMPLETION, separators=(",", ":"))
     text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        port=port, workers=workers, completion=completion
+        port=port, workers=workers, completion=_compact(COMPLETION), message=_compact(MESSAGE)
     )
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "nginx.conf"
     config.write_text(text, encoding="utf-8")
     return config
+
+
+def _compact(document: object) -> str:
+    return json.dumps(document, separators=(",", ":"))
 
 
 def command(config: Path, workdir: Path) -> list[str]:
