@@ -44,3 +44,4 @@ envoy-config:
 # Needs Debian's nginx and wrk. E.g. make bench BENCH_ARGS='--workers 2 --json bench.json'
 bench: install
 	$(PYTHON) bench/overhead.py $(BENCH_ARGS)
+	$(PYTHON) bench/classifier.py

@@ -1,0 +1,597 @@
+"""What the ext_proc costs: Envoy alone vs Envoy + the ext_proc, side by side, in one run.
+
+    python bench/overhead.py [--workers 1] [--envoy-concurrency 1] [--json results.json]
+
+Every scenario sends a small chat completion POST through Envoy to one nginx upstream
+(`nginx_upstream.py`), with `wrk` and `wrk_chat.lua`, at each `--concurrency` (default 1, 32):
+
+  A envoy_only  Envoy with the ext_proc filters and cluster removed; the client sends the
+                cluster header the ext_proc would set, so the same route is taken
+  B explicit    Envoy + ext_proc, no routes: `model: openai/gpt-4o-mini` goes where it asks
+  C routed      the seed routes of config.example.yaml, lexical classifier, the prompt of
+                demo/requests/1_code_generation.chat.json (matches code_generation); the
+                route's OpenAI model is ranked first, so nothing is translated
+  D pinned      C's request with `X-Model-Affinity: bench`, pinned during the warm-up
+  E translated  C with the seed routes as written: code_generation answers with Claude, so the
+                chat request is translated to Anthropic Messages and the answer back
+
+The Envoy configs come from the project's renderer with the access log removed, so A and B
+differ only by the ext_proc. All stacks run at once (an idle one costs nothing measurable) and
+the rows go concurrency by concurrency, so each comparison with A is minutes apart at most.
+Each row: a discarded warm-up, a few requests whose decision headers prove the scenario takes
+its path, then the measured run; CPU per request comes from /proc (utime + stime of each
+process group, workers included). Nothing is pinned to a core. A row during which other
+processes kept more than a quarter of a core busy is measured again (`--retries`).
+
+Prints a markdown table and the machine; exits 1 when a response was not 2xx, wrk saw a socket
+error, or a scenario did not take its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+from cpu_usage import (
+    QUIET_CORES,
+    busy_cpu_seconds,
+    children_cpu_seconds,
+    group_cpu_seconds,
+    wait_until_quiet,
+)
+from overhead_report import machine, markdown, targets
+from wrk_runner import Load, WrkError, WrkResult, run_wrk
+
+from plano_extproc.config import load_config
+from plano_extproc.envoy.contract import CLUSTER_HEADER, EXTPROC_CLUSTER
+from plano_extproc.envoy.render import render_envoy_config
+from plano_extproc.envoy.upstreams import upstreams_for
+
+# `python bench/overhead.py` puts bench/ on sys.path, not the repo root that holds tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.gateway import TEST_KEYS, envoy_binary, running_extproc
+from tests.support.ports import free_port_block, free_ports
+from tests.support.processes import ManagedProcess, ProcessError, http_ok, managed_process
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+EXAMPLE_CONFIG = REPO_ROOT / "config.example.yaml"
+ROUTED_REQUEST = REPO_ROOT / "demo" / "requests" / "1_code_generation.chat.json"
+NGINX_UPSTREAM = BENCH_DIR / "nginx_upstream.py"
+CHAT_PATH = "/v1/chat/completions"
+EXPLICIT_MODEL = "openai/gpt-4o-mini"
+ROUTED_ROUTE = "code_generation"
+TRANSLATED_MODEL = "anthropic/claude-sonnet-4-20250514"
+AFFINITY_HEADER = ("x-model-affinity", "bench")
+# Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
+KEY_VARIABLES = {"openai": "TEST_OPENAI_KEY", "anthropic": "TEST_ANTHROPIC_KEY"}
+# In nginx's answer, also after its translation from an Anthropic message.
+UPSTREAM_ANSWER = b"Hello from the benchmark upstream."
+
+NGINX_WORKERS = 1
+BASELINE = "A"  # every other scenario is compared with it
+CHECK_REQUESTS = 5
+CHECK_TIMEOUT_SECONDS = 5.0
+LOG_TAIL_LINES = 20
+OTHERS = "others"
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    workers: int
+    envoy_concurrency: int
+    concurrency: tuple[int, ...]
+    warmup_s: int
+    duration_s: int
+    wrk_threads: int
+    scenarios: tuple[str, ...]
+    wait_quiet_s: float
+    retries: int
+    nginx_workers: int = NGINX_WORKERS
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    name: str
+    stack: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    # Response headers each check request must carry (None: must be absent).
+    expect: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """One Envoy (and its ext_proc, if any) in front of the shared nginx."""
+
+    url: str
+    processes: Mapping[str, ManagedProcess]
+    # What its clients send besides the scenario's headers.
+    client_headers: tuple[tuple[str, str], ...] = ()
+
+    def load(self, scenario: Scenario, connections: int, threads: int) -> Load:
+        headers = (*self.client_headers, *scenario.headers)
+        return Load(self.url, scenario.body, headers, connections, threads)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {role: group_cpu_seconds(p.pid) for role, p in self.processes.items()}
+
+    def log_tails(self) -> str:
+        return "\n".join(
+            f"--- {p.log_path} ---\n{p.log_tail(LOG_TAIL_LINES)}" for p in self.processes.values()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    scenario: Scenario
+    connections: int
+    wrk: WrkResult
+    cpu_us_per_request: dict[str, float]
+    # Cores kept busy by anything but the measured stack and wrk, on average over the run.
+    others_cores: float
+
+
+# --- configs ---------------------------------------------------------------------------------
+
+
+class Routes(Enum):
+    NONE = "none"  # no routing_preferences: the client's model is used
+    OPENAI_FIRST = "openai_first"  # the seed routes with their OpenAI models ranked first
+    SEED = "seed"  # the seed routes as written
+
+
+def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
+    """config.example.yaml on 127.0.0.1, with every provider at nginx and the given routes."""
+    config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    config["listeners"][0].update(address="127.0.0.1", port=listener_port)
+    for provider in config["model_providers"]:
+        variable = KEY_VARIABLES[provider["model"].split("/")[0]]
+        provider.update(base_url=nginx_url, access_key=f"${variable}")
+    # Whatever the example uses: the lexical classifier (the embedded one has its own caches
+    # and model; it needs a benchmark with varied prompts).
+    classifier = config["routing"]["classifier"]
+    config["routing"]["classifier"] = {"type": "lexical", "timeout_ms": classifier["timeout_ms"]}
+    if routes is Routes.NONE:
+        del config["routing_preferences"]
+    elif routes is Routes.OPENAI_FIRST:
+        # The same classifier work, and the chat request then goes out untranslated.
+        for route in config["routing_preferences"]:
+            route["models"].sort(key=lambda model: not model.startswith("openai/"))
+    return config
+
+
+def write_yaml(path: Path, document: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(document), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def envoy_document(config_path: Path, extproc_ports: Sequence[int] | None) -> dict[str, Any]:
+    """The rendered bootstrap without access logs; without the ext_proc when ports is None."""
+    config = load_config(config_path, env=TEST_KEYS)
+    document = render_envoy_config(config, extproc_ports=extproc_ports or (1,), admin_port=None)
+    for manager in _connection_managers(document):
+        manager.pop("access_log", None)
+        if extproc_ports is None:
+            filters = manager["http_filters"]
+            manager["http_filters"] = [f for f in filters if not _is_ext_proc(f["typed_config"])]
+    if extproc_ports is None:
+        resources = document["static_resources"]
+        resources["clusters"] = [c for c in resources["clusters"] if c["name"] != EXTPROC_CLUSTER]
+    return document
+
+
+def _connection_managers(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for listener in document["static_resources"]["listeners"]:
+        for chain in listener["filter_chains"]:
+            for network_filter in chain["filters"]:
+                config = network_filter["typed_config"]
+                if config["@type"].endswith(".HttpConnectionManager"):
+                    yield config
+
+
+def _is_ext_proc(typed_config: Mapping[str, Any]) -> bool:
+    return str(typed_config["@type"]).endswith(".ext_proc.v3.ExternalProcessor")
+
+
+def upstream_cluster(config_path: Path) -> str:
+    """The cluster the ext_proc selects for EXPLICIT_MODEL."""
+    return upstreams_for(load_config(config_path, env=TEST_KEYS))[EXPLICIT_MODEL].cluster
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+class PortPool:
+    """Free loopback ports, none handed out twice (each is bound only when its process starts)."""
+
+    def __init__(self) -> None:
+        self._taken: set[int] = set()
+
+    def one(self) -> int:
+        port = next(p for p in free_ports(len(self._taken) + 1) if p not in self._taken)
+        self._taken.add(port)
+        return port
+
+    def block(self, count: int) -> int:
+        for _ in range(len(self._taken) + 1):
+            first = free_port_block(count)
+            ports = set(range(first, first + count))
+            if not ports & self._taken:
+                self._taken |= ports
+                return first
+        raise BenchError(f"no block of {count} free ports outside {sorted(self._taken)}")
+
+
+@contextmanager
+def running_nginx(workdir: Path, port: int) -> Iterator[ManagedProcess]:
+    args = [sys.executable, str(NGINX_UPSTREAM), "--port", str(port)]
+    args += ["--workdir", str(workdir / "nginx"), "--workers", str(NGINX_WORKERS)]
+    ready = http_ok(f"http://127.0.0.1:{port}/health")
+    with managed_process("nginx", args, workdir, ready=ready) as process:
+        yield process
+
+
+@contextmanager
+def running_envoy(
+    document: Mapping[str, Any], directory: Path, listener_port: int, concurrency: int
+) -> Iterator[ManagedProcess]:
+    """As tests.support.gateway.running_envoy, with a chosen --concurrency and no admin API."""
+    config_path = directory / "envoy.json"
+    config_path.write_text(json.dumps(document), encoding="utf-8")
+    args = [envoy_binary(), "-c", str(config_path), "--concurrency", str(concurrency)]
+    args += ["--disable-hot-restart", "--log-level", "warn"]
+    ready = http_ok(f"http://127.0.0.1:{listener_port}/healthz")
+    with managed_process("envoy", args, directory, ready=ready) as process:
+        yield process
+
+
+# Stack name → (its routes, whether it has an ext_proc).
+STACKS = {
+    "envoy_only": (Routes.NONE, False),
+    "explicit": (Routes.NONE, True),
+    "routed": (Routes.OPENAI_FIRST, True),
+    "translated": (Routes.SEED, True),
+}
+
+
+def start_stacks(
+    exit_stack: ExitStack, workdir: Path, settings: Settings, names: Iterable[str]
+) -> dict[str, Stack]:
+    """The shared nginx, then the named STACKS; `exit_stack` stops them all."""
+    ports = PortPool()
+    nginx_port = ports.one()
+    nginx = exit_stack.enter_context(running_nginx(workdir, nginx_port))
+    nginx_url = f"http://127.0.0.1:{nginx_port}"
+    stacks = {}
+    for name in names:
+        routes, ext_proc = STACKS[name]
+        listener_port = ports.one()
+        config = bench_config(nginx_url, listener_port, routes)
+        config_path = write_yaml(workdir / name / "config.yaml", config)
+        stacks[name] = _start_stack(
+            exit_stack, config_path, listener_port, settings, ports, nginx, ext_proc
+        )
+    return stacks
+
+
+def _start_stack(
+    exit_stack: ExitStack,
+    config_path: Path,
+    listener_port: int,
+    settings: Settings,
+    ports: PortPool,
+    nginx: ManagedProcess,
+    ext_proc: bool,
+) -> Stack:
+    directory = config_path.parent
+    processes = {"nginx": nginx}
+    extproc_ports: range | None = None
+    if ext_proc:
+        first = ports.block(settings.workers)
+        extproc_ports = range(first, first + settings.workers)
+        extproc = running_extproc(
+            config_path, directory, first, workers=settings.workers, name="ext_proc"
+        )
+        processes["ext_proc"] = exit_stack.enter_context(extproc)
+    document = envoy_document(config_path, extproc_ports)
+    envoy = running_envoy(document, directory, listener_port, settings.envoy_concurrency)
+    processes["envoy"] = exit_stack.enter_context(envoy)
+    # Without the ext_proc, the client sends the cluster header the ext_proc would have set.
+    client_headers = () if ext_proc else ((CLUSTER_HEADER, upstream_cluster(config_path)),)
+    return Stack(f"http://127.0.0.1:{listener_port}{CHAT_PATH}", processes, client_headers)
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+
+def _compact(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def scenarios() -> tuple[Scenario, ...]:
+    explicit = _compact(
+        {"model": EXPLICIT_MODEL, "messages": [{"role": "user", "content": "hello there"}]}
+    )
+    routed = _compact(json.loads(ROUTED_REQUEST.read_bytes()))
+    route = ("x-plano-route", ROUTED_ROUTE)
+    return (
+        Scenario("A", "envoy_only", "envoy_only", explicit, expect=(("x-plano-model", None),)),
+        Scenario(
+            "B",
+            "explicit",
+            "explicit",
+            explicit,
+            expect=(("x-plano-model", EXPLICIT_MODEL), ("x-plano-route", None)),
+        ),
+        Scenario("C", "routed", "routed", routed, expect=(route, ("x-plano-pinned", "false"))),
+        Scenario(
+            "D",
+            "pinned",
+            "routed",
+            routed,
+            headers=(AFFINITY_HEADER,),
+            expect=(route, ("x-plano-pinned", "true")),
+        ),
+        Scenario(
+            "E",
+            "translated",
+            "translated",
+            routed,
+            expect=(route, ("x-plano-model", TRANSLATED_MODEL)),
+        ),
+    )
+
+
+def check_path(stack: Stack, scenario: Scenario) -> None:
+    """A few requests, each answered by nginx with the decision headers the scenario expects."""
+    for _ in range(CHECK_REQUESTS):
+        status, headers, body = _post(stack.load(scenario, 1, 1))
+        wrong = {
+            name: headers.get(name) for name, want in scenario.expect if headers.get(name) != want
+        }
+        if status != 200 or UPSTREAM_ANSWER not in body or wrong:
+            raise BenchError(
+                f"{scenario.name} does not take its path: HTTP {status}, unexpected headers "
+                f"{wrong} (want {dict(scenario.expect)}), body {body[:300]!r}\n"
+                f"{stack.log_tails()}"
+            )
+
+
+def _post(load: Load) -> tuple[int, Mapping[str, str], bytes]:
+    headers = {"content-type": "application/json", **dict(load.headers)}
+    request = urllib.request.Request(load.url, data=load.body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=CHECK_TIMEOUT_SECONDS) as response:
+            return response.status, _lowercase(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, _lowercase(error.headers), error.read()
+
+
+def _lowercase(headers: Any) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSnapshot:
+    """CPU seconds so far: per process group of a stack, of wrk, and of the whole machine."""
+
+    roles: Mapping[str, float]
+    machine: float
+
+    @classmethod
+    def take(cls, stack: Stack) -> CpuSnapshot:
+        # wrk's runs are this process's only reaped children; the stacks are still running.
+        roles = {**stack.cpu_seconds(), "wrk": children_cpu_seconds()}
+        return cls(roles, busy_cpu_seconds())
+
+    def minus(self, before: CpuSnapshot) -> dict[str, float]:
+        """CPU seconds used since `before` per role, and by everything else as OTHERS (other
+        users' processes, and the idle stacks' health checks)."""
+        used = {role: self.roles[role] - before.roles[role] for role in self.roles}
+        used[OTHERS] = max(0.0, self.machine - before.machine - sum(used.values()))
+        return used
+
+
+def measure(stack: Stack, scenario: Scenario, connections: int, settings: Settings) -> Measurement:
+    label = f"{scenario.key} {scenario.name} c={connections}"
+    print(f"{label}: warm-up {settings.warmup_s}s, then {settings.duration_s}s", file=sys.stderr)
+    load = stack.load(scenario, connections, settings.wrk_threads)
+    _require_2xx(label, stack, run_wrk(load, settings.warmup_s))
+    check_path(stack, scenario)
+    before = CpuSnapshot.take(stack)
+    result = run_wrk(load, settings.duration_s)
+    used = CpuSnapshot.take(stack).minus(before)
+    _require_2xx(label, stack, result)
+    others = used.pop(OTHERS) / result.seconds
+    per_request = {role: round(cpu * 1e6 / result.requests, 1) for role, cpu in used.items()}
+    return Measurement(scenario, connections, result, per_request, round(others, 2))
+
+
+def _require_2xx(label: str, stack: Stack, result: WrkResult) -> None:
+    if result.requests == 0 or result.non_2xx or result.socket_errors:
+        raise BenchError(
+            f"{label}: {result.requests} requests, {result.non_2xx} not 2xx, "
+            f"{result.socket_errors} socket errors\n{stack.log_tails()}"
+        )
+
+
+def measure_quietly(
+    stack: Stack, scenario: Scenario, connections: int, settings: Settings
+) -> Measurement:
+    """`measure` once the machine is quiet, and again (`retries` times at most) while other
+    processes kept it busy meanwhile; the quietest attempt counts."""
+    attempts: list[Measurement] = []
+    for _ in range(settings.retries + 1):
+        wait_until_quiet(settings.wait_quiet_s)
+        attempts.append(measure(stack, scenario, connections, settings))
+        if attempts[-1].others_cores <= QUIET_CORES:
+            break
+        print(f"  {attempts[-1].others_cores:.2f} cores busy elsewhere", file=sys.stderr)
+    return min(attempts, key=lambda m: m.others_cores)
+
+
+def run_all(settings: Settings, workdir: Path) -> list[Measurement]:
+    chosen = [s for s in scenarios() if s.key == BASELINE or s.key in settings.scenarios]
+    with ExitStack() as exit_stack:
+        names = dict.fromkeys(s.stack for s in chosen)
+        stacks = start_stacks(exit_stack, workdir, settings, names)
+        # Concurrency by concurrency: each row is measured soon after its baseline.
+        return [
+            measure_quietly(stacks[scenario.stack], scenario, connections, settings)
+            for connections in settings.concurrency
+            for scenario in chosen
+        ]
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def rows(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
+    """One JSON-ready row per measurement, scenario by scenario, with the comparisons to A."""
+    baseline = {m.connections: m.wrk for m in measurements if m.scenario.key == BASELINE}
+    ordered = sorted(measurements, key=lambda m: (m.scenario.key, m.connections))
+    return [_row(m, baseline[m.connections]) for m in ordered]
+
+
+def _row(measurement: Measurement, baseline: WrkResult) -> dict[str, Any]:
+    wrk = measurement.wrk
+    return {
+        "scenario": measurement.scenario.key,
+        "name": measurement.scenario.name,
+        "concurrency": measurement.connections,
+        **asdict(wrk),
+        "rps_vs_envoy_only": round(wrk.rps / baseline.rps, 3),
+        "added_p50_ms": round(wrk.p50_ms - baseline.p50_ms, 3),
+        "cpu_us_per_request": measurement.cpu_us_per_request,
+        "others_cores": measurement.others_cores,
+    }
+
+
+def build_report(
+    settings: Settings, measurements: Sequence[Measurement], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    table = rows(measurements)
+    noisy = [
+        f"{row['scenario']} c={row['concurrency']}"
+        for row in table
+        if row["others_cores"] > QUIET_CORES
+    ]
+    return {
+        "machine": machine(envoy_binary()),
+        "settings": asdict(settings),
+        **context,
+        "results": table,
+        "noisy_rows": noisy,
+        "targets": [asdict(t) for t in targets(table)],
+    }
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="ext_proc worker processes")
+    parser.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
+    parser.add_argument(
+        "--scenarios", nargs="+", default=list("ABCDE"), help=f"keys; {BASELINE} always runs"
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
+    parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30.0,
+        help=f"before each row, wait at most this long for fewer than {QUIET_CORES} busy cores",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=1, help="measure a row again if the machine was busy"
+    )
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--workdir", type=Path, help="keep configs and logs here")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        workers=args.workers,
+        envoy_concurrency=args.envoy_concurrency,
+        concurrency=tuple(args.concurrency),
+        warmup_s=args.warmup,
+        duration_s=args.duration,
+        wrk_threads=args.wrk_threads,
+        scenarios=tuple(args.scenarios),
+        wait_quiet_s=args.wait_quiet,
+        retries=args.retries,
+    )
+
+
+@contextmanager
+def _workdir(path: Path | None) -> Iterator[Path]:
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="plano-bench-") as directory:
+        yield Path(directory)
+
+
+def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    # Unwinds like Ctrl-C, so every process started so far is stopped on the way out.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    busy_before = wait_until_quiet(settings.wait_quiet_s)
+    load_before, started = os.getloadavg(), time.monotonic()
+    try:
+        with _workdir(args.workdir) as workdir:
+            measurements = run_all(settings, workdir)
+    except (BenchError, ProcessError, WrkError) as error:
+        print(f"bench failed: {error}", file=sys.stderr)
+        return 1
+    context = {
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "busy_cores_before": round(busy_before, 2),
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    report = build_report(settings, measurements, context)
+    print(markdown(report))
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
