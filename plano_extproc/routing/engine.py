@@ -26,6 +26,14 @@ from plano_extproc.telemetry.trace import trace_id_for
 
 log = logging.getLogger(__name__)
 
+# Label children resolved once: `.labels()` hashes and locks on every call.
+_PINNED = ROUTING_DECISIONS.labels("pinned")
+_ROUTED = ROUTING_DECISIONS.labels("routed")
+_NO_ROUTE = ROUTING_DECISIONS.labels("no_route")
+_FELL_BACK = ROUTING_DECISIONS.labels("fallback")
+_TIMEOUTS = CLASSIFIER_FAILURES.labels("timeout")
+_ERRORS = CLASSIFIER_FAILURES.labels("error")
+
 
 class RoutingEngine:
     def __init__(
@@ -56,16 +64,16 @@ class RoutingEngine:
         if key is not None:
             pin = await self._affinity.get(key)
             if pin is not None:
-                ROUTING_DECISIONS.labels("pinned").inc()
+                _PINNED.inc()
                 return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True)
 
         route, fallback = await self._classify(routes, request)
         if route is None:
-            ROUTING_DECISIONS.labels("fallback" if fallback else "no_route").inc()
+            (_FELL_BACK if fallback else _NO_ROUTE).inc()
             return Decision((NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback)
 
         models = rank(route.models, route.policy, self._metrics, self._rng)
-        ROUTING_DECISIONS.labels("routed").inc()
+        _ROUTED.inc()
         if key is not None:
             await self._affinity.put(key, Pin(models[0], route.name))
         return Decision(models, route.name, trace_id, session_id)
@@ -95,11 +103,11 @@ class RoutingEngine:
             async with asyncio.timeout(self._deadline_s):
                 name = await self._classifier.classify(routes, request.messages)
         except TimeoutError:
-            CLASSIFIER_FAILURES.labels("timeout").inc()
+            _TIMEOUTS.inc()
             log.debug("classifier timed out after %.3fs", self._deadline_s)
             return None, Fallback.TIMEOUT
         except Exception:
-            CLASSIFIER_FAILURES.labels("error").inc()
+            _ERRORS.inc()
             log.debug("classifier failed; falling back to the requested model", exc_info=True)
             return None, Fallback.ERROR
         return next((r for r in routes if r.name == name), None), None
