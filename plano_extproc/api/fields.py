@@ -6,13 +6,17 @@ client would address it: ``messages[2].content``, ``routing_preferences[0].model
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from typing import Any, TypeVar
 
 from plano_extproc.api import reasons
 from plano_extproc.api.errors import InvalidRequest
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Sized)
+
+# How much of a client's string an error message may quote back.
+_EXCERPT_CHARS = 64
 
 _JSON_TYPE_NAMES: dict[type, str] = {
     dict: "object",
@@ -30,6 +34,11 @@ def json_type(value: object) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+def excerpt(text: str) -> str:
+    """`text` cut short for quoting in an error message; "…" marks a cut."""
+    return text if len(text) <= _EXCERPT_CHARS else f"{text[:_EXCERPT_CHARS]}…"
+
+
 def child(parent: str, key: str) -> str:
     return f"{parent}.{key}" if parent else key
 
@@ -42,6 +51,20 @@ def wrong_type(path: str, expected: str, value: object) -> InvalidRequest:
 
 def invalid_value(path: str, problem: str) -> InvalidRequest:
     return InvalidRequest(f"{path}: {problem}", reason=reasons.INVALID_VALUE)
+
+
+def at_most_items(items: S, limit: int, path: str, what: str) -> S:
+    """`items` unchanged, unless there are more than `limit` (`what` names them, plural)."""
+    if len(items) > limit:
+        raise invalid_value(path, f"at most {limit} {what} are allowed (got {len(items)})")
+    return items
+
+
+def at_most_chars(text: str, limit: int, path: str) -> str:
+    """`text` unchanged, unless it is longer than `limit` characters."""
+    if len(text) > limit:
+        raise invalid_value(path, f"at most {limit} characters (got {len(text)})")
+    return text
 
 
 def required(obj: Mapping[str, Any], key: str, parent: str) -> Any:
@@ -112,5 +135,5 @@ def required_choice(
         return choices[value]
     except KeyError:
         allowed = ", ".join(choices)
-        problem = f'unknown {what} "{value}"; expected one of {allowed}'
+        problem = f'unknown {what} "{excerpt(value)}"; expected one of {allowed}'
         raise invalid_value(child(parent, key), problem) from None

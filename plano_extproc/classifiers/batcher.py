@@ -5,6 +5,12 @@ arrive while a batch is running form the next batch. When the thread is idle, a 
 waits up to `window_s` for others (or until `max_batch` texts are queued), but only while
 traffic is concurrent (the last batch served several requests): one request at a time
 never pays the window.
+
+Two queues: decisions' queries, and background work (embedding a new inline route set). A
+batch takes queries first and background texts only to fill the rest, so a large route set
+is embedded in slices between decisions and never holds the thread for long. Both queues are
+bounded in texts; past that, `encode` fails at once (the engine then falls back) instead of
+queueing work that would miss its deadline anyway.
 """
 
 from __future__ import annotations
@@ -15,44 +21,77 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
-import torch
+import numpy as np
 
 from plano_extproc.classifiers.base import ClassifierError
 
 DEFAULT_WINDOW_S = 0.002
 DEFAULT_MAX_BATCH = 32
+# Queued texts per queue. A decision embeds one or two texts; an inline route set at most a
+# few hundred (see the caps in api.inline_routes).
+DEFAULT_MAX_QUEUED = 4096
 
 T = TypeVar("T")
-EncodeBatch = Callable[[list[str]], torch.Tensor]
+EncodeBatch = Callable[[list[str]], np.ndarray]
+
+
+class Priority(Enum):
+    QUERY = "query"
+    BACKGROUND = "background"
+
+
+class QueueFull(ClassifierError):
+    """Too many texts are waiting to be embedded."""
 
 
 @dataclass(slots=True)
 class _Request:
     texts: Sequence[str]
-    rows: asyncio.Future[torch.Tensor]
+    rows: asyncio.Future[np.ndarray]
+
+
+class _Queue:
+    def __init__(self, limit: int) -> None:
+        self.requests: deque[_Request] = deque()
+        self.texts = 0
+        self.limit = limit
+
+    def push(self, request: _Request) -> None:
+        if self.texts + len(request.texts) > self.limit:
+            raise QueueFull(f"more than {self.limit} texts are waiting to be embedded")
+        self.requests.append(request)
+        self.texts += len(request.texts)
+
+    def pop(self) -> _Request:
+        request = self.requests.popleft()
+        self.texts -= len(request.texts)
+        return request
+
+    def fits(self, room: int) -> bool:
+        return bool(self.requests) and len(self.requests[0].texts) <= room
+
+    def take_all(self) -> list[_Request]:
+        taken = list(self.requests)
+        self.requests.clear()
+        self.texts = 0
+        return taken
 
 
 class MicroBatcher:
     def __init__(
         self,
         *,
-        threads: int,
         window_s: float = DEFAULT_WINDOW_S,
         max_batch: int = DEFAULT_MAX_BATCH,
+        max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
         self._window_s = window_s
         self._max_batch = max_batch
-        # One inference thread; torch's own intra-op threads do the parallel work.
-        self._executor = ThreadPoolExecutor(
-            1,
-            thread_name_prefix="plano-embed",
-            initializer=torch.set_num_threads,
-            initargs=(threads,),
-        )
-        self._pending: deque[_Request] = deque()
-        self._pending_texts = 0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="plano-embed")
+        self._queues = {priority: _Queue(max_queued) for priority in Priority}
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
         self._concurrent = False
@@ -66,14 +105,15 @@ class MicroBatcher:
         """Starts batching with `encode`, which runs on the inference thread."""
         self._worker = asyncio.create_task(self._work(encode), name="plano-embed-batcher")
 
-    async def encode(self, texts: Sequence[str]) -> torch.Tensor:
+    async def encode(
+        self, texts: Sequence[str], priority: Priority = Priority.QUERY
+    ) -> np.ndarray:
         """One row per text, computed in a batch with whatever else is queued."""
         if self._worker is None:
             raise ClassifierError("embedding batcher used before start()")
         request = _Request(texts, asyncio.get_running_loop().create_future())
-        self._pending.append(request)
-        self._pending_texts += len(texts)
-        if self._pending_texts >= self._max_batch:
+        self._queues[priority].push(request)
+        if self._queues[Priority.QUERY].texts >= self._max_batch:
             self._full.set()
         self._wake.set()
         return await request.rows
@@ -84,8 +124,9 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
-        for request in self._take_all():
-            request.rows.cancel()
+        for queue in self._queues.values():
+            for request in queue.take_all():
+                request.rows.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _work(self, encode: EncodeBatch) -> None:
@@ -93,7 +134,7 @@ class MicroBatcher:
             await self._wake.wait()
             if self._concurrent:
                 await self._gather()
-            while self._pending:
+            while any(queue.requests for queue in self._queues.values()):
                 await self._run(encode, self._take_batch())
             self._wake.clear()
 
@@ -106,24 +147,17 @@ class MicroBatcher:
     def _take_batch(self) -> list[_Request]:
         batch: list[_Request] = []
         texts = 0
-        while self._pending and (
-            not batch or texts + len(self._pending[0].texts) <= self._max_batch
-        ):
-            request = self._pending.popleft()
-            self._pending_texts -= len(request.texts)
-            # A caller that gave up (deadline) no longer needs its rows.
-            if not request.rows.done():
-                batch.append(request)
-                texts += len(request.texts)
-        if self._pending_texts < self._max_batch:
+        for priority in Priority:  # queries first
+            queue = self._queues[priority]
+            while queue.requests and (not batch or queue.fits(self._max_batch - texts)):
+                request = queue.pop()
+                # A caller that gave up (deadline) no longer needs its rows.
+                if not request.rows.done():
+                    batch.append(request)
+                    texts += len(request.texts)
+        if self._queues[Priority.QUERY].texts < self._max_batch:
             self._full.clear()
         return batch
-
-    def _take_all(self) -> list[_Request]:
-        taken = list(self._pending)
-        self._pending.clear()
-        self._pending_texts = 0
-        return taken
 
     async def _run(self, encode: EncodeBatch, batch: list[_Request]) -> None:
         if not batch:

@@ -15,7 +15,7 @@ class UnavailableClassifier(Exception):
 def build_classifier(settings: ClassifierSettings, routes: tuple[Route, ...] = ()) -> Classifier:
     """`routes` (the config's) let a classifier prepare them at start."""
     if settings.type is ClassifierType.EMBEDDED:
-        # Imported here: torch and the model cost seconds and hundreds of MB to load.
+        # Imported here: ONNX Runtime and the model are loaded only when this type is used.
         from plano_extproc.classifiers.embedded import EmbeddedClassifier
 
         return EmbeddedClassifier(settings.threshold, routes)

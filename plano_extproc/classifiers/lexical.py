@@ -3,18 +3,24 @@
 Dependency-free and sub-millisecond, but it only sees shared word stems: "explain the
 trade-offs" will not match "detailed explanations" unless a route `example` shares the words.
 It is the low-accuracy fallback; the embedded classifier is the default.
+
+Indexing a new route set and scoring run on one worker thread owned by the classifier, so a
+large inline route set or a long conversation never blocks the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 from plano_extproc.api.conversation import Message, Role
+from plano_extproc.classifiers.lru import LruCache
 from plano_extproc.config.model import Route
 
 DEFAULT_THRESHOLD = 1.5
@@ -26,6 +32,12 @@ _BACKGROUND_DOCUMENTS = 8
 _FOLLOW_UP_MAX_TERMS = 2
 _BM25_K1 = 1.2
 _BM25_B = 0.75
+# Route-set indexes kept. An index takes about 10-17 bytes per character of route text
+# (measured); 20 over-estimates it, so the byte bound holds. 32 MiB is 48 indexes of the
+# largest inline route set, or one config route set of about 1.6 million characters.
+_INDEXES_CACHED = 64
+_INDEX_CACHE_BYTES = 32 * 1024 * 1024
+_INDEX_BYTES_PER_CHAR = 20
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
@@ -74,22 +86,22 @@ class RouteIndex:
         return best
 
     def _bm25(self, query: Sequence[str], doc: _Document) -> float:
+        return sum(self.term_weight(term, doc) for term in query)
+
+    def term_weight(self, term: str, doc: _Document) -> float:
+        """What one occurrence of `term` in a query adds to `doc`'s BM25 score."""
+        tf = doc.term_counts.get(term)
+        if not tf:
+            return 0.0
         norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * doc.length / self.average_length)
-        score = 0.0
-        for term in query:
-            tf = doc.term_counts.get(term)
-            if tf:
-                score += self.idf[term] * tf * (_BM25_K1 + 1) / (tf + norm)
-        return score
+        return self.idf[term] * tf * (_BM25_K1 + 1) / (tf + norm)
 
 
 def _route_texts(route: Route) -> list[str]:
     return [f"{route.name.replace('_', ' ')} {route.description}", *route.examples]
 
 
-@lru_cache(maxsize=64)
 def build_index(routes: tuple[Route, ...]) -> RouteIndex:
-    """Cached per route set, so config routes are indexed once and inline sets once each."""
     documents = []
     for route in routes:
         for text in _route_texts(route):
@@ -102,6 +114,11 @@ def build_index(routes: tuple[Route, ...]) -> RouteIndex:
     idf = {term: math.log(1 + (total - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()}
     average = sum(doc.length for doc in documents) / max(len(documents), 1)
     return RouteIndex(tuple(documents), idf, average)
+
+
+def _index_size(routes: tuple[Route, ...], _index: RouteIndex) -> int:
+    chars = sum(len(text) for route in routes for text in _route_texts(route))
+    return chars * _INDEX_BYTES_PER_CHAR
 
 
 def query_terms(messages: Sequence[Message]) -> list[str]:
@@ -121,21 +138,41 @@ class LexicalClassifier:
 
     def __init__(self, threshold: float | None = None) -> None:
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        # One thread: the work is CPU-bound under the GIL, so more would only contend.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical")
+        self._indexes: LruCache[tuple[Route, ...], RouteIndex] = LruCache(
+            _INDEXES_CACHED, max_bytes=_INDEX_CACHE_BYTES, size_of=_index_size
+        )
+        # best_route may also be called directly, on a thread other than the worker.
+        self._indexes_lock = threading.Lock()
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
-        return None
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def classify(self, routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
-        return self.best_route(routes, messages)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.best_route, routes, messages)
 
     def best_route(self, routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
+        """The decision, computed on the calling thread (classify calls it on the worker)."""
         query = query_terms(messages)
         if not query or not routes:
             return None
-        scores = build_index(routes).scores(query)
+        scores = self.index(routes).scores(query)
         # Ties keep config order: max() returns the first maximal route.
         best = max(routes, key=lambda r: scores.get(r.name, 0.0))
         return best.name if scores.get(best.name, 0.0) >= self.threshold else None
+
+    def index(self, routes: tuple[Route, ...]) -> RouteIndex:
+        """The index of `routes`, cached per route set: config routes are indexed once."""
+        with self._indexes_lock:
+            cached = self._indexes.get(routes)
+        if cached is not None:
+            return cached
+        built = build_index(routes)
+        with self._indexes_lock:
+            self._indexes.put(routes, built)
+        return built

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+
 import pytest
 
 from plano_extproc.api.conversation import Message, Role
-from plano_extproc.classifiers.lexical import LexicalClassifier, build_index, query_terms, terms
+from plano_extproc.classifiers import lexical
+from plano_extproc.classifiers.lexical import LexicalClassifier, RouteIndex, query_terms, terms
 from plano_extproc.config.model import Route
 
 CODE = Route(
@@ -69,8 +73,59 @@ def test_threshold_controls_no_match() -> None:
 
 
 def test_index_is_cached_per_route_set() -> None:
-    assert build_index(ROUTES) is build_index(ROUTES)
-    assert build_index(ROUTES) is not build_index((CODE,))
+    classifier = LexicalClassifier()
+
+    assert classifier.index(ROUTES) is classifier.index(ROUTES)
+    assert classifier.index(ROUTES) is not classifier.index((CODE,))
+
+
+def test_index_size_estimate_grows_with_route_text() -> None:
+    index = lexical.build_index(ROUTES)
+    chars = sum(len(text) for route in ROUTES for text in lexical._route_texts(route))
+
+    assert lexical._index_size(ROUTES, index) == chars * lexical._INDEX_BYTES_PER_CHAR
+
+
+def test_index_cache_is_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    big = (Route("big", "word " * 1000, ("m",)),)
+    fits = lexical._index_size(ROUTES, lexical.build_index(ROUTES))
+    monkeypatch.setattr(lexical, "_INDEX_CACHE_BYTES", fits)
+    classifier = LexicalClassifier()
+
+    assert classifier.index(ROUTES) is classifier.index(ROUTES)
+    assert classifier.index(big) is not classifier.index(big)
+
+
+async def test_classify_works_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: dict[str, int] = {}
+    real_build, real_scores = lexical.build_index, RouteIndex.scores
+
+    def build(routes: tuple[Route, ...]) -> RouteIndex:
+        threads["build"] = threading.get_ident()
+        return real_build(routes)
+
+    def scores(index: RouteIndex, query: Sequence[str]) -> dict[str, float]:
+        threads["scores"] = threading.get_ident()
+        return real_scores(index, query)
+
+    monkeypatch.setattr(lexical, "build_index", build)
+    monkeypatch.setattr(RouteIndex, "scores", scores)
+    classifier = LexicalClassifier()
+
+    assert await classifier.classify(ROUTES, [user("Write a Python function")]) == CODE.name
+    assert set(threads) == {"build", "scores"}
+    assert threading.get_ident() not in threads.values()
+    await classifier.close()
+
+
+async def test_close_shuts_the_worker_down() -> None:
+    classifier = LexicalClassifier()
+    assert await classifier.classify(ROUTES, [user("Write a Python function")]) == CODE.name
+
+    await classifier.close()
+
+    with pytest.raises(RuntimeError, match="shutdown"):
+        await classifier.classify(ROUTES, [user("Write a Python function")])
 
 
 def test_ties_keep_config_order() -> None:
