@@ -68,6 +68,7 @@ ROUTE_DESCRIPTIONS = {
     ),
 }
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)

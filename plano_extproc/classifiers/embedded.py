@@ -130,9 +130,10 @@ def _normalized(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def inference_threads() -> int:
-    """Intra-op threads for inference: all cores but one, which the event loop keeps."""
-    return max(1, len(os.sched_getaffinity(0)) - 1)
+def inference_workers() -> int:
+    """Batches run at once, one per core, each on one thread: small matrices gain little from
+    splitting one product over threads, and much from running two batches side by side."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def conversation_phrases() -> list[str]:
@@ -180,7 +181,9 @@ class EmbeddedClassifier:
             min_z=DEFAULT_MIN_Z if min_z is None else min_z, other_margin=DEFAULT_OTHER_MARGIN
         )
         self._config_routes = routes
-        self._batcher = MicroBatcher(window_s=window_s, max_batch=max_batch)
+        self._batcher = MicroBatcher(
+            workers=inference_workers(), window_s=window_s, max_batch=max_batch
+        )
         self._indexes: LruCache[tuple[Route, ...], asyncio.Future[RouteIndex]] = LruCache(
             ROUTE_SETS_CACHED, max_bytes=ROUTE_SET_BYTES, size_of=_index_bytes
         )
@@ -202,9 +205,7 @@ class EmbeddedClassifier:
     async def start(self) -> None:
         """Loads the model (about a second, off the loop), embeds the background and the
         "other" phrases, warms up and indexes the config routes."""
-        encoder: SentenceEncoder = await self._batcher.call(
-            lambda: load_encoder(threads=inference_threads())
-        )
+        encoder: SentenceEncoder = await self._batcher.call(load_encoder)
         self._batcher.start(encoder.encode)
         self._background = await self._batcher.call(embedded_background, encoder)
         self._other = await self._batcher.call(embedded_conversation, encoder, self._background)
@@ -255,9 +256,7 @@ class EmbeddedClassifier:
         vectors = np.concatenate(await asyncio.gather(*slices))
         return RouteIndex.build(routes, texts, vectors, self._background)
 
-    async def _embed(
-        self, texts: list[str], priority: Priority = Priority.QUERY
-    ) -> np.ndarray:
+    async def _embed(self, texts: list[str], priority: Priority = Priority.QUERY) -> np.ndarray:
         """Unit vectors for `texts`, from the text cache or one batched encode of the rest."""
         found: dict[str, np.ndarray] = {}
         missing: list[str] = []

@@ -12,21 +12,26 @@ re-normalised. Raw MiniLM vectors share a large common component, so short or ge
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import gc
 import json
 from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
+import onnx
 import onnxruntime
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from plano_extproc.classifiers.bert_onnx import (
     ATTENTION_MASK,
-    INPUT_IDS,
+    EMBEDDINGS,
     POOLED,
     BertShape,
+    TokenEmbeddings,
     build_model,
 )
 from plano_extproc.classifiers.model_files import ModelFiles, locate_model_files
@@ -37,6 +42,7 @@ MAX_TOKENS = 128
 # Padded tokens per forward pass: a long message is not batched with many short ones, which
 # would otherwise all be padded to its length.
 MAX_BATCH_TOKENS = 2048
+MAX_PADDING_RATIO = 1.25
 
 
 class SentenceEncoder:
@@ -45,10 +51,12 @@ class SentenceEncoder:
     def __init__(
         self,
         tokenizer: Tokenizer,
+        embeddings: TokenEmbeddings,
         session: onnxruntime.InferenceSession,
         background: Sequence[str],
     ) -> None:
         self._tokenizer = tokenizer
+        self._embeddings = embeddings
         self._session = session
         self.forward_passes = 0
         self.center = _unit(self._raw(background)).mean(axis=0)
@@ -63,7 +71,8 @@ class SentenceEncoder:
         out = np.empty((len(ids), self.dimensions), dtype=np.float32)
         for chunk in _chunks(order, [len(row) for row in ids]):
             input_ids, mask = _padded([ids[row] for row in chunk])
-            (pooled,) = self._session.run([POOLED], {INPUT_IDS: input_ids, ATTENTION_MASK: mask})
+            feed = {EMBEDDINGS: self._embeddings(input_ids), ATTENTION_MASK: mask}
+            (pooled,) = self._session.run([POOLED], feed)
             out[chunk] = pooled
             self.forward_passes += 1
         return out
@@ -74,11 +83,17 @@ class SentenceEncoder:
 
 
 def _chunks(order: list[int], lengths: list[int]) -> list[list[int]]:
-    """Rows in `order` (shortest first) grouped so that no group pads past MAX_BATCH_TOKENS."""
+    """Rows in `order` (shortest first) grouped so that padding stays small: a group ends
+    when the next row would pad it past MAX_BATCH_TOKENS, or is much longer than its first
+    row (padded tokens cost as much as real ones)."""
     chunks: list[list[int]] = []
     for row in order:
         # Sorted by length, so `row` is the longest of its group so far.
-        if chunks and (len(chunks[-1]) + 1) * lengths[row] <= MAX_BATCH_TOKENS:
+        if (
+            chunks
+            and (len(chunks[-1]) + 1) * lengths[row] <= MAX_BATCH_TOKENS
+            and lengths[row] <= MAX_PADDING_RATIO * lengths[chunks[-1][0]] + 2
+        ):
             chunks[-1].append(row)
         else:
             chunks.append([row])
@@ -109,8 +124,14 @@ def background_sentences() -> list[str]:
 def load_encoder(*, quantize: bool = True, threads: int = 1) -> SentenceEncoder:
     """The process-wide encoder for these settings (loading takes about a second)."""
     files = locate_model_files()
-    return SentenceEncoder(_tokenizer(files), _session(files, quantize, threads),
-                           background_sentences())
+    weights = load_file(str(files.weights))
+    shape = BertShape.from_config(json.loads(files.config.read_text(encoding="utf-8")))
+    embeddings = TokenEmbeddings.from_weights(weights)
+    session = _session(build_model(weights, shape, quantize=quantize), threads)
+    del weights
+    encoder = SentenceEncoder(_tokenizer(files), embeddings, session, background_sentences())
+    release_free_memory()
+    return encoder
 
 
 def _tokenizer(files: ModelFiles) -> Tokenizer:
@@ -120,16 +141,27 @@ def _tokenizer(files: ModelFiles) -> Tokenizer:
     return tokenizer
 
 
-def _session(files: ModelFiles, quantize: bool, threads: int) -> onnxruntime.InferenceSession:
-    shape = BertShape.from_config(json.loads(files.config.read_text(encoding="utf-8")))
-    model = build_model(load_file(str(files.weights)), shape, quantize=quantize)
+def _session(model: onnx.ModelProto, threads: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     # Idle pool threads would otherwise spin on a core that the event loop needs.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The fused kernels of the higher levels (skip layer norm, attention) run slower on these
+    # small matrices than the plain operators: measured in bench/encoders.py's setting.
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    # Shapes change with every batch: an arena would keep the largest one's memory forever.
+    options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
+
+
+def release_free_memory() -> None:
+    """Hands freed heap back to the OS: the weights as read, the graph and its serialized copy
+    (a few hundred MB at load), which glibc would otherwise keep. A no-op without glibc."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

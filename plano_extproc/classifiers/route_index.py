@@ -151,7 +151,9 @@ class Scores:
     raw: np.ndarray
     calibrated: np.ndarray
 
-    def choose(self, other_z: np.ndarray, calibration: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    def choose(
+        self, other_z: np.ndarray, calibration: Calibration
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per query, the best route's position and whether it is taken (else "other").
 
         Routes are ranked by calibrated score plus raw similarity: the z-score alone would
