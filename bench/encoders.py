@@ -106,7 +106,8 @@ def main() -> None:
         return
     rows = [row for row in map(_run_child, RUNTIMES) if row is not None]
     print(
-        "| runtime | load s | min cosine to reference | p50 ms (1 text) | texts/s (batches of 32) | RSS MB |"
+        "| runtime | load s | min cosine to reference | p50 ms (1 text) "
+        "| texts/s (batches of 32) | RSS MB |"
     )
     print("|---|---|---|---|---|---|")
     for row in rows:
