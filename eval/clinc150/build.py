@@ -48,8 +48,8 @@ ROUTE_DESCRIPTIONS = {
     ),
     "auto_and_commute": (
         "cars and commuting: directions, distance and travel time, traffic, calling an uber, "
-        "gas level, gas type and mpg, oil changes, tire pressure and tire changes, jump "
-        "starting a car, scheduling maintenance, last maintenance, current location"
+        "gas level, gas type and mpg, oil changes, tire pressure and tire changes, dead "
+        "batteries and jump starts, scheduling maintenance, last maintenance, current location"
     ),
     "travel": (
         "travel: booking flights, hotels and car rentals, flight status, lost luggage, carry-on "

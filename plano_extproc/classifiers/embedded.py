@@ -33,7 +33,12 @@ from plano_extproc.classifiers.batcher import (
     MicroBatcher,
     Priority,
 )
-from plano_extproc.classifiers.encoder import SentenceEncoder, background_sentences, load_encoder
+from plano_extproc.classifiers.encoder import (
+    SentenceEncoder,
+    background_sentences,
+    limit_malloc_arenas,
+    load_encoder,
+)
 from plano_extproc.classifiers.lexical import terms
 from plano_extproc.classifiers.lru import LruCache
 from plano_extproc.classifiers.route_index import (
@@ -181,6 +186,7 @@ class EmbeddedClassifier:
             min_z=DEFAULT_MIN_Z if min_z is None else min_z, other_margin=DEFAULT_OTHER_MARGIN
         )
         self._config_routes = routes
+        limit_malloc_arenas()
         self._batcher = MicroBatcher(
             workers=inference_workers(), window_s=window_s, max_batch=max_batch
         )

@@ -143,7 +143,9 @@ def _check_demo(output: str) -> None:
         2: ("complex_reasoning", REASONING_MODELS),
         3: (None, ["none"]),
         4: ("code_generation", CODE_MODELS),
-        5: ("code_generation", CODE_MODELS),
+        # Plano's descriptions as written: the embedded model reads this request as being
+        # about data tables, not code (README, "Try it"); Arch-Router routes it.
+        5: (None, ["none"]),
         6: ("coding", REASONING_MODELS),
         7: ("code_generation", CODE_MODELS),
         8: ("code_generation", CODE_MODELS[:1]),
