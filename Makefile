@@ -45,3 +45,4 @@ envoy-config:
 bench: install
 	$(PYTHON) bench/overhead.py $(BENCH_ARGS)
 	$(PYTHON) bench/classifier.py
+	$(PYTHON) bench/encoders.py

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import orjson
+from cpu_usage import rss_mb
 
 from plano_extproc.api import parse_request
 from plano_extproc.api.conversation import ClientApi
@@ -49,14 +50,6 @@ def _unique(body: dict, serial: int) -> bytes:
     if isinstance(last.get("content"), str):
         last["content"] = f"(ref {serial}) {last['content']}"
     return orjson.dumps({**body, "messages": messages})
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def _run(router: Router, bodies: list[dict], concurrency: int, seconds: float) -> dict:
@@ -104,7 +97,7 @@ async def _bench(args: argparse.Namespace) -> dict:
         "classifier": args.classifier,
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
         "load_average": os.getloadavg(),
-        "rss_mb": round(_rss_mb(), 1),
+        "rss_mb": round(rss_mb(), 1),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rows": rows,
     }

@@ -1,4 +1,5 @@
-"""CPU time from /proc: per process group, of reaped children, and of the whole machine.
+"""CPU time from /proc: per process group, of reaped children, and of the whole machine; and
+this process's resident memory.
 
 Linux only. Times are in seconds with the kernel's tick resolution (usually 10 ms), so measure
 over several seconds.
@@ -64,3 +65,12 @@ def wait_until_quiet(limit_s: float) -> float:
         if busy < QUIET_CORES or time.monotonic() >= deadline:
             return busy
         print(f"waiting for a quiet machine: {busy:.2f} cores busy", file=sys.stderr)
+
+
+def rss_mb() -> float:
+    """This process's resident set size, in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")

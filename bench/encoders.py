@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cpu_usage import rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests/classifiers/data/minilm_reference.json"
@@ -30,14 +31,6 @@ BATCH = [
     "Why does my React component render twice?",
 ] * 8
 RUNTIMES = ("onnx-int8", "onnx-float32", "torch")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _encoder(runtime: str):  # type: ignore[no-untyped-def]
@@ -82,7 +75,7 @@ def _measure(runtime: str) -> dict:
         "min_cosine_to_reference": round(cosine, 5),
         "p50_ms_one_text": round(float(np.median(samples)), 2),
         "texts_per_s_batch_32": round(per_second),
-        "rss_mb": round(_rss_mb()),
+        "rss_mb": round(rss_mb()),
     }
 
 

@@ -260,7 +260,8 @@ class EmbeddedClassifier:
             for start in range(0, len(flat), INDEX_SLICE)
         ]
         vectors = np.concatenate(await asyncio.gather(*slices))
-        return RouteIndex.build(routes, texts, vectors, self._background)
+        # Calibration scores the whole background corpus: a few ms for a large set, off the loop.
+        return await self._batcher.call(RouteIndex.build, routes, texts, vectors, self._background)
 
     async def _embed(self, texts: list[str], priority: Priority = Priority.QUERY) -> np.ndarray:
         """Unit vectors for `texts`, from the text cache or one batched encode of the rest."""

@@ -28,7 +28,8 @@ def route(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
         ("2_complex_reasoning.chat.json", "chat", "complex_reasoning", REASONING_MODELS),
         ("3_no_match.chat.json", "chat", None, ["none"]),
         ("4_code_generation.messages.json", "messages", "code_generation", CODE_MODELS),
-        ("5_code_generation.responses.json", "responses", "code_generation", CODE_MODELS),
+        # The embedded model reads this one as about tables, not code (README, "Try it").
+        ("5_code_generation.responses.json", "responses", None, ["none"]),
         ("6_inline_routing.chat.json", "chat", "coding", REASONING_MODELS),
     ],
 )
