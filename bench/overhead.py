@@ -12,8 +12,9 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
                 demo/requests/1_code_generation.chat.json (matches code_generation); the
                 route's OpenAI model is ranked first, so nothing is translated
   D pinned      C's request with `X-Model-Affinity: bench`, pinned during the warm-up
-  E translated  C with the seed routes as written: code_generation answers with Claude, so the
-                chat request is translated to Anthropic Messages and the answer back
+  E translated  C with the seed routes as written: code_generation answers with Claude, set to
+                `upstream_api: messages`, so the chat request is translated to Anthropic
+                Messages and the answer back
 
 The Envoy configs come from the project's renderer with the access log removed, so A and B
 differ only by the ext_proc. All stacks run at once (an idle one costs nothing measurable) and
@@ -169,6 +170,10 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
     for provider in config["model_providers"]:
         variable = KEY_VARIABLES[provider["model"].split("/")[0]]
         provider.update(base_url=nginx_url, access_key=f"${variable}")
+        if provider["model"].startswith("anthropic/"):
+            # The translating path is the one to measure; Plano's default would send the chat
+            # request to the provider's OpenAI-compatible endpoint untranslated.
+            provider["upstream_api"] = "messages"
     # Whatever the example uses: the lexical classifier (the embedded one has its own caches
     # and model; it needs a benchmark with varied prompts).
     classifier = config["routing"]["classifier"]

@@ -99,6 +99,7 @@ from plano_extproc.config.spec import (
     MessageFormat,
     ProviderInterface,
     SourceKind,
+    UpstreamApi,
 )
 from plano_extproc.config.values import (
     expand_variables,
@@ -369,6 +370,7 @@ class _Loader:
         if passthrough and section.has("access_key"):
             self.issues.warn(section.where("access_key"), "ignored: passthrough_auth is true")
         interface = section.choice("provider_interface", ProviderInterface, None)
+        upstream_api = section.choice("upstream_api", UpstreamApi, None)
         provider = ModelProvider(
             name=model,
             provider=vendor,
@@ -382,7 +384,14 @@ class _Loader:
             http_host=section.text("http_host"),
             headers=MappingProxyType(section.string_map("headers")),
             access_key_env=key_variable,
+            native_messages=upstream_api is UpstreamApi.MESSAGES,
         )
+        if provider.native_messages and provider.api is not ProviderApi.ANTHROPIC:
+            self.issues.error(
+                section.where("upstream_api"),
+                "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
+                "anthropic or claude)",
+            )
         return _ParsedProvider(provider, location, self._legacy_routes(section))
 
     def _provider_base_url(self, section: Section, vendor: str) -> str | None:

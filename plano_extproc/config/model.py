@@ -67,11 +67,19 @@ class ModelProvider:
     http_host: str | None = None
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     access_key_env: str | None = None
+    # Ours (`upstream_api: messages`): OpenAI-format clients reach an Anthropic provider through
+    # its native Messages API, translated, instead of its OpenAI-compatible endpoint.
+    native_messages: bool = False
 
     @property
     def api(self) -> ProviderApi:
         interface = self.provider_interface or self.provider
         return ProviderApi.ANTHROPIC if interface in ANTHROPIC_INTERFACES else ProviderApi.OPENAI
+
+    @property
+    def speaks_responses(self) -> bool:
+        """Whether the provider serves OpenAI's Responses API itself (only OpenAI does)."""
+        return (self.provider_interface or self.provider) == "openai"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,13 @@ class ProviderInterface(StrEnum):
     XIAOMI = "xiaomi"
 
 
+class UpstreamApi(StrEnum):
+    """Ours: the API an Anthropic provider is called with for OpenAI-format clients."""
+
+    CHAT_COMPLETIONS = "chat_completions"  # Plano's choice: its OpenAI-compatible endpoint
+    MESSAGES = "messages"  # translated to the native Messages API
+
+
 class ListenerType(StrEnum):
     MODEL = "model"
     PROMPT = "prompt"
@@ -120,6 +127,7 @@ PROVIDER = KeySpec.of(
         "http_host",
         "headers",
         "routing_preferences",
+        "upstream_api",
     ],
 )
 LEGACY_PROVIDER_ROUTE = KeySpec.of(required=["name", "description"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -44,7 +45,7 @@ from plano_extproc.extproc.messages import (
 )
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
-from plano_extproc.translate import Translation, translate_request, translation_for
+from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
 
 log = logging.getLogger(__name__)
 
@@ -77,30 +78,34 @@ class ProviderPlan:
 
     provider: ModelProvider
     upstream: Upstream
-    set_headers: tuple[HeaderValueOption, ...]
+    # By the wire API a request is sent in: an Anthropic provider takes a bearer key on its
+    # OpenAI-compatible endpoint and x-api-key on Messages.
+    set_headers: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
     remove_headers: tuple[str, ...]
     missing_key_env: str | None
 
 
-def _credential_headers(provider: ModelProvider) -> list[tuple[str, str]]:
+def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> list[tuple[str, str]]:
     if provider.passthrough_auth or provider.access_key is None:
         return []
-    if provider.api is ProviderApi.ANTHROPIC:
+    if wire is ProviderApi.ANTHROPIC:
         return [("x-api-key", provider.access_key), ("anthropic-version", ANTHROPIC_VERSION)]
     return [("authorization", f"Bearer {provider.access_key}")]
 
 
 def _plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
-    headers = [
-        (CLUSTER_HEADER, upstream.cluster),
-        *provider.headers.items(),
-        *_credential_headers(provider),
-    ]
+    common = [(CLUSTER_HEADER, upstream.cluster), *provider.headers.items()]
     missing = provider.access_key is None and not provider.passthrough_auth
     return ProviderPlan(
         provider=provider,
         upstream=upstream,
-        set_headers=tuple(set_header(name, value) for name, value in headers),
+        set_headers={
+            wire: tuple(
+                set_header(name, value)
+                for name, value in (*common, *_credential_headers(provider, wire))
+            )
+            for wire in ProviderApi
+        },
         remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
         missing_key_env=(provider.access_key_env or "its access_key") if missing else None,
     )
@@ -243,8 +248,8 @@ class Gateway:
                 f"provider '{provider.name}' has no API key: set {plan.missing_key_env}",
                 "missing_provider_key",
             )
-        translation = translation_for(parsed.api, provider.api)
-        set_headers = list(plan.set_headers)
+        translation = upstream_translation(parsed.api, provider)
+        set_headers = list(plan.set_headers[wire_api(parsed.api, provider)])
         remove_headers = plan.remove_headers
         if translation is None:
             # A client-sent translate header would select the translating route.

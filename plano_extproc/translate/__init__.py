@@ -2,7 +2,7 @@
 
 Pure logic: bodies and stream bytes in, bodies and stream bytes out; no I/O.
 
-    translation = translation_for(parsed.api, provider.api)   # None: forward untouched
+    translation = upstream_translation(parsed.api, provider)   # None: forward untouched
     upstream_body = translate_request(translation, parsed.body, model=provider.model_id)
     client_body = translate_response(translation, upstream_body_bytes, status=status)
     stream = stream_translator(translation, include_usage=...)
@@ -30,6 +30,8 @@ from plano_extproc.translate.translation import (
     translate_request,
     translate_response,
     translation_for,
+    upstream_translation,
+    wire_api,
 )
 
 __all__ = [
@@ -43,4 +45,6 @@ __all__ = [
     "translate_request",
     "translate_response",
     "translation_for",
+    "upstream_translation",
+    "wire_api",
 ]

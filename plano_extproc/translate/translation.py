@@ -16,7 +16,7 @@ import orjson
 
 from plano_extproc.api.conversation import ClientApi
 from plano_extproc.api.json_codec import encode_json
-from plano_extproc.config.model import ProviderApi
+from plano_extproc.config.model import ModelProvider, ProviderApi
 from plano_extproc.translate.anthropic.common import anthropic_error, error_from_anthropic
 from plano_extproc.translate.anthropic.completions import (
     read_messages_completion,
@@ -49,6 +49,7 @@ class Translation(StrEnum):
     CHAT_TO_ANTHROPIC = "chat_to_anthropic"
     MESSAGES_TO_OPENAI = "messages_to_openai"
     RESPONSES_TO_ANTHROPIC = "responses_to_anthropic"
+    RESPONSES_TO_OPENAI = "responses_to_openai"  # Responses → Chat Completions
 
     @property
     def client(self) -> ClientApi:
@@ -68,6 +69,7 @@ _ROUTES: dict[Translation, tuple[ClientApi, ProviderApi]] = {
     Translation.CHAT_TO_ANTHROPIC: (ClientApi.CHAT, ProviderApi.ANTHROPIC),
     Translation.MESSAGES_TO_OPENAI: (ClientApi.MESSAGES, ProviderApi.OPENAI),
     Translation.RESPONSES_TO_ANTHROPIC: (ClientApi.RESPONSES, ProviderApi.ANTHROPIC),
+    Translation.RESPONSES_TO_OPENAI: (ClientApi.RESPONSES, ProviderApi.OPENAI),
 }
 _TRANSLATIONS = {route: translation for translation, route in _ROUTES.items()}
 
@@ -132,8 +134,28 @@ _UPSTREAMS = {
 
 
 def translation_for(client: ClientApi, upstream: ProviderApi) -> Translation | None:
-    """The translation a request needs; None when the upstream speaks the client's API."""
+    """The translation from `client` to the `upstream` wire API; None when they are one."""
     return _TRANSLATIONS.get((client, upstream))
+
+
+def wire_api(client: ClientApi, provider: ModelProvider) -> ProviderApi:
+    """The API a request of `client` is sent to `provider` in, as Plano chooses it: an
+    Anthropic provider gets Messages from Messages clients (and from every client when
+    `upstream_api: messages`), Chat Completions on its OpenAI-compatible endpoint otherwise;
+    every other provider gets Chat Completions."""
+    if provider.api is ProviderApi.ANTHROPIC and (
+        client is ClientApi.MESSAGES or provider.native_messages
+    ):
+        return ProviderApi.ANTHROPIC
+    return ProviderApi.OPENAI
+
+
+def upstream_translation(client: ClientApi, provider: ModelProvider) -> Translation | None:
+    """The translation a request of `client` needs on its way to `provider`; None when it goes
+    as it is (Responses requests go as they are to OpenAI, which serves that API itself)."""
+    if client is ClientApi.RESPONSES and provider.speaks_responses:
+        return None
+    return translation_for(client, wire_api(client, provider))
 
 
 def translate_request(translation: Translation, body: dict[str, Any], *, model: str) -> bytes:

@@ -569,6 +569,29 @@ CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "native messages on a provider that is not Anthropic",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: openai/gpt-4o, access_key: k, upstream_api: messages}\n",
+        [
+            (
+                "model_providers[0].upstream_api",
+                "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
+                "anthropic or claude)",
+            )
+        ],
+    ),
+    (
+        "unknown upstream api",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: anthropic/claude-x, access_key: k, upstream_api: grpc}\n",
+        [
+            (
+                "model_providers[0].upstream_api",
+                "unknown value 'grpc'; expected one of: chat_completions, messages",
+            )
+        ],
+    ),
+    (
         "blank strings",
         "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, name: '  '}]\n",
         [("model_providers[0].name", "must not be empty")],

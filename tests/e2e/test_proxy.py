@@ -21,6 +21,7 @@ from plano_extproc.config import load_config
 from plano_extproc.envoy.upstreams import upstreams_for
 from tests.support.gateway import (
     ANTHROPIC_MODEL,
+    NATIVE_ANTHROPIC_MODEL,
     TEST_KEYS,
     Gateway,
     gateway_config,
@@ -221,6 +222,7 @@ def test_models_endpoint_lists_providers_then_aliases(
         "openai/gpt-4o-mini",
         "openai/gpt-4o",
         ANTHROPIC_MODEL,
+        NATIVE_ANTHROPIC_MODEL,
         "fast-model",
         "reasoning-model",
     ]
@@ -288,8 +290,10 @@ def test_internal_cluster_header_does_not_reach_the_provider(
 def test_internal_translate_header_does_not_reach_the_provider(
     gateway: Gateway, upstream: UpstreamServer
 ) -> None:
-    # A chat request routed to the Anthropic model is translated to the Messages API.
-    response = post(gateway, "/v1/chat/completions", {"model": "gpt-4o", "messages": user(CODE)})
+    # A chat request that matches no route, for the Anthropic model that translates to the
+    # Messages API.
+    body = {"model": NATIVE_ANTHROPIC_MODEL, "messages": user("hello there")}
+    response = post(gateway, "/v1/chat/completions", body, {"x-plano-translate": "1"})
 
     assert response.status_code == 200, gateway.log_tails()
     forwarded = only_request(upstream)

@@ -34,7 +34,9 @@ pytestmark = [
     pytest.mark.skipif(ENVOY is None, reason="envoy binary not installed"),
 ]
 
-ANTHROPIC_MODEL = "claude-sonnet-4-20250514"
+# Translated to Messages (`upstream_api: messages`); the default Anthropic provider is not.
+ANTHROPIC_MODEL = "claude-3-5-haiku-latest"
+PLANO_ANTHROPIC_MODEL = "claude-sonnet-4-20250514"
 OPENAI_MODEL = "gpt-4o"
 MESSAGES = [{"role": "user", "content": "hi"}]
 ANSWER = "".join(DEFAULT_PIECES)
@@ -105,6 +107,27 @@ def test_chat_request_reaches_anthropic_and_answers_a_chat_completion(
     assert "max_tokens" in sent.json
     assert_sent_with_the_provider_key(sent, "x-api-key", TEST_KEYS["TEST_ANTHROPIC_KEY"])
     assert "authorization" not in sent.headers
+
+
+def test_by_default_a_chat_request_reaches_anthropic_as_chat_completions(
+    gateway: Gateway, openai_client: openai.OpenAI
+) -> None:
+    """Plano's choice: the provider's OpenAI-compatible endpoint, a bearer key, the body as
+    the client wrote it (but the bare model id), and no response translation."""
+    before = translate_streams(gateway)
+
+    completion = openai_client.chat.completions.create(
+        model=f"anthropic/{PLANO_ANTHROPIC_MODEL}", messages=MESSAGES, temperature=0.3
+    )
+
+    assert completion.choices[0].message.content == ANSWER
+    sent = only_request(gateway.upstream)
+    assert sent.path == "/v1/chat/completions"
+    assert sent.json == {"model": PLANO_ANTHROPIC_MODEL, "messages": MESSAGES, "temperature": 0.3}
+    auth = f"Bearer {TEST_KEYS['TEST_ANTHROPIC_KEY']}"
+    assert_sent_with_the_provider_key(sent, "authorization", auth)
+    assert "x-api-key" not in sent.headers
+    assert translate_streams(gateway) == before
 
 
 def test_streamed_chat_request_answers_a_chunk_stream_ending_in_done(gateway: Gateway) -> None:

@@ -19,6 +19,9 @@ model_providers:
     access_key: $OPENAI_KEY
   - model: anthropic/claude-sonnet-4-20250514
     access_key: $ANTHROPIC_KEY
+  - model: anthropic/claude-3-5-haiku-latest
+    access_key: $ANTHROPIC_KEY
+    upstream_api: messages
   - model: ollama/llama3.1
     base_url: http://127.0.0.1:11434
     passthrough_auth: true

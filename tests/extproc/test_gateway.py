@@ -173,9 +173,63 @@ def test_proxy_headers_continue(gateway: Gateway) -> None:
     assert pending.headers == {"a": "b"}
 
 
-async def test_chat_request_to_anthropic_model_is_translated(gateway: Gateway) -> None:
+async def test_chat_request_to_anthropic_model_goes_to_its_openai_endpoint(
+    gateway: Gateway,
+) -> None:
+    """Plano's choice: Chat Completions unchanged, on the provider's OpenAI-compatible endpoint
+    with a bearer key; nothing to translate back."""
     request = {
         "model": "claude-sonnet-4-20250514",
+        "temperature": 0.2,
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hello"},
+        ],
+    }
+    reply = await post(gateway, "/v1/chat/completions", request, {"x-plano-translate": "x"})
+    headers = headers_set(reply)
+    mutation = reply.request_body.response.header_mutation
+    assert headers[":path"] == "/v1/chat/completions"
+    assert headers["authorization"] == "Bearer sk-ant-test"
+    assert "x-api-key" not in headers
+    assert "anthropic-version" not in headers
+    assert "x-plano-translate" not in headers
+    assert "x-plano-translate" in mutation.remove_headers
+    assert not reply.request_body.response.body_mutation.body  # already the bare model id
+    assert "translate" not in reply.dynamic_metadata.fields["plano"].struct_value.fields
+
+
+async def test_responses_request_to_anthropic_model_is_sent_as_chat(gateway: Gateway) -> None:
+    request = {"model": "claude-sonnet-4-20250514", "input": "hello", "instructions": "be brief"}
+    reply = await post(gateway, "/v1/responses", request)
+    headers = headers_set(reply)
+    sent = orjson.loads(reply.request_body.response.body_mutation.body)
+    assert headers[":path"] == "/v1/chat/completions"
+    assert headers["x-plano-translate"] == "responses_to_openai"
+    assert headers["authorization"] == "Bearer sk-ant-test"
+    assert sent["model"] == "claude-sonnet-4-20250514"
+    assert sent["messages"][-1] == {"role": "user", "content": "hello"}
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "translate"),
+    [
+        ("gpt-4o", "/v1/responses", None),  # OpenAI serves the Responses API itself
+        ("ollama/llama3.1", "/v1/chat/completions", "responses_to_openai"),
+    ],
+)
+async def test_responses_requests_are_native_only_for_openai(
+    gateway: Gateway, model: str, path: str, translate: str | None
+) -> None:
+    reply = await post(gateway, "/v1/responses", {"model": model, "input": "hello"})
+    headers = headers_set(reply)
+    assert headers[":path"] == path
+    assert headers.get("x-plano-translate") == translate
+
+
+async def test_native_messages_opt_in_translates_chat_requests(gateway: Gateway) -> None:
+    request = {
+        "model": "claude-3-5-haiku-latest",
         "stream": True,
         "stream_options": {"include_usage": True},
         "messages": [
@@ -189,7 +243,8 @@ async def test_chat_request_to_anthropic_model_is_translated(gateway: Gateway) -
     assert headers[":path"] == "/v1/messages"
     assert headers["x-plano-translate"] == "chat_to_anthropic"
     assert headers["x-api-key"] == "sk-ant-test"
-    assert sent["model"] == "claude-sonnet-4-20250514"
+    assert sent["model"] == "claude-3-5-haiku-latest"
+    assert "authorization" not in headers
     assert sent["system"] == "be brief"
     assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hello"}]}]
     plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
@@ -200,7 +255,7 @@ async def test_chat_request_to_anthropic_model_is_translated(gateway: Gateway) -
 
 async def test_untranslatable_request_is_400(gateway: Gateway) -> None:
     request = {
-        "model": "claude-sonnet-4-20250514",
+        "model": "claude-3-5-haiku-latest",
         "n": 3,
         "messages": [{"role": "user", "content": "hello"}],
     }

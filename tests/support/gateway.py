@@ -40,6 +40,9 @@ TEST_KEYS = MappingProxyType(
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 OPENAI_MODELS = ("openai/gpt-4o-mini", "openai/gpt-4o")
 ANTHROPIC_MODEL = "anthropic/claude-sonnet-4-20250514"
+# The same provider with our opt-in `upstream_api: messages`: OpenAI-format clients reach it
+# through the Messages API, translated.
+NATIVE_ANTHROPIC_MODEL = "anthropic/claude-3-5-haiku-latest"
 ROUTES = (
     {
         "name": "code_generation",
@@ -119,9 +122,10 @@ def _providers(upstream_url: str) -> list[dict[str, Any]]:
     keys = {"openai": "$TEST_OPENAI_KEY", "anthropic": "$TEST_ANTHROPIC_KEY"}
     providers = [
         {"model": model, "access_key": keys[model.split("/")[0]], "base_url": upstream_url}
-        for model in (*OPENAI_MODELS, ANTHROPIC_MODEL)
+        for model in (*OPENAI_MODELS, ANTHROPIC_MODEL, NATIVE_ANTHROPIC_MODEL)
     ]
     providers[0]["default"] = True
+    providers[-1]["upstream_api"] = "messages"
     return providers
 
 

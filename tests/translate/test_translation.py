@@ -3,12 +3,14 @@ from __future__ import annotations
 import pytest
 
 from plano_extproc.api import ClientApi
-from plano_extproc.config.model import ProviderApi
+from plano_extproc.config.model import ModelProvider, ProviderApi
 from plano_extproc.translate import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
     Translation,
     translation_for,
+    upstream_translation,
+    wire_api,
 )
 from plano_extproc.translate.events import (
     Failed,
@@ -29,7 +31,7 @@ from plano_extproc.translate.streams import _StreamOrder
         (ClientApi.CHAT, ProviderApi.ANTHROPIC, Translation.CHAT_TO_ANTHROPIC),
         (ClientApi.MESSAGES, ProviderApi.OPENAI, Translation.MESSAGES_TO_OPENAI),
         (ClientApi.MESSAGES, ProviderApi.ANTHROPIC, None),
-        (ClientApi.RESPONSES, ProviderApi.OPENAI, None),
+        (ClientApi.RESPONSES, ProviderApi.OPENAI, Translation.RESPONSES_TO_OPENAI),
         (ClientApi.RESPONSES, ProviderApi.ANTHROPIC, Translation.RESPONSES_TO_ANTHROPIC),
     ],
 )
@@ -37,6 +39,41 @@ def test_translation_for(
     client: ClientApi, upstream: ProviderApi, expected: Translation | None
 ) -> None:
     assert translation_for(client, upstream) is expected
+
+
+_CLAUDE = ModelProvider("anthropic/claude-x", "anthropic", "claude-x")
+_CLAUDE_NATIVE = ModelProvider("anthropic/claude-y", "anthropic", "claude-y", native_messages=True)
+_GPT = ModelProvider("openai/gpt-x", "openai", "gpt-x")
+_LLAMA = ModelProvider("ollama/llama", "ollama", "llama")
+
+
+@pytest.mark.parametrize(
+    ("client", "provider", "wire", "translation"),
+    [
+        (ClientApi.CHAT, _CLAUDE, ProviderApi.OPENAI, None),
+        (ClientApi.RESPONSES, _CLAUDE, ProviderApi.OPENAI, Translation.RESPONSES_TO_OPENAI),
+        (ClientApi.MESSAGES, _CLAUDE, ProviderApi.ANTHROPIC, None),
+        (ClientApi.CHAT, _CLAUDE_NATIVE, ProviderApi.ANTHROPIC, Translation.CHAT_TO_ANTHROPIC),
+        (
+            ClientApi.RESPONSES,
+            _CLAUDE_NATIVE,
+            ProviderApi.ANTHROPIC,
+            Translation.RESPONSES_TO_ANTHROPIC,
+        ),
+        (ClientApi.RESPONSES, _GPT, ProviderApi.OPENAI, None),
+        (ClientApi.MESSAGES, _GPT, ProviderApi.OPENAI, Translation.MESSAGES_TO_OPENAI),
+        (ClientApi.RESPONSES, _LLAMA, ProviderApi.OPENAI, Translation.RESPONSES_TO_OPENAI),
+        (ClientApi.CHAT, _LLAMA, ProviderApi.OPENAI, None),
+    ],
+)
+def test_upstream_api_is_chosen_as_plano_does(
+    client: ClientApi,
+    provider: ModelProvider,
+    wire: ProviderApi,
+    translation: Translation | None,
+) -> None:
+    assert wire_api(client, provider) is wire
+    assert upstream_translation(client, provider) is translation
 
 
 @pytest.mark.parametrize(
