@@ -38,6 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--admin-port", type=int, default=9901, help="0 disables Envoy's admin")
     command.add_argument("--envoy", default="envoy", help="the envoy binary")
     command.add_argument("--envoy-log-level", default="warn")
+    command.add_argument(
+        "--base-id",
+        type=int,
+        default=None,
+        help="Envoy's shared-memory base id; by default Envoy picks a free one, so that "
+        "several gateways can run side by side",
+    )
     command.set_defaults(handler=run)
 
 
@@ -69,7 +76,10 @@ def _serve_command(args: argparse.Namespace) -> list[str]:
 
 
 def _envoy_command(args: argparse.Namespace, envoy: str, envoy_yaml: Path) -> list[str]:
-    return [envoy, "-c", str(envoy_yaml), "--log-level", args.envoy_log_level]
+    command = [envoy, "-c", str(envoy_yaml), "--log-level", args.envoy_log_level]
+    if args.base_id is None:
+        return [*command, "--use-dynamic-base-id"]
+    return [*command, "--base-id", str(args.base_id)]
 
 
 def _start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
