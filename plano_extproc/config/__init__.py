@@ -26,6 +26,8 @@ from plano_extproc.config.model import (
     SelectionPolicy,
     SessionCacheSettings,
     SessionCacheType,
+    StateStorageSettings,
+    StateStorageType,
     TritonSettings,
 )
 from plano_extproc.config.spec import WELL_KNOWN_ENDPOINTS
@@ -59,6 +61,8 @@ __all__ = [
     "SelectionPolicy",
     "SessionCacheSettings",
     "SessionCacheType",
+    "StateStorageSettings",
+    "StateStorageType",
     "TritonSettings",
     "config_schema",
     "load_config",

@@ -58,6 +58,8 @@ from plano_extproc.config.model import (
     SelectionPolicy,
     SessionCacheSettings,
     SessionCacheType,
+    StateStorageSettings,
+    StateStorageType,
     TritonSettings,
 )
 from plano_extproc.config.reader import (
@@ -90,6 +92,7 @@ from plano_extproc.config.spec import (
     ROUTING,
     SELECTION_POLICY,
     SESSION_CACHE,
+    STATE_STORAGE,
     TOP_LEVEL,
     TOP_LEVEL_ROUTES_SINCE,
     TRITON,
@@ -208,6 +211,7 @@ class _Loader:
         routes += self._migrated_routes(parsed, routes)
         aliases = self._aliases(top, providers)
         routing = self._routing(top, self._router_override(top, providers))
+        state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
         return Config(
             version=version_text,
             providers=providers,
@@ -216,6 +220,7 @@ class _Loader:
             metrics_sources=sources,
             routing=routing,
             listeners=listeners,
+            state_storage=state_storage,
             warnings=tuple(str(warning) for warning in self.issues.warnings),
         )
 
@@ -737,6 +742,23 @@ class _Loader:
             type=cache_type or SessionCacheType.MEMORY,
             url=url,
             tenant_header=section.text("tenant_header"),
+        )
+
+    def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
+        if section is None:
+            return None
+        defaults = StateStorageSettings()
+        storage_type = section.choice("type", StateStorageType, defaults.type) or defaults.type
+        url = self._expanded(section, "url")
+        if url is not None and (problem := redis_url_problem(url)):
+            self.issues.error(section.where("url"), problem)
+        if storage_type is StateStorageType.REDIS and not section.has("url"):
+            self.issues.error(section.where("url"), "required when type is redis")
+        return StateStorageSettings(
+            type=storage_type,
+            url=url,
+            ttl_seconds=section.integer("ttl_seconds", defaults.ttl_seconds, minimum=1),
+            max_entries=section.integer("max_entries", defaults.max_entries, minimum=1),
         )
 
     def _classifier(

@@ -125,6 +125,22 @@ class SessionCacheSettings:
     tenant_header: str | None = None
 
 
+class StateStorageType(StrEnum):
+    MEMORY = "memory"
+    REDIS = "redis"
+
+
+@dataclass(frozen=True, slots=True)
+class StateStorageSettings:
+    """`state_storage`: where Responses conversations are kept (see plano_extproc.conversations).
+    `url` is for redis; `ttl_seconds` and `max_entries` (memory) are ours."""
+
+    type: StateStorageType = StateStorageType.MEMORY
+    url: str | None = None
+    ttl_seconds: int = 86_400
+    max_entries: int = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class TritonSettings:
     url: str = "localhost:8001"
@@ -172,6 +188,7 @@ class Config:
     metrics_sources: tuple[MetricsSource, ...] = ()
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     listeners: tuple[Listener, ...] = (Listener(),)
+    state_storage: StateStorageSettings | None = None
     warnings: tuple[str, ...] = ()
     provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
 

@@ -91,6 +91,7 @@ TOP_LEVEL = KeySpec.of(
         "model_metrics_sources",
         "routing",
         "overrides",
+        "state_storage",
     ],
     ignored=[
         "agents",
@@ -101,7 +102,6 @@ TOP_LEVEL = KeySpec.of(
         "prompt_guards",
         "prompt_targets",
         "ratelimits",
-        "state_storage",
         "system_prompt",
         "tracing",
     ],
@@ -179,6 +179,7 @@ ROUTING = KeySpec.of(
     ignored=["llm_provider", "model", "routing_budget"],
 )
 SESSION_CACHE = KeySpec.of(optional=["type", "url", "tenant_header"])
+STATE_STORAGE = KeySpec.of(required=["type"], optional=["url", "ttl_seconds", "max_entries"])
 CLASSIFIER = KeySpec.of(optional=["type", "timeout_ms", "threshold", "triton", "openai"])
 TRITON = KeySpec.of(optional=["url", "model"])
 OPENAI_CLASSIFIER = KeySpec.of(optional=["base_url", "model", "access_key"])

@@ -58,3 +58,5 @@ TRANSLATE_FILTER = "plano.translate"
 TRANSLATION_KEY = "translate"
 STREAM_KEY = "stream"
 INCLUDE_USAGE_KEY = "include_usage"
+# The key under which a Responses request's input items wait for its answer (state_storage).
+STATE_KEY = "state"

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import orjson
 from envoy.config.core.v3.base_pb2 import HeaderValueOption
@@ -22,7 +23,20 @@ from google.protobuf.struct_pb2 import Struct
 from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
 from plano_extproc.api.conversation import ClientApi, ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.conversations import (
+    ConversationNotFound,
+    StateUnavailable,
+    build_conversation_store,
+)
+from plano_extproc.conversations.base import Items
+from plano_extproc.conversations.items import (
+    PREVIOUS_RESPONSE_ID,
+    input_items,
+    previous_response_id,
+    with_history,
+)
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     DECISION_PATHS,
@@ -30,6 +44,7 @@ from plano_extproc.envoy.contract import (
     METADATA_NAMESPACE,
     MODELS_PATH,
     PROXY_PATHS,
+    STATE_KEY,
     STREAM_KEY,
     TRANSLATE_HEADER,
     TRANSLATION_KEY,
@@ -55,6 +70,8 @@ CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 # Parsing accepts more than Envoy's own limit, so an oversized body is always refused by Envoy
 # with its 413 before it gets here.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# How long a Responses request's input items wait for its answer: the longest request.
+_PENDING_TTL_SECONDS = 3600
 
 
 class Endpoint(Enum):
@@ -136,9 +153,12 @@ def _decision_metadata(
     provider: ModelProvider,
     parsed: ParsedRequest,
     translation: Translation | None,
+    state_key: str | None = None,
 ) -> Struct:
     ranked = decision.models if decision.matched else (provider.name,)
     values = {"model": provider.name, "models": ",".join(ranked)}
+    if state_key is not None:
+        values[STATE_KEY] = state_key
     if translation is not None:
         values[TRANSLATION_KEY] = translation.value
         values[STREAM_KEY] = "true" if parsed.stream else "false"
@@ -150,6 +170,21 @@ def _decision_metadata(
     if decision.fallback is not None:
         values["fallback"] = decision.fallback.value
     return _metadata(values)
+
+
+def _pending_key(state_key: str) -> str:
+    return f"pending:{state_key}"
+
+
+def _previous_response_not_found(response_id: str) -> ProcessingResponse:
+    """OpenAI's own answer to an unknown `previous_response_id`, in the Responses error shape."""
+    error = {
+        "message": f"Previous response with id '{excerpt(response_id)}' not found.",
+        "type": "invalid_request_error",
+        "param": PREVIOUS_RESPONSE_ID,
+        "code": "previous_response_not_found",
+    }
+    return json_reply(404, {"error": error})
 
 
 def _with_query(path: str, query: str) -> str:
@@ -185,6 +220,8 @@ def _fallback_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
 class Gateway:
     def __init__(self, config: Config, router: Router) -> None:
         self._router = router
+        self._conversations = build_conversation_store(config.state_storage)
+        self._state_ttl = config.state_storage.ttl_seconds if config.state_storage else 0
         upstreams = upstreams_for(config)
         self._plans = {p.name: _plan(p, upstreams[p.name]) for p in config.providers}
         self._models_listing = _models_listing(config)
@@ -227,16 +264,52 @@ class Gateway:
                 reply = raw_json_reply(200, payload, _fallback_headers(decision))
                 reply.dynamic_metadata.CopyFrom(_access_log_metadata(decision))
                 return reply
-            return self._forward(parsed, decision, pending, body)
+            return await self._forward(parsed, decision, pending, body)
         except InvalidRequest as error:
             return error_reply(error)
+        except ConversationNotFound as missing:
+            return _previous_response_not_found(missing.response_id)
+        except StateUnavailable:
+            log.warning("conversation state store unavailable", exc_info=True)
+            message = "the conversation state store is unavailable; retry shortly"
+            return _problem(503, "StateUnavailable", message, "state_unavailable")
         except Exception:
             log.exception("unexpected error while routing a request")
             return _problem(
                 503, "RoutingUnavailable", "internal error while routing", "internal_error"
             )
 
-    def _forward(
+    async def close(self) -> None:
+        if self._conversations is not None:
+            await self._conversations.close()
+
+    async def remember(self, state_key: str, response_id: str, output: Items) -> None:
+        """Stores a completed Responses exchange: the input items its request left under
+        `state_key`, then `output`, under the id the client received."""
+        if self._conversations is None:
+            return
+        try:
+            inputs = await self._conversations.get(_pending_key(state_key))
+            if inputs is not None:
+                await self._conversations.put(response_id, [*inputs, *output], self._state_ttl)
+        except StateUnavailable:
+            log.warning("could not store conversation %s", response_id, exc_info=True)
+
+    async def _with_history(self, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """`body` with its stored conversation in front, and the key its items wait under."""
+        assert self._conversations is not None
+        previous = previous_response_id(body)
+        if previous is not None:
+            history = await self._conversations.get(previous)
+            if history is None:
+                raise ConversationNotFound(previous)
+            body = with_history(body, history)
+        state_key = os.urandom(16).hex()
+        items = input_items(body.get("input"))
+        await self._conversations.put(_pending_key(state_key), items, _PENDING_TTL_SECONDS)
+        return body, state_key
+
+    async def _forward(
         self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
@@ -251,6 +324,7 @@ class Gateway:
         translation = upstream_translation(parsed.api, provider)
         set_headers = list(plan.set_headers[wire_api(parsed.api, provider)])
         remove_headers = plan.remove_headers
+        state_key: str | None = None
         if translation is None:
             # A client-sent translate header would select the translating route.
             remove_headers = (*remove_headers, TRANSLATE_HEADER)
@@ -261,8 +335,11 @@ class Gateway:
                 else None
             )
         else:
+            client_body = parsed.body
+            if parsed.api is ClientApi.RESPONSES and self._conversations is not None:
+                client_body, state_key = await self._with_history(parsed.body)
             upstream_api = translation.upstream_body_api
-            new_body = translate_request(translation, parsed.body, model=provider.model_id)
+            new_body = translate_request(translation, client_body, model=provider.model_id)
             set_headers.append(set_header(TRANSLATE_HEADER, translation.value))
         set_headers += [
             set_header(":path", _with_query(plan.upstream.path_for(upstream_api), pending.query)),
@@ -275,5 +352,5 @@ class Gateway:
             set_headers=set_headers,
             remove_headers=remove_headers,
             body=new_body,
-            metadata=_decision_metadata(decision, provider, parsed, translation),
+            metadata=_decision_metadata(decision, provider, parsed, translation, state_key),
         )

@@ -66,8 +66,9 @@ async def serve(
     except BaseException:
         await server.stop(grace=None)
         raise
+    ready = Gateway(config, router)
     try:
-        gateway.set_result(Gateway(config, router))
+        gateway.set_result(ready)
         await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
         log.info("ext_proc on port %d is SERVING", port)
         await stop.wait()
@@ -75,6 +76,7 @@ async def serve(
         await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
         await server.stop(grace=drain_seconds)
     finally:
+        await ready.close()
         await router.close()
 
 

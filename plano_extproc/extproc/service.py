@@ -56,6 +56,9 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
             elif phase == "response_body" and translation is not None:
                 body = message.response_body
                 yield translation.on_body(body.body, body.end_of_stream)
+                if translation.completed is not None and translation.state_key is not None:
+                    await gateway.remember(translation.state_key, *translation.completed)
+                    translation.completed = None
             elif phase in _ACKNOWLEDGE:
                 yield _ACKNOWLEDGE[phase]
             else:

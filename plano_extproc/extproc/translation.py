@@ -3,12 +3,15 @@
 That filter runs only on routes of translated requests; it skips the request and sends us the
 response headers (with the decision's metadata forwarded) and then the body chunk by chunk.
 Streams are translated chunk by chunk; a JSON answer is collected and translated at its end.
+A Responses answer whose request carried a state key (`state_storage`) is also read once
+complete, so that the service can store the exchange under the id the client received.
 """
 
 from __future__ import annotations
 
 import logging
 
+import orjson
 from envoy.service.ext_proc.v3.external_processor_pb2 import (
     BodyMutation,
     BodyResponse,
@@ -19,9 +22,12 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
     ProcessingResponse,
 )
 
+from plano_extproc.conversations.base import Items
+from plano_extproc.conversations.items import COMPLETED_EVENT, completed_exchange
 from plano_extproc.envoy.contract import (
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
+    STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
 )
@@ -35,6 +41,7 @@ from plano_extproc.translate import (
     stream_translator,
     translate_response,
 )
+from plano_extproc.translate.sse import SseParser
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +62,24 @@ def _body_reply(body: bytes) -> ProcessingResponse:
 class ResponseTranslation:
     """State for one translated response: built from its response-headers message."""
 
-    def __init__(self, translation: Translation, status: int, streaming: bool, usage: bool):
+    def __init__(
+        self,
+        translation: Translation,
+        status: int,
+        streaming: bool,
+        usage: bool,
+        state_key: str | None = None,
+    ):
         self._translation = translation
         self._status = status
         self._stream: StreamTranslator | None = (
             stream_translator(translation, include_usage=usage) if streaming else None
         )
         self._collected: list[bytes] = []
+        # Set for a stored conversation: our own translated events, read back for the end.
+        self.state_key = state_key if status < 400 else None
+        self._events = SseParser() if self.state_key and streaming else None
+        self.completed: tuple[str, Items] | None = None
 
     @classmethod
     def start(
@@ -81,7 +99,8 @@ class ResponseTranslation:
             and headers.get("content-type", "").startswith("text/event-stream")
         )
         usage = INCLUDE_USAGE_KEY in fields and fields[INCLUDE_USAGE_KEY].string_value == "true"
-        state = cls(translation, status, streaming, usage)
+        state_key = fields[STATE_KEY].string_value if STATE_KEY in fields else None
+        state = cls(translation, status, streaming, usage, state_key)
         content_type = SSE_CONTENT_TYPE if streaming else JSON_CONTENT_TYPE
         mutation = HeaderMutation(
             set_headers=[set_header("content-type", content_type)],
@@ -93,11 +112,26 @@ class ResponseTranslation:
     def on_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
         if self._stream is not None:
             out = self._stream.feed(chunk)
-            return _body_reply(out + self._stream.finish() if end_of_stream else out)
+            if end_of_stream:
+                out += self._stream.finish()
+            self._watch_events(out)
+            return _body_reply(out)
         self._collected.append(chunk)
         if not end_of_stream:
             return _CLEAR_CHUNK
-        return _body_reply(self._translate_collected())
+        translated = self._translate_collected()
+        if self.state_key is not None:
+            self.completed = completed_exchange(_json_or_none(translated))
+        return _body_reply(translated)
+
+    def _watch_events(self, out: bytes) -> None:
+        if self._events is None or not out:
+            return
+        for event in self._events.feed(out):
+            if event.event == COMPLETED_EVENT:
+                data = _json_or_none(event.data.encode())
+                if isinstance(data, dict):
+                    self.completed = completed_exchange(data.get("response"))
 
     def _translate_collected(self) -> bytes:
         body = b"".join(self._collected)
@@ -106,3 +140,10 @@ class ResponseTranslation:
         except TranslationError:
             log.warning("upstream answered an unreadable body for a translated request")
             return translate_response(self._translation, body, status=502)
+
+
+def _json_or_none(raw: bytes) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None

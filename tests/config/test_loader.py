@@ -23,6 +23,8 @@ from plano_extproc.config import (
     SelectionPolicy,
     SessionCacheSettings,
     SessionCacheType,
+    StateStorageSettings,
+    StateStorageType,
     TritonSettings,
     load_config,
     load_config_text,
@@ -560,6 +562,7 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
     config = load_config(FIXTURES / "plano_sections.yaml", KEYS)
 
     assert config.listeners == (Listener("llm", "0.0.0.0", 12000, 300.0),)
+    assert config.state_storage == StateStorageSettings(StateStorageType.MEMORY)
     assert config.warnings == (
         "mode: not implemented by plano-extproc; ignored",
         "system_prompt: not implemented by plano-extproc; ignored",
@@ -570,7 +573,6 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
         "prompt_guards: not implemented by plano-extproc; ignored",
         "ratelimits: not implemented by plano-extproc; ignored",
         "tracing: not implemented by plano-extproc; ignored",
-        "state_storage: not implemented by plano-extproc; ignored",
         "prompt_caching: not implemented by plano-extproc; ignored",
         "listeners[0].max_retries: not implemented by plano-extproc; ignored",
         "listeners[1].router: not implemented by plano-extproc; ignored",

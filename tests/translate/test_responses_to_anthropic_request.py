@@ -173,7 +173,7 @@ def refused(body: dict[str, Any]) -> str:
         (
             {"input": "x", "previous_response_id": "resp_1"},
             f"{UNTRANSLATABLE}: previous_response_id: stored conversation state cannot be used "
-            "upstream",
+            "upstream without the gateway's state_storage",
         ),
         (
             {"input": "x", "conversation": "conv_1"},

@@ -4,8 +4,9 @@
 - message, function_call and function_call_output items become turns; reasoning items are
   dropped, like thinking blocks, and so are `reasoning`, `store`, `include`, `truncation`,
   `metadata` and `service_tier`;
-- refused (400): `previous_response_id` and `conversation`, whose state is stored at OpenAI,
-  a JSON `text.format`, built-in tools, file inputs and other item types.
+- refused (400): `previous_response_id` (the gateway replaces it by the stored conversation
+  when `state_storage` is configured, before translating) and `conversation`, whose state is
+  stored at OpenAI, a JSON `text.format`, built-in tools, file inputs and other item types.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ from plano_extproc.translate.openai_fields import (
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 _DROPPED_ITEMS = frozenset({"reasoning"})
-_STATEFUL_FIELDS = ("previous_response_id", "conversation")
+_STATEFUL_FIELDS = {
+    "previous_response_id": "stored conversation state cannot be used upstream without the "
+    "gateway's state_storage",
+    "conversation": "stored conversation state cannot be used upstream",
+}
 _TEXT_FORMATS = frozenset({"text"})
 
 
@@ -101,9 +106,9 @@ def read_responses_request(body: dict[str, Any]) -> Request:
 
 
 def _refuse_untranslatable(body: dict[str, Any]) -> None:
-    for key in _STATEFUL_FIELDS:
+    for key, problem in _STATEFUL_FIELDS.items():
         if body.get(key) is not None:
-            raise untranslatable(key, "stored conversation state cannot be used upstream")
+            raise untranslatable(key, problem)
     text = optional_object(body, "text", "") or {}
     text_format = optional_object(text, "format", "text")
     if text_format is not None and text_format.get("type") not in _TEXT_FORMATS:
