@@ -319,6 +319,7 @@ class _Loader:
             address=section.text("address") or defaults.address,
             port=section.integer("port", defaults.port, minimum=1, maximum=65535),
             timeout_seconds=section.duration("timeout", defaults.timeout_seconds),
+            max_retries=section.integer("max_retries", defaults.max_retries, minimum=0, maximum=10),
         )
 
     def _check_listener_clashes(self, located: list[tuple[str, Listener]]) -> None:

@@ -177,6 +177,8 @@ class Listener:
     address: str = "0.0.0.0"
     port: int = 12000
     timeout_seconds: float = 300.0
+    # Plano's: retries of a failed upstream request on the same provider; 0 means one request.
+    max_retries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

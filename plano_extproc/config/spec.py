@@ -109,8 +109,8 @@ TOP_LEVEL = KeySpec.of(
 
 LISTENER = KeySpec.of(
     required=["type", "name"],
-    optional=["port", "address", "timeout"],
-    ignored=["router", "max_retries", "agents", "input_filters", "output_filters"],
+    optional=["port", "address", "timeout", "max_retries"],
+    ignored=["router", "agents", "input_filters", "output_filters"],
 )
 LEGACY_LISTENERS = KeySpec.of(optional=["egress_traffic"], ignored=["ingress_traffic"])
 LEGACY_LISTENER = KeySpec.of(optional=["address", "port", "message_format", "timeout"])

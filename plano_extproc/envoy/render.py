@@ -220,7 +220,7 @@ def _connection_manager(
         merge_slashes=True,
         # SSE streams and non-streaming completions can both be silent for a long time.
         stream_idle_timeout=timeout,
-        route_config=route_config(upstreams, timeout),
+        route_config=route_config(upstreams, timeout, entry.max_retries),
         http_filters=_http_filters(config, max_request_bytes),
         access_log=[_access_log()],
         local_reply_config=local_reply_config(max_request_bytes),

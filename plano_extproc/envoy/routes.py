@@ -31,12 +31,13 @@ from plano_extproc.envoy.replies import json_error_body
 from plano_extproc.envoy.upstreams import Upstream
 
 ROUTE_CONFIG_NAME = "plano"
-# 429 is the provider's rate limit; 502-504 its gateway errors.
-RETRIABLE_STATUS_CODES = (429, 502, 503, 504)
-RETRY_ON = "reset,connect-failure,retriable-status-codes"
-NUM_RETRIES = 2
-# A 429's retry-after is honoured up to this long; a longer one falls back to the default back-off.
-MAX_RETRY_AFTER = timedelta(seconds=10)
+# A listener's `max_retries`, as Plano applies it: the same provider again on a rate limit, a
+# server error or a broken connection, each try bounded by the listener timeout, with back-off.
+RETRIABLE_STATUS_CODES = (429, 500, 502, 503, 504)
+RETRY_ON = "5xx,connect-failure,refused-stream,reset,retriable-status-codes"
+RETRY_BACK_OFF = route.RetryPolicyRetryBackOff(
+    base_interval=timedelta(milliseconds=500), max_interval=timedelta(seconds=5)
+)
 TRANSLATED_SUFFIX = "_translated"
 # Internal headers: they select the route, and providers never see them.
 # Never sent to providers: our routing headers, and the client address Envoy records because the
@@ -56,19 +57,16 @@ def _health_route() -> route.Route:
     )
 
 
-def _retry_policy() -> route.RetryPolicy:
-    # No per-try timeout of either kind: a non-streaming completion can be silent for minutes,
-    # and "reset" retries a timed-out try, which would re-send (and re-bill) a healthy request.
-    retry_after = route.RetryPolicyResetHeader(
-        name="retry-after", format=route.RetryPolicyResetHeaderFormat.SECONDS
-    )
+def _retry_policy(retries: int, timeout: timedelta) -> route.RetryPolicy | None:
+    """None without `max_retries`: then exactly one upstream request is made, as in Plano."""
+    if retries <= 0:
+        return None
     return route.RetryPolicy(
         retry_on=RETRY_ON,
-        num_retries=NUM_RETRIES,
+        num_retries=retries,
+        per_try_timeout=timeout,
         retriable_status_codes=list(RETRIABLE_STATUS_CODES),
-        rate_limited_retry_back_off=route.RetryPolicyRateLimitedRetryBackOff(
-            reset_headers=[retry_after], max_interval=MAX_RETRY_AFTER
-        ),
+        retry_back_off=RETRY_BACK_OFF,
     )
 
 
@@ -91,7 +89,7 @@ def _cluster_is(upstream: Upstream) -> route.HeaderMatcher:
     )
 
 
-def _provider_route(upstream: Upstream, timeout: timedelta) -> route.Route:
+def _provider_route(upstream: Upstream, timeout: timedelta, retries: int) -> route.Route:
     return route.Route(
         name=upstream.cluster,
         match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream)]),
@@ -99,29 +97,32 @@ def _provider_route(upstream: Upstream, timeout: timedelta) -> route.Route:
             cluster=upstream.cluster,
             host_rewrite_literal=upstream.authority,
             timeout=timeout,
-            retry_policy=_retry_policy(),
+            retry_policy=_retry_policy(retries, timeout),
         ),
         request_headers_to_remove=list(ROUTING_HEADERS),
         response_headers_to_add=_decision_headers(),
     )
 
 
-def _translated_route(upstream: Upstream, timeout: timedelta) -> route.Route:
+def _translated_route(upstream: Upstream, timeout: timedelta, retries: int) -> route.Route:
     """The provider route, with the response-translating filter switched back on."""
     translated = route.HeaderMatcher(name=TRANSLATE_HEADER, present_match=True)
     # A per-route config that does not disable the filter overrides the virtual host's.
     enabled = ext_proc.ExtProcPerRoute(overrides=ext_proc.ExtProcOverrides())
     return replace(
-        _provider_route(upstream, timeout),
+        _provider_route(upstream, timeout, retries),
         name=upstream.cluster + TRANSLATED_SUFFIX,
         match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream), translated]),
         typed_per_filter_config={TRANSLATE_FILTER: Any.pack(enabled)},
     )
 
 
-def _routes_to(upstream: Upstream, timeout: timedelta) -> list[route.Route]:
+def _routes_to(upstream: Upstream, timeout: timedelta, retries: int) -> list[route.Route]:
     # The translated route first: it matches a subset of the plain route's requests.
-    return [_translated_route(upstream, timeout), _provider_route(upstream, timeout)]
+    return [
+        _translated_route(upstream, timeout, retries),
+        _provider_route(upstream, timeout, retries),
+    ]
 
 
 def _unrouted() -> route.Route:
@@ -133,8 +134,11 @@ def _unrouted() -> route.Route:
     )
 
 
-def route_config(upstreams: Iterable[Upstream], timeout: timedelta) -> route.RouteConfiguration:
-    provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout)]
+def route_config(
+    upstreams: Iterable[Upstream], timeout: timedelta, retries: int = 0
+) -> route.RouteConfiguration:
+    """`retries`: the listener's `max_retries`."""
+    provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
     routes = [_health_route(), *provider_routes, _unrouted()]
     # Off by default here rather than `disabled` in the HCM: Envoy builds the filter chain from
     # the route the client's own headers select, before the routing ext_proc sets them, so a

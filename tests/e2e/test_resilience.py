@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.gateway import TEST_KEYS, Gateway
+from tests.support.gateway import TEST_KEYS, Gateway, running_gateway
 from tests.support.upstream import (
     DefaultReply,
     ErrorReply,
@@ -24,23 +24,51 @@ pytestmark = pytest.mark.e2e
 
 CHAT = "/v1/chat/completions"
 OPENAI_KEY = TEST_KEYS["TEST_OPENAI_KEY"]
-RETRIES = 2  # docs/envoy.md: the same cluster, twice at most
+RETRIES = 2  # the retrying gateway's listener max_retries
 HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture(scope="module")
+def retrying_module(
+    upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    with running_gateway(
+        tmp_path_factory.mktemp("retrying"), upstream_server, max_retries=RETRIES
+    ) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def retrying(retrying_module: Gateway, upstream: UpstreamServer) -> Gateway:
+    """A gateway whose listener sets Plano's `max_retries`."""
+    return retrying_module
 
 
 def post(gateway: Gateway, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.post(f"{gateway.base_url}{CHAT}", json=body, headers=headers or {}, timeout=30)
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_retriable_provider_errors_are_retried_with_the_rewritten_request(
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_without_max_retries_one_request_is_made(
     gateway: Gateway, upstream: UpstreamServer, status: int
+) -> None:
+    upstream.script(CHAT, ErrorReply(status, "busy"))
+
+    response = post(gateway, {"model": "gpt-4o", "messages": HI})
+
+    assert response.status_code == status
+    assert len(upstream.requests_to(CHAT)) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_retriable_provider_errors_are_retried_with_the_rewritten_request(
+    retrying: Gateway, upstream: UpstreamServer, status: int
 ) -> None:
     upstream.script(CHAT, *failures(RETRIES, status), DefaultReply())
 
-    response = post(gateway, {"model": "reasoning-model", "messages": HI})
+    response = post(retrying, {"model": "reasoning-model", "messages": HI})
 
-    assert response.status_code == 200, gateway.log_tails()
+    assert response.status_code == 200, retrying.log_tails()
     assert response.headers["x-plano-model"] == "openai/gpt-4o"
     attempts = upstream.requests_to(CHAT)
     assert len(attempts) == RETRIES + 1
@@ -50,11 +78,11 @@ def test_retriable_provider_errors_are_retried_with_the_rewritten_request(
 
 
 def test_provider_error_after_the_last_retry_reaches_the_client(
-    gateway: Gateway, upstream: UpstreamServer
+    retrying: Gateway, upstream: UpstreamServer
 ) -> None:
     upstream.script(CHAT, *failures(RETRIES + 1, 503))
 
-    response = post(gateway, {"model": "gpt-4o", "messages": HI})
+    response = post(retrying, {"model": "gpt-4o", "messages": HI})
 
     assert response.status_code == 503
     assert response.json()["error"]["message"] == "scripted upstream failure"

@@ -41,11 +41,13 @@ def config_from(
     return load_config_text(text, {}, require_keys=False)
 
 
-def listener(port: int, timeout: str = "30s", address: str = "127.0.0.1") -> str:
+def listener(
+    port: int, timeout: str = "30s", address: str = "127.0.0.1", max_retries: int = 0
+) -> str:
     return (
         "listeners:\n"
         f"  - {{type: model, name: egress_traffic, address: {address}, port: {port},"
-        f" timeout: {timeout}}}\n"
+        f" timeout: {timeout}, max_retries: {max_retries}}}\n"
     )
 
 

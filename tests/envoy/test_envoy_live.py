@@ -129,7 +129,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         f"  - {{model: local/llama3.1, base_url: 'http://127.0.0.1:{live_port}'}}\n"
         f"  - {{model: gone/model, base_url: 'http://127.0.0.1:{dead_port}'}}\n"
     )
-    config = config_from(providers, listeners=listener(port), routing=classifier_timeout(100))
+    config = config_from(
+        providers, listeners=listener(port, max_retries=2), routing=classifier_timeout(100)
+    )
     live, dead = (u.cluster for u in upstreams_for(config).values())
     extproc = fakes.start_extproc(_script(live, dead))
     # Two of the three worker ports have nothing behind them: health checking must keep them
@@ -178,7 +180,9 @@ def test_immediate_responses_keep_their_headers(gateway: Gateway) -> None:
     assert response.headers["x-plano-route-fallback"] == "error"
 
 
-def test_provider_errors_are_retried_on_the_same_cluster(gateway: Gateway) -> None:
+def test_with_max_retries_provider_errors_are_retried_on_the_same_cluster(
+    gateway: Gateway,
+) -> None:
     gateway.upstream.statuses["/flaky"] = [429, 503]
     seen = len(gateway.upstream.seen)
     response = gateway.post("/v1/flaky")

@@ -258,20 +258,33 @@ def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
     assert translated.response_headers_to_add == plain.response_headers_to_add
 
 
-def test_provider_routes_retry_and_report_the_decision(example: Bootstrap) -> None:
+def test_provider_routes_report_the_decision_and_make_one_request(example: Bootstrap) -> None:
     route = routes(example)[1]
     assert route.route.host_rewrite_literal == "api.openai.com"
-    policy = route.route.retry_policy
-    assert set(policy.retry_on.split(",")) == {"reset", "connect-failure", "retriable-status-codes"}
-    assert policy.retriable_status_codes == [429, 502, 503, 504]
-    assert policy.num_retries == 2
-    assert policy.per_try_timeout is None
-    assert policy.per_try_idle_timeout is None
+    assert route.route.retry_policy is None  # no max_retries: exactly one upstream request
     added = {o.header.key: o for o in route.response_headers_to_add if o.header is not None}
     assert list(added) == list(DECISION_HEADERS)
     for header, key in DECISION_HEADERS.items():
         assert added[header].header.value == f"%DYNAMIC_METADATA(plano:{key})%"
         assert added[header].keep_empty_value is False
+
+
+def test_listener_max_retries_retries_the_same_provider_as_plano_does() -> None:
+    config = config_from(LOCAL_PROVIDERS, listeners=listener(12000, "60s", max_retries=3))
+    route = routes(build_bootstrap(config))[1]
+    policy = route.route.retry_policy
+    assert set(policy.retry_on.split(",")) == {
+        "5xx",
+        "connect-failure",
+        "refused-stream",
+        "reset",
+        "retriable-status-codes",
+    }
+    assert policy.retriable_status_codes == [429, 500, 502, 503, 504]
+    assert policy.num_retries == 3
+    assert policy.per_try_timeout == timedelta(seconds=60)
+    assert policy.retry_back_off.base_interval == timedelta(milliseconds=500)
+    assert policy.retry_back_off.max_interval == timedelta(seconds=5)
 
 
 def test_https_providers_get_verified_tls_clusters() -> None:

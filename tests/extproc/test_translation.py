@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.extproc.translation import ResponseTranslation
+from tests.translate.support import CHAT_TEXT_THEN_TOOLS, CREATED, chat_chunk, chat_stream, frames
 
 ANTHROPIC_MESSAGE = {
     "id": "msg_1",
@@ -15,6 +17,34 @@ ANTHROPIC_MESSAGE = {
     "content": [{"type": "text", "text": "Hi there"}],
     "stop_reason": "end_turn",
     "usage": {"input_tokens": 3, "output_tokens": 2},
+}
+STATE_KEY = "4f1c0a9e2b7d6c5a8e3f1b0d9c7a6e5f"
+CHAT_COMPLETION = {
+    "id": "chatcmpl-9",
+    "object": "chat.completion",
+    "created": CREATED,
+    "model": "claude-sonnet-4",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hi there."},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+}
+CHAT_TEXT_STREAM = chat_stream(
+    chat_chunk({"role": "assistant", "content": ""}),
+    chat_chunk({"content": "Hi "}),
+    chat_chunk({"content": "there."}),
+    chat_chunk({}, "stop"),
+)
+HI_THERE = {
+    "type": "message",
+    "id": "msg_chatcmpl-9_0",
+    "status": "completed",
+    "role": "assistant",
+    "content": [{"type": "output_text", "text": "Hi there.", "annotations": []}],
 }
 
 
@@ -92,3 +122,236 @@ def test_sse_stream_is_translated_chunk_by_chunk() -> None:
     out += state.on_body(b"", end_of_stream=True).response_body.response.body_mutation.body
     assert b'"content":"Hi"' in out
     assert out.rstrip().endswith(b"data: [DONE]")
+
+
+# Responses conversation state: a translated answer read back once complete.
+
+
+def responses_metadata(stream: bool, state_key: str | None = STATE_KEY) -> dict[str, str]:
+    metadata = {"translate": "responses_to_openai", "stream": "true" if stream else "false"}
+    if state_key is not None:
+        metadata["state"] = state_key
+    return metadata
+
+
+def start_responses(
+    *, stream: bool, status: int = 200, state_key: str | None = STATE_KEY
+) -> tuple[ResponseTranslation, bytes]:
+    """The response's translation state and its serialized headers reply."""
+    content_type = "text/event-stream" if stream else "application/json"
+    metadata = responses_metadata(stream, state_key)
+    state, reply = ResponseTranslation.start(response_headers(metadata, status, content_type))
+    assert state is not None
+    return state, reply.SerializeToString()
+
+
+def feed(state: ResponseTranslation, chunks: list[bytes]) -> list[bytes]:
+    """Every serialized body reply, the last chunk marked as the end of the stream."""
+    return [
+        state.on_body(chunk, end_of_stream=index == len(chunks) - 1).SerializeToString()
+        for index, chunk in enumerate(chunks)
+    ]
+
+
+def sent_body(state: ResponseTranslation, chunks: list[bytes]) -> bytes:
+    out = b""
+    for index, chunk in enumerate(chunks):
+        reply = state.on_body(chunk, end_of_stream=index == len(chunks) - 1)
+        out += reply.response_body.response.body_mutation.body
+    return out
+
+
+def split(raw: bytes, size: int) -> list[bytes]:
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
+
+
+def test_state_key_is_read_from_the_metadata() -> None:
+    state, _ = start_responses(stream=False)
+    assert state.state_key == STATE_KEY
+    assert state.completed is None
+
+
+def test_json_answer_completes_with_its_id_and_output() -> None:
+    state, _ = start_responses(stream=False)
+    raw = orjson.dumps(CHAT_COMPLETION)
+    state.on_body(raw[:20], end_of_stream=False)
+    assert state.completed is None
+    body = orjson.loads(sent_body(state, [raw[20:]]))
+    assert body["status"] == "completed"
+    assert state.completed == ("resp_chatcmpl-9", [HI_THERE])
+    assert state.completed == (body["id"], body["output"])
+
+
+def test_json_answer_with_tool_calls_completes_with_every_item() -> None:
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_a",
+                "type": "function",
+                "function": {"name": "lookup", "arguments": '{"q":"x"}'},
+            }
+        ],
+    }
+    completion = {
+        **CHAT_COMPLETION,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+    }
+    state, _ = start_responses(stream=False)
+    body = orjson.loads(sent_body(state, [orjson.dumps(completion)]))
+    assert state.completed is not None
+    response_id, output = state.completed
+    assert (response_id, output) == (body["id"], body["output"])
+    assert [item["type"] for item in output] == ["function_call"]
+    assert output[0]["call_id"] == "call_a"
+    assert output[0]["arguments"] == '{"q":"x"}'
+
+
+def test_stream_completes_with_its_id_and_output() -> None:
+    state, _ = start_responses(stream=True)
+    out = sent_body(state, [*split(CHAT_TEXT_STREAM, 1), b""])
+    completed = [data for name, data in frames(out) if name == "response.completed"]
+    assert len(completed) == 1
+    response = completed[0]["response"]
+    assert state.completed == ("resp_chatcmpl-1", [{**HI_THERE, "id": "msg_chatcmpl-1_0"}])
+    assert state.completed == (response["id"], response["output"])
+
+
+def test_stream_is_not_completed_before_its_end() -> None:
+    state, _ = start_responses(stream=True)
+    unfinished = chat_stream(
+        chat_chunk({"role": "assistant", "content": ""}), chat_chunk({"content": "Hi"}), done=False
+    )
+    state.on_body(unfinished, end_of_stream=False)
+    assert state.completed is None
+
+
+def test_stream_with_tool_calls_completes_with_every_item() -> None:
+    state, _ = start_responses(stream=True)
+    out = sent_body(state, [*split(CHAT_TEXT_THEN_TOOLS, 7), b""])
+    assert state.completed is not None
+    response_id, output = state.completed
+    response = next(data for name, data in frames(out) if name == "response.completed")
+    assert (response_id, output) == (response["response"]["id"], response["response"]["output"])
+    assert [item["type"] for item in output] == ["message", "function_call", "function_call"]
+    assert output[0]["content"][0]["text"] == "Let me check ✓"
+    assert [item["call_id"] for item in output[1:]] == ["call_a", "call_b"]
+    assert [item["arguments"] for item in output[1:]] == ['{"q":"x"}', '{"u":1}']
+
+
+def test_stream_in_one_chunk_with_the_end_completes() -> None:
+    state, _ = start_responses(stream=True)
+    sent_body(state, [CHAT_TEXT_STREAM])
+    assert state.completed == ("resp_chatcmpl-1", [{**HI_THERE, "id": "msg_chatcmpl-1_0"}])
+
+
+def test_without_a_state_key_nothing_completes() -> None:
+    json_state, _ = start_responses(stream=False, state_key=None)
+    sent_body(json_state, [orjson.dumps(CHAT_COMPLETION)])
+    stream_state, _ = start_responses(stream=True, state_key=None)
+    sent_body(stream_state, [CHAT_TEXT_STREAM, b""])
+    for state in (json_state, stream_state):
+        assert state.state_key is None
+        assert state.completed is None
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("status", [400, 429, 500, 503])
+def test_an_error_status_drops_the_state_key(stream: bool, status: int) -> None:
+    # An error answer is JSON even when a stream was asked for.
+    metadata = responses_metadata(stream)
+    state, _ = ResponseTranslation.start(response_headers(metadata, status, "application/json"))
+    assert state is not None
+    assert state.state_key is None
+    error = {"error": {"message": "slow down", "type": "rate_limit_error"}}
+    body = orjson.loads(sent_body(state, [orjson.dumps(error)]))
+    assert body["error"]["message"] == "slow down"
+    assert state.completed is None
+
+
+def test_an_error_status_with_a_completion_body_does_not_complete() -> None:
+    # Whatever the body says, an error status is never stored.
+    state, _ = start_responses(stream=False, status=429)
+    sent_body(state, [orjson.dumps(CHAT_COMPLETION)])
+    assert state.state_key is None
+    assert state.completed is None
+
+
+def test_an_incomplete_json_answer_does_not_complete() -> None:
+    message = {"role": "assistant", "content": "Hi th"}
+    completion = {
+        **CHAT_COMPLETION,
+        "choices": [{"index": 0, "message": message, "finish_reason": "length"}],
+    }
+    state, _ = start_responses(stream=False)
+    body = orjson.loads(sent_body(state, [orjson.dumps(completion)]))
+    assert body["status"] == "incomplete"
+    assert state.completed is None
+
+
+def test_an_incomplete_stream_does_not_complete() -> None:
+    state, _ = start_responses(stream=True)
+    raw = chat_stream(chat_chunk({"role": "assistant", "content": "Hi"}), chat_chunk({}, "length"))
+    out = sent_body(state, [raw, b""])
+    assert "response.incomplete" in [name for name, _ in frames(out)]
+    assert state.completed is None
+
+
+def test_a_cut_stream_does_not_complete() -> None:
+    state, _ = start_responses(stream=True)
+    raw = chat_stream(chat_chunk({"role": "assistant", "content": "Hi"}), done=False)
+    out = sent_body(state, [raw, b""])
+    assert "response.failed" in [name for name, _ in frames(out)]
+    assert state.completed is None
+
+
+def test_an_unreadable_upstream_body_does_not_complete() -> None:
+    state, _ = start_responses(stream=False)
+    body = orjson.loads(sent_body(state, [b"<html>bad gateway</html>"]))
+    assert "error" in body
+    assert state.completed is None
+
+
+SENT_CASES: list[tuple[bool, list[bytes]]] = [
+    (False, [orjson.dumps(CHAT_COMPLETION)]),
+    (False, split(orjson.dumps(CHAT_COMPLETION), 16)),
+    (True, [CHAT_TEXT_STREAM, b""]),
+    (True, [*split(CHAT_TEXT_STREAM, 5), b""]),
+    (True, [*split(CHAT_TEXT_THEN_TOOLS, 11), b""]),
+    (True, [chat_stream(chat_chunk({"role": "assistant", "content": "Hi"}), done=False), b""]),
+]
+
+
+@pytest.mark.parametrize(
+    ("stream", "chunks"),
+    SENT_CASES,
+    ids=["json", "json-split", "stream", "stream-split", "stream-tools", "stream-cut"],
+)
+def test_state_tracking_does_not_change_what_is_sent(stream: bool, chunks: list[bytes]) -> None:
+    tracked, tracked_headers = start_responses(stream=stream)
+    plain, plain_headers = start_responses(stream=stream, state_key=None)
+    assert tracked_headers == plain_headers
+    assert feed(tracked, chunks) == feed(plain, chunks)
+
+
+def test_state_tracking_does_not_change_an_error_answer() -> None:
+    error = orjson.dumps({"error": {"message": "slow down", "type": "rate_limit_error"}})
+    tracked, tracked_headers = start_responses(stream=False, status=429)
+    plain, plain_headers = start_responses(stream=False, status=429, state_key=None)
+    assert tracked_headers == plain_headers
+    assert feed(tracked, [error]) == feed(plain, [error])
+
+
+def test_anthropic_translations_are_tracked_too() -> None:
+    # Responses on Anthropic Messages: the same read-back applies to its answers.
+    metadata = {
+        "translate": "responses_to_anthropic",
+        "stream": "false",
+        "state": STATE_KEY,
+    }
+    state, _ = ResponseTranslation.start(response_headers(metadata, 200, "application/json"))
+    assert state is not None
+    body = orjson.loads(sent_body(state, [orjson.dumps(ANTHROPIC_MESSAGE)]))
+    assert body["id"] == "resp_1"
+    assert state.completed == (body["id"], body["output"])

@@ -77,6 +77,7 @@ def gateway_config(
     redis_url: str | None = None,
     classifier_timeout_ms: int | None = None,
     listener_timeout: str = "30s",
+    max_retries: int = 0,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The test config as a dict; `overrides` replace whole top-level sections."""
@@ -93,6 +94,7 @@ def gateway_config(
                 "address": "127.0.0.1",
                 "port": listener_port,
                 "timeout": listener_timeout,
+                "max_retries": max_retries,
             }
         ],
         "model_providers": _providers(upstream_url),
