@@ -9,6 +9,7 @@ from plano_extproc.conversations.base import Items
 
 PREVIOUS_RESPONSE_ID = "previous_response_id"
 COMPLETED_EVENT = "response.completed"
+RESPONSE_ID_PREFIX = "resp_"
 
 
 def input_items(value: object) -> Items:
@@ -21,6 +22,12 @@ def input_items(value: object) -> Items:
 def previous_response_id(body: dict[str, Any]) -> str | None:
     value = body.get(PREVIOUS_RESPONSE_ID)
     return value if isinstance(value, str) and value else None
+
+
+def is_response_id(value: str) -> bool:
+    """Whether `value` can name a stored response (ids are `resp_...`); other keys of the
+    store, like a request's pending items, can never be read through it."""
+    return value.startswith(RESPONSE_ID_PREFIX)
 
 
 def with_history(body: dict[str, Any], history: Items) -> dict[str, Any]:

@@ -43,9 +43,11 @@ class RedisConversationStore:
         if raw is None:
             return None
         try:
-            items: Items = orjson.loads(raw)
+            items = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise StateUnavailable(f"stored conversation {key} is unreadable") from error
+        if not isinstance(items, list):
+            raise StateUnavailable(f"stored conversation {key} is not a list of items")
         return items
 
     async def put(self, key: str, items: Items, ttl_seconds: int) -> None:

@@ -34,6 +34,7 @@ from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.items import (
     PREVIOUS_RESPONSE_ID,
     input_items,
+    is_response_id,
     previous_response_id,
     with_history,
 )
@@ -300,7 +301,7 @@ class Gateway:
         assert self._conversations is not None
         previous = previous_response_id(body)
         if previous is not None:
-            history = await self._conversations.get(previous)
+            history = await self._conversations.get(previous) if is_response_id(previous) else None
             if history is None:
                 raise ConversationNotFound(previous)
             body = with_history(body, history)

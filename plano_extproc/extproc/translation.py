@@ -45,6 +45,9 @@ from plano_extproc.translate.sse import SseParser
 
 log = logging.getLogger(__name__)
 
+# `resp_<state key>` is then the id the client sees (the prefix before "_" is dropped).
+ANSWER_ID_PREFIX = "plano_"
+
 _CLEAR_CHUNK = ProcessingResponse(
     response_body=BodyResponse(response=CommonResponse(body_mutation=BodyMutation(clear_body=True)))
 )
@@ -72,8 +75,13 @@ class ResponseTranslation:
     ):
         self._translation = translation
         self._status = status
+        # A stored conversation's id is ours, unguessable and unique, not the upstream's:
+        # some servers reuse ids, and an id is all it takes to read a stored conversation.
+        self._answer_id = f"{ANSWER_ID_PREFIX}{state_key}" if state_key else None
         self._stream: StreamTranslator | None = (
-            stream_translator(translation, include_usage=usage) if streaming else None
+            stream_translator(translation, include_usage=usage, answer_id=self._answer_id)
+            if streaming
+            else None
         )
         self._collected: list[bytes] = []
         # Set for a stored conversation: our own translated events, read back for the end.
@@ -136,7 +144,9 @@ class ResponseTranslation:
     def _translate_collected(self) -> bytes:
         body = b"".join(self._collected)
         try:
-            return translate_response(self._translation, body, status=self._status)
+            return translate_response(
+                self._translation, body, status=self._status, answer_id=self._answer_id
+            )
         except TranslationError:
             log.warning("upstream answered an unreadable body for a translated request")
             return translate_response(self._translation, body, status=502)

@@ -9,6 +9,7 @@ ignored, as the SSE rules say; fields an upstream leaves out read as empty.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Protocol
 
 from plano_extproc.translate.errors import TranslationError
@@ -43,11 +44,19 @@ class StreamEncoder(Protocol):
 class StreamTranslator:
     """Create one per response stream; feed it upstream bytes as they arrive, then finish it."""
 
-    def __init__(self, decoder: StreamDecoder, encoder: StreamEncoder, *, created: int) -> None:
+    def __init__(
+        self,
+        decoder: StreamDecoder,
+        encoder: StreamEncoder,
+        *,
+        created: int,
+        answer_id: str | None = None,
+    ) -> None:
         self._parser = SseParser()
         self._decoder = decoder
         self._order = _StreamOrder(created)
         self._encoder = encoder
+        self._answer_id = answer_id
 
     @property
     def ended(self) -> bool:
@@ -84,10 +93,15 @@ class StreamTranslator:
 
     def _encode(self, events: list[StreamEvent]) -> bytes:
         return b"".join(
-            self._encoder.encode(admitted)
+            self._encoder.encode(self._identified(admitted))
             for event in events
             for admitted in self._order.admit(event)
         )
+
+    def _identified(self, event: StreamEvent) -> StreamEvent:
+        if self._answer_id is not None and isinstance(event, Started):
+            return replace(event, id=self._answer_id)
+        return event
 
 
 class _StreamOrder:

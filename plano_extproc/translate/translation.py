@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -169,13 +169,19 @@ def translate_request(translation: Translation, body: dict[str, Any], *, model: 
 
 
 def translate_response(
-    translation: Translation, body: bytes, *, status: int | None = None, created: int | None = None
+    translation: Translation,
+    body: bytes,
+    *,
+    status: int | None = None,
+    created: int | None = None,
+    answer_id: str | None = None,
 ) -> bytes:
     """The client's JSON for a non-streamed upstream answer, or for its error.
 
     An error body in the upstream's shape, or any body with a 4xx/5xx `status`, becomes the
     client API's error body (the HTTP status itself passes through unchanged). `created`
     (Unix seconds) stands in for upstreams that do not date their answers; default now.
+    `answer_id` replaces the upstream's id, from which the client's ids are derived.
     TranslationError when a success body is not a JSON object.
     """
     client = _CLIENTS[translation.client]
@@ -193,6 +199,8 @@ def translate_response(
     if error is not None:
         return orjson.dumps(client.write_error(error))
     completion = upstream.read_completion(parsed, _now() if created is None else created)
+    if answer_id is not None:
+        completion = replace(completion, id=answer_id)
     return json_bytes(client.write_completion(completion))
 
 
@@ -203,18 +211,23 @@ def _unreadable_error(body: bytes, status: int | None) -> ApiError:
 
 
 def stream_translator(
-    translation: Translation, *, include_usage: bool = False, created: int | None = None
+    translation: Translation,
+    *,
+    include_usage: bool = False,
+    created: int | None = None,
+    answer_id: str | None = None,
 ) -> StreamTranslator:
     """A translator for one response stream.
 
     `include_usage`: the chat client's `stream_options.include_usage`, as only then does a
     chat stream carry a usage chunk. `created` (Unix seconds) dates the answer when the
-    upstream does not; default now.
+    upstream does not; default now. `answer_id` replaces the upstream's id, as for
+    `translate_response`.
     """
     moment = _now() if created is None else created
     decoder = _UPSTREAMS[translation.upstream].stream_decoder(moment)
     encoder = _CLIENTS[translation.client].stream_encoder(include_usage)
-    return StreamTranslator(decoder, encoder, created=moment)
+    return StreamTranslator(decoder, encoder, created=moment, answer_id=answer_id)
 
 
 def _now() -> int:

@@ -561,7 +561,7 @@ def test_openai_classifier_block() -> None:
 def test_plano_sections_are_accepted_with_warnings() -> None:
     config = load_config(FIXTURES / "plano_sections.yaml", KEYS)
 
-    assert config.listeners == (Listener("llm", "0.0.0.0", 12000, 300.0),)
+    assert config.listeners == (Listener("llm", "0.0.0.0", 12000, 300.0, max_retries=3),)
     assert config.state_storage == StateStorageSettings(StateStorageType.MEMORY)
     assert config.warnings == (
         "mode: not implemented by plano-extproc; ignored",
@@ -574,7 +574,6 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
         "ratelimits: not implemented by plano-extproc; ignored",
         "tracing: not implemented by plano-extproc; ignored",
         "prompt_caching: not implemented by plano-extproc; ignored",
-        "listeners[0].max_retries: not implemented by plano-extproc; ignored",
         "listeners[1].router: not implemented by plano-extproc; ignored",
         "listeners[1].agents: not implemented by plano-extproc; ignored",
         "listeners[1].type: 'agent' listeners are not implemented; this listener is ignored",

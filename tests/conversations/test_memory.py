@@ -122,11 +122,11 @@ async def test_rewriting_a_key_restarts_its_ttl(clock: FakeClock) -> None:
 
 async def test_an_expired_entry_frees_its_place(clock: FakeClock) -> None:
     store = make_store(clock, max_entries=2)
-    await store.put("a", items("a"), 5)
     await store.put("b", items("b"), 50)
+    await store.put("a", items("a"), 5)  # the most recently used, but it expires
     clock.advance(5)
     assert await store.get("a") is None  # dropped on read
-    await store.put("c", items("c"), 50)
+    await store.put("c", items("c"), 50)  # fits in its place: "b" is not evicted
     assert await store.get("b") == items("b")
     assert await store.get("c") == items("c")
 
@@ -239,8 +239,8 @@ async def test_shrinking_a_rewrite_makes_room(clock: FakeClock) -> None:
 async def test_expired_entries_free_their_bytes_when_read(clock: FakeClock) -> None:
     entry = size(items("aaaa"))
     store = make_store(clock, max_bytes=2 * entry)
-    await store.put("a", items("aaaa"), 5)
     await store.put("b", items("bbbb"), 50)
+    await store.put("a", items("aaaa"), 5)  # the most recently used, but it expires
     clock.advance(5)
     assert await store.get("a") is None
     await store.put("c", items("cccc"), 50)

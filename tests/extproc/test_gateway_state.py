@@ -106,3 +106,11 @@ async def test_an_unreachable_state_store_is_a_503_not_a_wrong_answer() -> None:
 
     assert status == 503
     assert error["error"]["details"]["reason"] == "state_unavailable"
+
+
+async def test_only_response_ids_can_be_read(gateway: Gateway) -> None:
+    first = await post(gateway, "/v1/responses", {"model": CLAUDE, "input": "secret"})
+    pending = f"pending:{_state_key(first)}"
+    body = {"model": CLAUDE, "input": "hi", "previous_response_id": pending}
+    status, _ = immediate(await post(gateway, "/v1/responses", body))
+    assert status == 404

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
@@ -178,7 +180,7 @@ def test_json_answer_completes_with_its_id_and_output() -> None:
     assert state.completed is None
     body = orjson.loads(sent_body(state, [raw[20:]]))
     assert body["status"] == "completed"
-    assert state.completed == ("resp_chatcmpl-9", [HI_THERE])
+    assert state.completed == (f"resp_{STATE_KEY}", [{**HI_THERE, "id": f"msg_{STATE_KEY}_0"}])
     assert state.completed == (body["id"], body["output"])
 
 
@@ -214,7 +216,7 @@ def test_stream_completes_with_its_id_and_output() -> None:
     completed = [data for name, data in frames(out) if name == "response.completed"]
     assert len(completed) == 1
     response = completed[0]["response"]
-    assert state.completed == ("resp_chatcmpl-1", [{**HI_THERE, "id": "msg_chatcmpl-1_0"}])
+    assert state.completed == (f"resp_{STATE_KEY}", [{**HI_THERE, "id": f"msg_{STATE_KEY}_0"}])
     assert state.completed == (response["id"], response["output"])
 
 
@@ -243,7 +245,7 @@ def test_stream_with_tool_calls_completes_with_every_item() -> None:
 def test_stream_in_one_chunk_with_the_end_completes() -> None:
     state, _ = start_responses(stream=True)
     sent_body(state, [CHAT_TEXT_STREAM])
-    assert state.completed == ("resp_chatcmpl-1", [{**HI_THERE, "id": "msg_chatcmpl-1_0"}])
+    assert state.completed == (f"resp_{STATE_KEY}", [{**HI_THERE, "id": f"msg_{STATE_KEY}_0"}])
 
 
 def test_without_a_state_key_nothing_completes() -> None:
@@ -328,11 +330,19 @@ SENT_CASES: list[tuple[bool, list[bytes]]] = [
     SENT_CASES,
     ids=["json", "json-split", "stream", "stream-split", "stream-tools", "stream-cut"],
 )
-def test_state_tracking_does_not_change_what_is_sent(stream: bool, chunks: list[bytes]) -> None:
+def test_state_tracking_changes_only_the_ids(stream: bool, chunks: list[bytes]) -> None:
+    """A stored conversation's ids are the gateway's (unguessable, never reused), not ids
+    derived from the upstream's; everything else is sent the same."""
     tracked, tracked_headers = start_responses(stream=stream)
     plain, plain_headers = start_responses(stream=stream, state_key=None)
     assert tracked_headers == plain_headers
-    assert feed(tracked, chunks) == feed(plain, chunks)
+    tracked_out, plain_out = sent_body(tracked, chunks), sent_body(plain, chunks)
+    assert STATE_KEY.encode() in tracked_out or b"response.failed" in tracked_out
+    assert _ids_masked(tracked_out) == _ids_masked(plain_out)
+
+
+def _ids_masked(out: bytes) -> bytes:
+    return re.sub(rb"\b(resp|msg|fc)_(chatcmpl-\d+|[0-9a-f]{32})", rb"\1_ID", out)
 
 
 def test_state_tracking_does_not_change_an_error_answer() -> None:
@@ -353,5 +363,5 @@ def test_anthropic_translations_are_tracked_too() -> None:
     state, _ = ResponseTranslation.start(response_headers(metadata, 200, "application/json"))
     assert state is not None
     body = orjson.loads(sent_body(state, [orjson.dumps(ANTHROPIC_MESSAGE)]))
-    assert body["id"] == "resp_1"
+    assert body["id"] == f"resp_{STATE_KEY}"
     assert state.completed == (body["id"], body["output"])
