@@ -1,3 +1,5 @@
+"""Fixtures shared by several test packages."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,5 +18,6 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server for this test (tests using it are marked `redis`)."""
     with running_redis_server(tmp_path) as server:
         yield server
