@@ -9,7 +9,13 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.extproc.translation import ResponseTranslation
-from tests.translate.support import CHAT_TEXT_THEN_TOOLS, CREATED, chat_chunk, chat_stream, frames
+from tests.translate.support import (
+    CHAT_COMPLETION,
+    CHAT_TEXT_THEN_TOOLS,
+    chat_chunk,
+    chat_stream,
+    frames,
+)
 
 ANTHROPIC_MESSAGE = {
     "id": "msg_1",
@@ -21,20 +27,6 @@ ANTHROPIC_MESSAGE = {
     "usage": {"input_tokens": 3, "output_tokens": 2},
 }
 STATE_KEY = "4f1c0a9e2b7d6c5a8e3f1b0d9c7a6e5f"
-CHAT_COMPLETION = {
-    "id": "chatcmpl-9",
-    "object": "chat.completion",
-    "created": CREATED,
-    "model": "claude-sonnet-4",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hi there."},
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-}
 CHAT_TEXT_STREAM = chat_stream(
     chat_chunk({"role": "assistant", "content": ""}),
     chat_chunk({"content": "Hi "}),

@@ -10,6 +10,21 @@ from plano_extproc.translate import Translation, stream_translator
 from plano_extproc.translate.sse import SseParser
 
 CREATED = 1_700_000_000
+# A non-streamed Chat Completions answer, as an OpenAI-compatible upstream sends it.
+CHAT_COMPLETION = {
+    "id": "chatcmpl-9",
+    "object": "chat.completion",
+    "created": CREATED,
+    "model": "claude-sonnet-4",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hi there."},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+}
 
 
 def anthropic_stream(*events: dict[str, Any]) -> bytes:

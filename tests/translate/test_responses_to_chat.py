@@ -6,7 +6,13 @@ from __future__ import annotations
 import orjson
 
 from plano_extproc.translate import Translation, translate_request, translate_response
-from tests.translate.support import CHAT_TEXT_THEN_TOOLS, CREATED, frames, whole
+from tests.translate.support import (
+    CHAT_COMPLETION,
+    CHAT_TEXT_THEN_TOOLS,
+    CREATED,
+    frames,
+    whole,
+)
 
 RESPONSES_TO_CHAT = Translation.RESPONSES_TO_OPENAI
 
@@ -28,20 +34,7 @@ def test_request_becomes_chat_completions() -> None:
 
 
 def test_chat_completion_becomes_a_response() -> None:
-    completion = {
-        "id": "chatcmpl-9",
-        "object": "chat.completion",
-        "created": CREATED,
-        "model": "claude-sonnet-4",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "Hi there."},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-    }
+    completion = CHAT_COMPLETION
     answer = orjson.loads(
         translate_response(RESPONSES_TO_CHAT, orjson.dumps(completion), created=CREATED)
     )
