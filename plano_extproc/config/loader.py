@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -73,6 +73,7 @@ from plano_extproc.config.reader import (
     parse_yaml,
     unknown_value_message,
 )
+from plano_extproc.config.retry_policy import NOT_APPLIED, RETRY_POLICY, read_retry_policy
 from plano_extproc.config.spec import (
     AUTH,
     CLASSIFIER,
@@ -152,6 +153,8 @@ class _ParsedProvider:
     provider: ModelProvider
     location: str
     legacy_routes: list[_LegacyRoute] = field(default_factory=list)
+    # Read once every provider is known: its fallback models must be declared ones.
+    retry_policy: Section | None = None
 
 
 def _default_of(cls: type, name: str) -> Any:
@@ -355,7 +358,18 @@ class _Loader:
         if top.data.get(key) in (None, []):
             self.issues.error(key, "at least one model provider is required")
         self._check_provider_clashes(parsed)
-        return parsed
+        return self._with_retry_policies(parsed)
+
+    def _with_retry_policies(self, parsed: list[_ParsedProvider]) -> list[_ParsedProvider]:
+        declared = frozenset(entry.provider.name for entry in parsed)
+        result = []
+        for entry in parsed:
+            if entry.retry_policy is not None:
+                policy = read_retry_policy(entry.retry_policy, declared)
+                self.issues.warn(entry.retry_policy.location, NOT_APPLIED)
+                entry = replace(entry, provider=replace(entry.provider, retry_policy=policy))
+            result.append(entry)
+        return result
 
     def _provider(self, item: object, location: str) -> _ParsedProvider | None:
         section = open_section(item, location, PROVIDER, self.issues)
@@ -398,7 +412,12 @@ class _Loader:
                 "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
                 "anthropic or claude)",
             )
-        return _ParsedProvider(provider, location, self._legacy_routes(section))
+        return _ParsedProvider(
+            provider,
+            location,
+            self._legacy_routes(section),
+            section.section("retry_policy", RETRY_POLICY),
+        )
 
     def _provider_base_url(self, section: Section, vendor: str) -> str | None:
         if not section.has("base_url"):

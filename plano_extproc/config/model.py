@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from plano_extproc.config.retry_policy import RetryPolicy
+
 
 class SelectionPolicy(StrEnum):
     NONE = "none"
@@ -70,6 +72,7 @@ class ModelProvider:
     # Ours (`upstream_api: messages`): OpenAI-format clients reach an Anthropic provider through
     # its native Messages API, translated, instead of its OpenAI-compatible endpoint.
     native_messages: bool = False
+    retry_policy: RetryPolicy | None = None  # read and validated; not applied yet
 
     @property
     def api(self) -> ProviderApi:

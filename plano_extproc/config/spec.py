@@ -11,6 +11,14 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from plano_extproc.config.reader import KeySpec
+from plano_extproc.config.retry_policy import (
+    BACKOFF,
+    HIGH_LATENCY_RULE,
+    RETRY_AFTER_HANDLING,
+    RETRY_POLICY,
+    STATUS_CODE_RULE,
+    TIMEOUT_RULE,
+)
 
 # Top-level routing_preferences first appeared in this version of the format.
 TOP_LEVEL_ROUTES_SINCE = (0, 4, 0)
@@ -128,6 +136,7 @@ PROVIDER = KeySpec.of(
         "headers",
         "routing_preferences",
         "upstream_api",
+        "retry_policy",
     ],
 )
 LEGACY_PROVIDER_ROUTE = KeySpec.of(required=["name", "description"])
@@ -223,5 +232,12 @@ SECTION_SPECS = MappingProxyType(
         "triton": TRITON,
         "openai_classifier": OPENAI_CLASSIFIER,
         "overrides": OVERRIDES,
+        "state_storage": STATE_STORAGE,
+        "retry_policy": RETRY_POLICY,
+        "status_code_rule": STATUS_CODE_RULE,
+        "timeout_rule": TIMEOUT_RULE,
+        "high_latency_rule": HIGH_LATENCY_RULE,
+        "backoff": BACKOFF,
+        "retry_after_handling": RETRY_AFTER_HANDLING,
     }
 )
