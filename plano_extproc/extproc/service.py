@@ -55,10 +55,13 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
                 yield reply
             elif phase == "response_body" and translation is not None:
                 body = message.response_body
-                yield translation.on_body(body.body, body.end_of_stream)
+                reply = translation.on_body(body.body, body.end_of_stream)
+                # Stored before the client gets the end of the answer, so that a follow-up
+                # naming it, sent at once and to any replica, finds it.
                 if translation.completed is not None and translation.state_key is not None:
                     await gateway.remember(translation.state_key, *translation.completed)
                     translation.completed = None
+                yield reply
             elif phase in _ACKNOWLEDGE:
                 yield _ACKNOWLEDGE[phase]
             else:
