@@ -753,27 +753,28 @@ class _Loader:
         if section is None:
             return SessionCacheSettings()
         cache_type = section.choice("type", SessionCacheType, SessionCacheType.MEMORY)
-        url = self._expanded(section, "url")
-        if url is not None and (problem := redis_url_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        if cache_type is SessionCacheType.REDIS and not section.has("url"):
-            self.issues.error(section.where("url"), "required when type is redis")
+        url = self._redis_url(section, required=cache_type is SessionCacheType.REDIS)
         return SessionCacheSettings(
             type=cache_type or SessionCacheType.MEMORY,
             url=url,
             tenant_header=section.text("tenant_header"),
         )
 
+    def _redis_url(self, section: Section, *, required: bool) -> str | None:
+        """The section's `url`, expanded and checked; `required` when its type is redis."""
+        url = self._expanded(section, "url")
+        if url is not None and (problem := redis_url_problem(url)):
+            self.issues.error(section.where("url"), problem)
+        if required and not section.has("url"):
+            self.issues.error(section.where("url"), "required when type is redis")
+        return url
+
     def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
         if section is None:
             return None
         defaults = StateStorageSettings()
         storage_type = section.choice("type", StateStorageType, defaults.type) or defaults.type
-        url = self._expanded(section, "url")
-        if url is not None and (problem := redis_url_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        if storage_type is StateStorageType.REDIS and not section.has("url"):
-            self.issues.error(section.where("url"), "required when type is redis")
+        url = self._redis_url(section, required=storage_type is StateStorageType.REDIS)
         return StateStorageSettings(
             type=storage_type,
             url=url,
