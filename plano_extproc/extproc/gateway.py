@@ -71,6 +71,9 @@ CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 # Parsing accepts more than Envoy's own limit, so an oversized body is always refused by Envoy
 # with its 413 before it gets here.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# A stored conversation's size limit: each turn stores the whole conversation again, so a
+# client chaining turns must not grow one without bound.
+MAX_CONVERSATION_BYTES = 8 << 20
 # How long a Responses request's input items wait for its answer: the longest request.
 _PENDING_TTL_SECONDS = 3600
 
@@ -291,8 +294,13 @@ class Gateway:
             return
         try:
             inputs = await self._conversations.get(_pending_key(state_key))
-            if inputs is not None:
-                await self._conversations.put(response_id, [*inputs, *output], self._state_ttl)
+            if inputs is None:
+                return
+            items = [*inputs, *output]
+            if len(orjson.dumps(items)) > MAX_CONVERSATION_BYTES:
+                log.warning("conversation %s is over the size limit; not stored", response_id)
+                return
+            await self._conversations.put(response_id, items, self._state_ttl)
         except StateUnavailable:
             log.warning("could not store conversation %s", response_id, exc_info=True)
 
@@ -307,6 +315,13 @@ class Gateway:
             body = with_history(body, history)
         state_key = os.urandom(16).hex()
         items = input_items(body.get("input"))
+        if len(orjson.dumps(items)) > MAX_CONVERSATION_BYTES:
+            raise InvalidRequest(
+                f"{PREVIOUS_RESPONSE_ID}: the conversation is over the gateway's "
+                f"{MAX_CONVERSATION_BYTES >> 20} MiB limit for stored conversations; "
+                "start a new one",
+                reason="conversation_too_long",
+            )
         await self._conversations.put(_pending_key(state_key), items, _PENDING_TTL_SECONDS)
         return body, state_key
 

@@ -114,3 +114,26 @@ async def test_only_response_ids_can_be_read(gateway: Gateway) -> None:
     body = {"model": CLAUDE, "input": "hi", "previous_response_id": pending}
     status, _ = immediate(await post(gateway, "/v1/responses", body))
     assert status == 404
+
+
+async def test_a_conversation_over_the_size_limit_is_refused(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("plano_extproc.extproc.gateway.MAX_CONVERSATION_BYTES", 100)
+    status, error = immediate(
+        await post(gateway, "/v1/responses", {"model": CLAUDE, "input": "x" * 200})
+    )
+    assert status == 400
+    assert error["error"]["details"]["reason"] == "conversation_too_long"
+
+
+async def test_a_completed_exchange_over_the_limit_is_not_stored(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await post(gateway, "/v1/responses", {"model": CLAUDE, "input": "hi"})
+    monkeypatch.setattr("plano_extproc.extproc.gateway.MAX_CONVERSATION_BYTES", 100)
+    await gateway.remember(_state_key(first), "resp_big", [{"text": "y" * 200}])
+    monkeypatch.undo()
+    body = {"model": CLAUDE, "input": "again", "previous_response_id": "resp_big"}
+    status, _ = immediate(await post(gateway, "/v1/responses", body))
+    assert status == 404
