@@ -18,8 +18,9 @@ class AffinityStore(Protocol):
 
     async def get(self, key: str) -> Pin | None: ...
 
-    async def put(self, key: str, pin: Pin) -> None:
-        """Pin `key` unless it is already pinned; the TTL runs from this first write."""
+    async def put(self, key: str, pin: Pin, *, replace: bool = False) -> None:
+        """Pin `key` unless it is already pinned; the TTL runs from this first write.
+        `replace` overwrites an existing pin (a re-pin after failover), with a fresh TTL."""
         ...
 
     async def close(self) -> None: ...

@@ -37,9 +37,10 @@ class MemoryAffinityStore:
     async def get(self, key: str) -> Pin | None:
         return self._live_pin(key)
 
-    async def put(self, key: str, pin: Pin) -> None:
-        if self._live_pin(key) is not None:
+    async def put(self, key: str, pin: Pin, *, replace: bool = False) -> None:
+        if not replace and self._live_pin(key) is not None:
             return
+        self._entries.pop(key, None)
         self._entries[key] = (pin, self._clock() + self._ttl)
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

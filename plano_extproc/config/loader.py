@@ -73,7 +73,7 @@ from plano_extproc.config.reader import (
     parse_yaml,
     unknown_value_message,
 )
-from plano_extproc.config.retry_policy import NOT_APPLIED, RETRY_POLICY, read_retry_policy
+from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
 from plano_extproc.config.spec import (
     AUTH,
     CLASSIFIER,
@@ -366,7 +366,6 @@ class _Loader:
         for entry in parsed:
             if entry.retry_policy is not None:
                 policy = read_retry_policy(entry.retry_policy, declared)
-                self.issues.warn(entry.retry_policy.location, NOT_APPLIED)
                 entry = replace(entry, provider=replace(entry.provider, retry_policy=policy))
             result.append(entry)
         return result

@@ -72,7 +72,7 @@ class ModelProvider:
     # Ours (`upstream_api: messages`): OpenAI-format clients reach an Anthropic provider through
     # its native Messages API, translated, instead of its OpenAI-compatible endpoint.
     native_messages: bool = False
-    retry_policy: RetryPolicy | None = None  # read and validated; not applied yet
+    retry_policy: RetryPolicy | None = None
 
     @property
     def api(self) -> ProviderApi:

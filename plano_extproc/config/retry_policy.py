@@ -1,8 +1,7 @@
-"""A provider's `retry_policy` (Plano's failover block): read and validated, not yet applied.
+"""A provider's `retry_policy` (Plano's failover block), read and validated.
 
-Every key is optional. The gateway does not fail over yet (docs/failover-design.md): a config
-with a `retry_policy` loads, with a warning saying so, and its requests are sent once (or as
-the listener's `max_retries` says).
+Every key is optional. What the policy does to requests is `failover/policy.py`; how Envoy
+carries it out is docs/failover-design.md.
 """
 
 from __future__ import annotations
@@ -40,10 +39,6 @@ HIGH_LATENCY_RULE = KeySpec.of(
 )
 BACKOFF = KeySpec.of(optional=["apply_to", "base_ms", "max_ms", "jitter"])
 RETRY_AFTER_HANDLING = KeySpec.of(optional=["scope", "apply_to", "max_retry_after_seconds"])
-NOT_APPLIED = (
-    "failover is not implemented by plano-extproc yet; requests to this provider are sent once "
-    "(or as the listener's max_retries says)"
-)
 _MAX_ATTEMPTS = 10
 
 

@@ -48,7 +48,7 @@ def _load_assignment(name: str, host: str, ports: Sequence[int]) -> endpoint.Clu
     return endpoint.ClusterLoadAssignment(cluster_name=name, endpoints=localities)
 
 
-def _circuit_breakers() -> cluster.CircuitBreakers:
+def circuit_breakers() -> cluster.CircuitBreakers:
     limit = MAX_CONCURRENT_REQUESTS
     threshold = cluster.CircuitBreakersThresholds(
         max_connections=limit, max_pending_requests=limit, max_requests=limit, max_retries=limit
@@ -96,7 +96,7 @@ def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
         health_checks=[_grpc_health_check()],
         # The default panic threshold (50 %) would send streams to unhealthy workers too.
         common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
-        circuit_breakers=_circuit_breakers(),
+        circuit_breakers=circuit_breakers(),
     )
 
 
@@ -147,5 +147,5 @@ def provider_cluster(upstream: Upstream, ca_bundle: str) -> cluster.Cluster:
         load_assignment=_load_assignment(upstream.cluster, upstream.host, [upstream.port]),
         typed_extension_protocol_options=_protocol_options(_provider_protocols(upstream)),
         transport_socket=_tls_socket(upstream.host, ca_bundle) if upstream.tls else None,
-        circuit_breakers=_circuit_breakers(),
+        circuit_breakers=circuit_breakers(),
     )

@@ -60,3 +60,24 @@ STREAM_KEY = "stream"
 INCLUDE_USAGE_KEY = "include_usage"
 # The key under which a Responses request's input items wait for its answer (state_storage).
 STATE_KEY = "state"
+
+# Failover (`retry_policy`). The routing filter sends such a request to this cluster, whose
+# upstream filter (the attempt filter) rewrites every attempt Envoy makes for its model; the
+# attempts then reach the providers through this internal listener, which routes on the
+# cluster header the attempt set.
+FAILOVER_CLUSTER = "plano_failover"
+ATTEMPTS_LISTENER = "plano_attempts"
+# The attempt filter's gRPC streams carry this metadata, so the service knows them apart.
+FILTER_KIND_METADATA = "x-plano-filter"
+ATTEMPT_FILTER_KIND = "attempt"
+# Set by the attempt filter on a failed attempt's response to make Envoy retry it; never
+# reaches a client.
+RETRY_HEADER = "x-plano-retry"
+# Added by the internal listener to its own timeout reply, so a timed-out attempt is known.
+UPSTREAM_TIMEOUT_HEADER = "x-plano-upstream-timeout"
+ATTEMPTS_HEADER = "x-plano-attempts"
+# Metadata keys: the request's candidates and policy (routing filter), every attempt so far and
+# where the next one goes (attempt filter).
+FAILOVER_KEY = "failover"
+ATTEMPTS_KEY = "attempts"
+NEXT_KEY = "next"

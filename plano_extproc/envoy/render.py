@@ -9,7 +9,6 @@ Envoy's own error replies in our JSON shape (`replies.py`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any as JsonValue
@@ -19,28 +18,39 @@ import betterproto2
 import yaml
 from envoy_data_plane.envoy.config.accesslog import v3 as accesslog
 from envoy_data_plane.envoy.config.bootstrap import v3 as bootstrap
-from envoy_data_plane.envoy.config.common.mutation_rules import v3 as mutation_rules
 from envoy_data_plane.envoy.config.core import v3 as core
 from envoy_data_plane.envoy.config.listener import v3 as listener
 from envoy_data_plane.envoy.extensions.access_loggers.stream import v3 as stream
 from envoy_data_plane.envoy.extensions.filters.http.buffer import v3 as buffer
 from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as ext_proc
-from envoy_data_plane.envoy.extensions.filters.http.router import v3 as router
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
-from envoy_data_plane.envoy.type.matcher import v3 as matcher
 from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.config.model import Config, Listener
 from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
 from plano_extproc.envoy.contract import (
-    CLUSTER_HEADER,
+    ATTEMPTS_KEY,
     DECISION_HEADERS,
     DEFAULT_MAX_REQUEST_BYTES,
-    EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     METADATA_NAMESPACE,
     TRANSLATE_FILTER,
     TRANSLATE_HEADER,
+)
+from plano_extproc.envoy.failover import (
+    attempts_listener,
+    bootstrap_extensions,
+    failover_cluster,
+    failover_retries,
+    has_failover,
+)
+from plano_extproc.envoy.filters import (
+    HCM_FILTER,
+    PROVIDER_REQUEST_HEADERS,
+    grpc_service,
+    mutation_rules_for,
+    router_filter,
+    typed_filter,
 )
 from plano_extproc.envoy.options import (
     DEFAULT_ADMIN_PORT,
@@ -54,8 +64,6 @@ from plano_extproc.envoy.routes import route_config
 from plano_extproc.envoy.upstreams import Upstream, upstreams_for
 
 BUFFER_FILTER = "envoy.filters.http.buffer"
-ROUTER_FILTER = "envoy.filters.http.router"
-HCM_FILTER = "envoy.filters.network.http_connection_manager"
 STDOUT_LOG = "envoy.access_loggers.stdout"
 ROUTING_STAT_PREFIX = "plano"
 TRANSLATE_STAT_PREFIX = "plano_translate"
@@ -66,16 +74,7 @@ EXTPROC_TIMEOUT_MARGIN = timedelta(seconds=1)
 TRANSLATE_MESSAGE_TIMEOUT = timedelta(seconds=5)
 # Headers the ext_proc may set or remove on the request it forwards (provider `headers` are added
 # per config), and on its own ImmediateResponses, which Envoy checks against the same rules.
-REQUEST_MUTABLE_HEADERS = (
-    ":path",
-    "content-length",
-    "authorization",
-    "x-api-key",
-    "anthropic-version",
-    "traceparent",
-    CLUSTER_HEADER,
-    TRANSLATE_HEADER,
-)
+REQUEST_MUTABLE_HEADERS = (*PROVIDER_REQUEST_HEADERS, "traceparent", TRANSLATE_HEADER)
 REPLY_MUTABLE_HEADERS = ("content-type", "allow", *DECISION_HEADERS)
 # What translating a response changes: its type, and its length (which it removes).
 TRANSLATED_RESPONSE_HEADERS = ("content-type", "content-length")
@@ -98,6 +97,7 @@ ACCESS_LOG_FIELDS = {
     "upstream_host": "%UPSTREAM_HOST%",
     "route": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:route)%",
     "model": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:model)%",
+    "attempts": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:{ATTEMPTS_KEY})%",
     "request_id": "%REQ(X-REQUEST-ID)%",
     "traceparent": "%REQ(TRACEPARENT)%",
     "bytes_received": "%BYTES_RECEIVED%",
@@ -105,29 +105,9 @@ ACCESS_LOG_FIELDS = {
 }
 
 
-def _typed_filter(name: str, config: betterproto2.Message) -> hcm.HttpFilter:
-    return hcm.HttpFilter(name=name, typed_config=Any.pack(config))
-
-
 def _routing_mutable_headers(config: Config) -> set[str]:
     provider_headers = {name.lower() for p in config.providers for name in p.headers}
     return {*REQUEST_MUTABLE_HEADERS, *REPLY_MUTABLE_HEADERS, *provider_headers}
-
-
-def _mutation_rules(names: Iterable[str]) -> mutation_rules.HeaderMutationRules:
-    """Request and response header mutations alike may touch only `names`."""
-    allowed = "|".join(re.escape(name) for name in sorted(names))
-    # Only the listed headers; a mutation outside them fails the request instead of being
-    # silently dropped, so a forwarded request is never half-rewritten.
-    return mutation_rules.HeaderMutationRules(
-        disallow_all=True,
-        allow_expression=matcher.RegexMatcher(regex=f"^({allowed})$"),
-        disallow_is_error=True,
-    )
-
-
-def _grpc_service() -> core.GrpcService:
-    return core.GrpcService(envoy_grpc=core.GrpcServiceEnvoyGrpc(cluster_name=EXTPROC_CLUSTER))
 
 
 def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
@@ -143,12 +123,12 @@ def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
     classifier_timeout = timedelta(milliseconds=config.routing.classifier.timeout_ms)
     receiving = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     return ext_proc.ExternalProcessor(
-        grpc_service=_grpc_service(),
+        grpc_service=grpc_service(),
         processing_mode=mode,
         message_timeout=classifier_timeout + EXTPROC_TIMEOUT_MARGIN,
         failure_mode_allow=False,
         metadata_options=ext_proc.MetadataOptions(receiving_namespaces=receiving),
-        mutation_rules=_mutation_rules(_routing_mutable_headers(config)),
+        mutation_rules=mutation_rules_for(_routing_mutable_headers(config)),
         # Routes match on the cluster header the ext_proc sets, so its mutation must re-route.
         route_cache_action=ext_proc.ExternalProcessorRouteCacheAction.CLEAR,
         stat_prefix=ROUTING_STAT_PREFIX,
@@ -169,13 +149,13 @@ def _translate_ext_proc() -> ext_proc.ExternalProcessor:
     )
     forwarding = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     return ext_proc.ExternalProcessor(
-        grpc_service=_grpc_service(),
+        grpc_service=grpc_service(),
         processing_mode=mode,
         message_timeout=TRANSLATE_MESSAGE_TIMEOUT,
         # An untranslated body would be in the wrong API: fail the response instead.
         failure_mode_allow=False,
         metadata_options=ext_proc.MetadataOptions(forwarding_namespaces=forwarding),
-        mutation_rules=_mutation_rules(TRANSLATED_RESPONSE_HEADERS),
+        mutation_rules=mutation_rules_for(TRANSLATED_RESPONSE_HEADERS),
         stat_prefix=TRANSLATE_STAT_PREFIX,
     )
 
@@ -184,12 +164,11 @@ def _http_filters(config: Config, max_request_bytes: int) -> list[hcm.HttpFilter
     # The buffer filter raises the stream's buffer limit to max_request_bytes (the ext_proc's
     # BUFFERED mode and the router's retry buffer both use it) and answers 413 above it.
     return [
-        _typed_filter(BUFFER_FILTER, buffer.Buffer(max_request_bytes=max_request_bytes)),
-        _typed_filter(EXTPROC_FILTER, _ext_proc(config)),
+        typed_filter(BUFFER_FILTER, buffer.Buffer(max_request_bytes=max_request_bytes)),
+        typed_filter(EXTPROC_FILTER, _ext_proc(config)),
         # Off except on the routes of translated requests (routes.py).
-        _typed_filter(TRANSLATE_FILTER, _translate_ext_proc()),
-        # Providers are third parties: they need none of Envoy's internal x-envoy-* headers.
-        _typed_filter(ROUTER_FILTER, router.Router(suppress_envoy_headers=True)),
+        typed_filter(TRANSLATE_FILTER, _translate_ext_proc()),
+        router_filter(),
     ]
 
 
@@ -220,7 +199,7 @@ def _connection_manager(
         merge_slashes=True,
         # SSE streams and non-streaming completions can both be silent for a long time.
         stream_idle_timeout=timeout,
-        route_config=route_config(upstreams, timeout, entry.max_retries),
+        route_config=route_config(upstreams, timeout, entry.max_retries, failover_retries(config)),
         http_filters=_http_filters(config, max_request_bytes),
         access_log=[_access_log()],
         local_reply_config=local_reply_config(max_request_bytes),
@@ -270,11 +249,15 @@ def build_bootstrap(
         extproc_cluster(extproc_host, extproc_ports),
         *(provider_cluster(u, ca_bundle) for u in upstreams),
     ]
-    resources = bootstrap.BootstrapStaticResources(
-        listeners=[_listener(config, upstreams, max_request_bytes)], clusters=clusters
-    )
+    listeners = [_listener(config, upstreams, max_request_bytes)]
+    if has_failover(config):
+        timeout = timedelta(seconds=config.listeners[0].timeout_seconds)
+        listeners.append(attempts_listener(upstreams, timeout, max_request_bytes))
+        clusters.append(failover_cluster(config))
+    resources = bootstrap.BootstrapStaticResources(listeners=listeners, clusters=clusters)
     return bootstrap.Bootstrap(
         static_resources=resources,
+        bootstrap_extensions=bootstrap_extensions(config),
         admin=None if admin_port is None else _admin(admin_port),
         layered_runtime=_runtime(),
     )

@@ -8,12 +8,14 @@ upstream flags, all with JSON bodies already) pass through untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from envoy_data_plane.envoy.config.accesslog import v3 as accesslog
 from envoy_data_plane.envoy.config.core import v3 as core
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
 from envoy_data_plane.google.protobuf import Struct
+
+from plano_extproc.envoy.contract import UPSTREAM_TIMEOUT_HEADER
 
 # ext_proc answers 500 when its gRPC stream fails (failure_mode_allow is false) and 504 when a
 # message times out; the ext_proc service itself never uses either status.
@@ -39,6 +41,7 @@ class _Rewrite:
     code: str
     message: str
     reason: str
+    marks_timeout: bool = False
 
 
 def _status_is(status: int) -> accesslog.AccessLogFilter:
@@ -61,11 +64,15 @@ def _match(rewrite: _Rewrite) -> accesslog.AccessLogFilter:
     return accesslog.AccessLogFilter(and_filter=both)
 
 
-def _mapper(rewrite: _Rewrite) -> hcm.ResponseMapper:
+def _mapper(rewrite: _Rewrite, mark_timeouts: bool) -> hcm.ResponseMapper:
+    marker = [
+        core.HeaderValueOption(header=core.HeaderValue(key=UPSTREAM_TIMEOUT_HEADER, value="1"))
+    ]
     return hcm.ResponseMapper(
         filter=_match(rewrite),
         status_code=rewrite.new_status,
         body_format_override=json_error_body(rewrite.code, rewrite.message, rewrite.reason),
+        headers_to_add=marker if mark_timeouts and rewrite.marks_timeout else [],
     )
 
 
@@ -83,7 +90,10 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
     too_large = f"request body exceeds {max_request_bytes} bytes"
     return (
         _routing_unavailable(EXTPROC_FAILURE_STATUS),
-        _provider_unavailable(504, (UPSTREAM_TIMEOUT_FLAG,), "the model provider timed out"),
+        replace(
+            _provider_unavailable(504, (UPSTREAM_TIMEOUT_FLAG,), "the model provider timed out"),
+            marks_timeout=True,
+        ),
         _routing_unavailable(EXTPROC_TIMEOUT_STATUS),
         _provider_unavailable(
             503, PROVIDER_FAILURE_FLAGS, "the model provider could not be reached"
@@ -92,6 +102,11 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
     )
 
 
-def local_reply_config(max_request_bytes: int) -> hcm.LocalReplyConfig:
+def local_reply_config(
+    max_request_bytes: int, *, mark_timeouts: bool = False
+) -> hcm.LocalReplyConfig:
+    """`mark_timeouts`: a provider timeout also carries the header that tells the attempt
+    filter an attempt timed out (the attempts listener)."""
     # No top-level body_format: it would rewrite every local reply, the ext_proc's included.
-    return hcm.LocalReplyConfig(mappers=[_mapper(r) for r in _rewrites(max_request_bytes)])
+    mappers = [_mapper(r, mark_timeouts) for r in _rewrites(max_request_bytes)]
+    return hcm.LocalReplyConfig(mappers=mappers)

@@ -19,11 +19,14 @@ from envoy_data_plane.envoy.type.matcher import v3 as matcher
 from envoy_data_plane.google.protobuf import Any
 
 from plano_extproc.envoy.contract import (
+    ATTEMPTS_LISTENER,
     CLUSTER_HEADER,
     DECISION_HEADERS,
     EXTPROC_FILTER,
+    FAILOVER_CLUSTER,
     HEALTH_PATH,
     METADATA_NAMESPACE,
+    RETRY_HEADER,
     TRANSLATE_FILTER,
     TRANSLATE_HEADER,
 )
@@ -38,8 +41,9 @@ RETRY_ON = "5xx,connect-failure,refused-stream,reset,retriable-status-codes"
 RETRY_BACK_OFF = route.RetryPolicyRetryBackOff(
     base_interval=timedelta(milliseconds=500), max_interval=timedelta(seconds=5)
 )
+# Envoy requires a positive back-off; the attempt filter does the real waiting.
+MINIMAL_BACK_OFF = timedelta(milliseconds=1)
 TRANSLATED_SUFFIX = "_translated"
-# Internal headers: they select the route, and providers never see them.
 # Never sent to providers: our routing headers, and the client address Envoy records because the
 # listener uses the remote address.
 ROUTING_HEADERS = (CLUSTER_HEADER, TRANSLATE_HEADER, "x-envoy-external-address")
@@ -134,12 +138,62 @@ def _unrouted() -> route.Route:
     )
 
 
-def route_config(
-    upstreams: Iterable[Upstream], timeout: timedelta, retries: int = 0
+def _failover_route(retries: int) -> route.Route:
+    """Requests with a `retry_policy`: Envoy retries an attempt whenever the attempt filter
+    marks its response, up to `retries` times; the filter decides where each attempt goes and
+    waits out any backoff, so Envoy's own back-off is the smallest it allows."""
+    retry_policy = route.RetryPolicy(
+        retry_on="retriable-headers",
+        num_retries=max(retries, 1),
+        retriable_headers=[route.HeaderMatcher(name=RETRY_HEADER, present_match=True)],
+        retry_back_off=route.RetryPolicyRetryBackOff(
+            base_interval=MINIMAL_BACK_OFF, max_interval=MINIMAL_BACK_OFF
+        ),
+    )
+    return route.Route(
+        name=FAILOVER_CLUSTER,
+        match=route.RouteMatch(
+            prefix="/",
+            headers=[
+                route.HeaderMatcher(
+                    name=CLUSTER_HEADER, string_match=matcher.StringMatcher(exact=FAILOVER_CLUSTER)
+                )
+            ],
+        ),
+        # Neither an overall nor an idle timeout here: each attempt has the listener's, on the
+        # attempts listener, and a retry may follow a silent attempt that used all of it.
+        route=route.RouteAction(
+            cluster=FAILOVER_CLUSTER,
+            timeout=timedelta(0),
+            idle_timeout=timedelta(0),
+            retry_policy=retry_policy,
+        ),
+        request_headers_to_remove=list(ROUTING_HEADERS),
+        response_headers_to_add=_decision_headers(),
+        response_headers_to_remove=[RETRY_HEADER],
+    )
+
+
+def attempt_route_config(
+    upstreams: Iterable[Upstream], timeout: timedelta
 ) -> route.RouteConfiguration:
-    """`retries`: the listener's `max_retries`."""
+    """The attempts listener's routes: each attempt to its provider, once, within `timeout`."""
+    routes = [*(_provider_route(u, timeout, 0) for u in upstreams), _unrouted()]
+    host = route.VirtualHost(name=ATTEMPTS_LISTENER, domains=["*"], routes=routes)
+    return route.RouteConfiguration(name=ATTEMPTS_LISTENER, virtual_hosts=[host])
+
+
+def route_config(
+    upstreams: Iterable[Upstream],
+    timeout: timedelta,
+    retries: int = 0,
+    failover_retries: int | None = None,
+) -> route.RouteConfiguration:
+    """`retries`: the listener's `max_retries`; `failover_retries`: the most any `retry_policy`
+    allows (None when no provider has one)."""
     provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
-    routes = [_health_route(), *provider_routes, _unrouted()]
+    failover = [] if failover_retries is None else [_failover_route(failover_retries)]
+    routes = [_health_route(), *failover, *provider_routes, _unrouted()]
     # Off by default here rather than `disabled` in the HCM: Envoy builds the filter chain from
     # the route the client's own headers select, before the routing ext_proc sets them, so a
     # route could never enable it. The ext_proc filter reads this config when the request

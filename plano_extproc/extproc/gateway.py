@@ -20,11 +20,12 @@ from envoy.config.core.v3.base_pb2 import HeaderValueOption
 from envoy.service.ext_proc.v3.external_processor_pb2 import ProcessingResponse
 from google.protobuf.struct_pb2 import Struct
 
+from plano_extproc.affinity.keys import affinity_key, session_from_headers
 from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
 from plano_extproc.api.conversation import ClientApi, ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.api.fields import excerpt
-from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -41,6 +42,7 @@ from plano_extproc.conversations.items import (
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     DECISION_PATHS,
+    FAILOVER_CLUSTER,
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     MODELS_PATH,
@@ -50,7 +52,8 @@ from plano_extproc.envoy.contract import (
     TRANSLATE_HEADER,
     TRANSLATION_KEY,
 )
-from plano_extproc.envoy.upstreams import Upstream, upstreams_for
+from plano_extproc.envoy.upstreams import upstreams_for
+from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
 from plano_extproc.extproc.messages import (
     CONTINUE_HEADERS,
     error_reply,
@@ -59,15 +62,13 @@ from plano_extproc.extproc.messages import (
     raw_json_reply,
     set_header,
 )
+from plano_extproc.extproc.provider_request import provider_plan, provider_request
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
-from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
+from plano_extproc.translate import Translation, upstream_translation
 
 log = logging.getLogger(__name__)
 
-ANTHROPIC_VERSION = "2023-06-01"
-# Client credentials that never reach a provider unless it is configured with passthrough_auth.
-CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 # Parsing accepts more than Envoy's own limit, so an oversized body is always refused by Envoy
 # with its 413 before it gets here.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -91,45 +92,6 @@ class PendingRequest:
     api: ClientApi
     headers: dict[str, str]
     query: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderPlan:
-    """Per-provider request rewriting, computed at config load."""
-
-    provider: ModelProvider
-    upstream: Upstream
-    # By the wire API a request is sent in: an Anthropic provider takes a bearer key on its
-    # OpenAI-compatible endpoint and x-api-key on Messages.
-    set_headers: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
-    remove_headers: tuple[str, ...]
-    missing_key_env: str | None
-
-
-def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> list[tuple[str, str]]:
-    if provider.passthrough_auth or provider.access_key is None:
-        return []
-    if wire is ProviderApi.ANTHROPIC:
-        return [("x-api-key", provider.access_key), ("anthropic-version", ANTHROPIC_VERSION)]
-    return [("authorization", f"Bearer {provider.access_key}")]
-
-
-def _plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
-    common = [(CLUSTER_HEADER, upstream.cluster), *provider.headers.items()]
-    missing = provider.access_key is None and not provider.passthrough_auth
-    return ProviderPlan(
-        provider=provider,
-        upstream=upstream,
-        set_headers={
-            wire: tuple(
-                set_header(name, value)
-                for name, value in (*common, *_credential_headers(provider, wire))
-            )
-            for wire in ProviderApi
-        },
-        remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
-        missing_key_env=(provider.access_key_env or "its access_key") if missing else None,
-    )
 
 
 def _models_listing(config: Config) -> bytes:
@@ -191,11 +153,6 @@ def _previous_response_not_found(response_id: str) -> ProcessingResponse:
     return json_reply(404, {"error": error})
 
 
-def _with_query(path: str, query: str) -> str:
-    """Keeps the client's query string (e.g. an `api-version`) on the provider path."""
-    return f"{path}?{query}" if query else path
-
-
 def _access_log_metadata(decision: Decision) -> Struct:
     """For decision answers: lets Envoy's access log show what was decided."""
     values = {"model": decision.models[0]}
@@ -227,8 +184,10 @@ class Gateway:
         self._conversations = build_conversation_store(config.state_storage)
         self._state_ttl = config.state_storage.ttl_seconds if config.state_storage else 0
         upstreams = upstreams_for(config)
-        self._plans = {p.name: _plan(p, upstreams[p.name]) for p in config.providers}
+        self._plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
         self._models_listing = _models_listing(config)
+        self._tenant_header = config.routing.session_cache.tenant_header
+        self._failover = Failover(config, self._plans, router.affinity)
 
     def on_headers(
         self, method: str, path: str, end_of_stream: bool, headers: dict[str, str]
@@ -283,7 +242,12 @@ class Gateway:
                 503, "RoutingUnavailable", "internal error while routing", "internal_error"
             )
 
+    @property
+    def failover(self) -> Failover:
+        return self._failover
+
     async def close(self) -> None:
+        await self._failover.close()
         if self._conversations is not None:
             await self._conversations.close()
 
@@ -329,44 +293,99 @@ class Gateway:
         self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
+        if provider.retry_policy is not None:
+            return await self._forward_with_failover(parsed, decision, pending, body, provider)
         plan = self._plans[provider.name]
         if plan.missing_key_env is not None:
-            return _problem(
-                503,
-                "ProviderUnavailable",
-                f"provider '{provider.name}' has no API key: set {plan.missing_key_env}",
-                "missing_provider_key",
-            )
-        translation = upstream_translation(parsed.api, provider)
-        set_headers = list(plan.set_headers[wire_api(parsed.api, provider)])
-        remove_headers = plan.remove_headers
-        state_key: str | None = None
-        if translation is None:
+            return _missing_key(provider, plan.missing_key_env)
+        client_body, state_key = await self._client_body(parsed, provider)
+        request = provider_request(
+            plan, parsed.api, client_body, raw_length=len(body), query=pending.query
+        )
+        set_headers = request.set_headers
+        remove_headers = request.remove_headers
+        if request.translation is None:
             # A client-sent translate header would select the translating route.
             remove_headers = (*remove_headers, TRANSLATE_HEADER)
-            upstream_api = parsed.api
-            new_body = (
-                rewrite_body(parsed.body, model=provider.model_id)
-                if needs_rewrite(parsed.body, model=provider.model_id)
-                else None
-            )
         else:
-            client_body = parsed.body
-            if parsed.api is ClientApi.RESPONSES and self._conversations is not None:
-                client_body, state_key = await self._with_history(parsed.body)
-            upstream_api = translation.upstream_body_api
-            new_body = translate_request(translation, client_body, model=provider.model_id)
-            set_headers.append(set_header(TRANSLATE_HEADER, translation.value))
-        set_headers += [
-            set_header(":path", _with_query(plan.upstream.path_for(upstream_api), pending.query)),
-            set_header("content-length", str(len(new_body if new_body is not None else body))),
-        ]
-        if "traceparent" not in pending.headers:
-            traceparent = f"00-{decision.trace_id}-{os.urandom(8).hex()}-01"
-            set_headers.append(set_header("traceparent", traceparent))
+            set_headers.append(set_header(TRANSLATE_HEADER, request.translation.value))
+        set_headers += _traceparent(decision, pending)
+        metadata = _decision_metadata(decision, provider, parsed, request.translation, state_key)
         return forward_body(
             set_headers=set_headers,
             remove_headers=remove_headers,
-            body=new_body,
-            metadata=_decision_metadata(decision, provider, parsed, translation, state_key),
+            body=request.body,
+            metadata=metadata,
         )
+
+    async def _client_body(
+        self, parsed: ParsedRequest, provider: ModelProvider
+    ) -> tuple[dict[str, Any], str | None]:
+        """The request as the provider should see it before any rewrite: a Responses request
+        sent as Chat Completions gets its stored conversation in front (state_storage)."""
+        needs_state = (
+            parsed.api is ClientApi.RESPONSES
+            and self._conversations is not None
+            and upstream_translation(parsed.api, provider) is not None
+        )
+        if not needs_state:
+            return parsed.body, None
+        return await self._with_history(parsed.body)
+
+    async def _forward_with_failover(
+        self,
+        parsed: ParsedRequest,
+        decision: Decision,
+        pending: PendingRequest,
+        body: bytes,
+        provider: ModelProvider,
+    ) -> ProcessingResponse:
+        """Sends the request to the failover cluster: Envoy makes the attempts, and the attempt
+        filter rewrites each one for its model (extproc/attempts.py). The body goes on in the
+        client's API, routing fields dropped."""
+        candidates = await self._failover.candidates(provider, decision)
+        if not candidates:
+            return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
+        client_body, state_key = await self._client_body(parsed, provider)
+        changed = state_key is not None or needs_rewrite(client_body, model=None)
+        new_body = rewrite_body(client_body, model=None) if changed else None
+        set_headers = [
+            set_header(CLUSTER_HEADER, FAILOVER_CLUSTER),
+            set_header("content-length", str(len(new_body) if new_body is not None else len(body))),
+            *_traceparent(decision, pending),
+        ]
+        plan = FailoverPlan(
+            candidates=candidates,
+            policy_owner=provider.name,
+            api=parsed.api,
+            query=pending.query,
+            session_key=self._session_key(pending.headers) if decision.route else None,
+            route=decision.route,
+        )
+        metadata = _decision_metadata(decision, provider, parsed, None, state_key)
+        failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
+        return forward_body(
+            set_headers=set_headers,
+            remove_headers=(TRANSLATE_HEADER,),
+            body=new_body,
+            metadata=metadata,
+        )
+
+    def _session_key(self, headers: Mapping[str, str]) -> str | None:
+        session = session_from_headers(headers, self._tenant_header)
+        return affinity_key(*session) if session else None
+
+
+def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:
+    return _problem(
+        503,
+        "ProviderUnavailable",
+        f"provider '{provider.name}' has no API key: set {env}",
+        "missing_provider_key",
+    )
+
+
+def _traceparent(decision: Decision, pending: PendingRequest) -> list[HeaderValueOption]:
+    if "traceparent" in pending.headers:
+        return []
+    return [set_header("traceparent", f"00-{decision.trace_id}-{os.urandom(8).hex()}-01")]

@@ -1,9 +1,10 @@
 """The ExternalProcessor gRPC service: one bidirectional stream per HTTP request.
 
-Two kinds of stream arrive. The routing filter's: request headers → (continue) → the buffered
+Three kinds of stream arrive. The routing filter's: request headers → (continue) → the buffered
 request body → one answer. The translating filter's (translated requests only): response
-headers → response body chunks, each answered with its translation. Any other phase is
-acknowledged unchanged.
+headers → response body chunks, each answered with its translation. The attempt filter's, one
+per upstream attempt of a request with a `retry_policy` (their gRPC metadata says so): see
+`attempts.py`. Any other phase is acknowledged unchanged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import (
     BodyResponse,
@@ -19,6 +21,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
     TrailersResponse,
 )
 
+from plano_extproc.envoy.contract import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.messages import header_dict
 from plano_extproc.extproc.translation import ResponseTranslation
@@ -28,6 +31,7 @@ _ACKNOWLEDGE = {
     "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
     "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
 }
+_UNEXPECTED = ProcessingResponse(request_body=BodyResponse())
 
 
 class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServicer):
@@ -37,9 +41,13 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
         self._gateway = gateway
 
     async def Process(
-        self, request_iterator: AsyncIterator[ProcessingRequest], context: object
+        self, request_iterator: AsyncIterator[ProcessingRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ProcessingResponse]:
         gateway = await self._gateway
+        if (FILTER_KIND_METADATA, ATTEMPT_FILTER_KIND) in (context.invocation_metadata() or ()):
+            async for reply in self._attempt(gateway, request_iterator):
+                yield reply
+            return
         pending: PendingRequest | None = None
         translation: ResponseTranslation | None = None
         async for message in request_iterator:
@@ -54,18 +62,30 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
                 translation, reply = ResponseTranslation.start(message)
                 yield reply
             elif phase == "response_body" and translation is not None:
-                body = message.response_body
-                reply = translation.on_body(body.body, body.end_of_stream)
-                # Stored before the client gets the end of the answer, so that a follow-up
-                # naming it, sent at once and to any replica, finds it.
-                if translation.completed is not None and translation.state_key is not None:
-                    await gateway.remember(translation.state_key, *translation.completed)
-                    translation.completed = None
-                yield reply
-            elif phase in _ACKNOWLEDGE:
-                yield _ACKNOWLEDGE[phase]
+                yield await _translated(gateway, translation, message)
             else:
-                yield ProcessingResponse(request_body=BodyResponse())
+                yield _acknowledge(phase)
+
+    @staticmethod
+    async def _attempt(
+        gateway: Gateway, request_iterator: AsyncIterator[ProcessingRequest]
+    ) -> AsyncIterator[ProcessingResponse]:
+        attempt = gateway.failover.stream()
+        async for message in request_iterator:
+            phase = message.WhichOneof("request")
+            if phase == "request_headers":
+                yield await attempt.on_request_headers(message)
+            elif phase == "request_body":
+                yield attempt.on_request_body(message.request_body.body)
+            elif phase == "response_headers":
+                yield await attempt.on_response_headers(message)
+            elif phase == "response_body":
+                body = message.response_body
+                reply = await attempt.on_response_body(body.body, body.end_of_stream)
+                await _store_completed(gateway, attempt.translation)
+                yield reply
+            else:
+                yield _acknowledge(phase)
 
     @staticmethod
     def _on_headers(
@@ -78,3 +98,25 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
             method, path, message.request_headers.end_of_stream, headers
         )
         return pending, reply
+
+
+def _acknowledge(phase: str | None) -> ProcessingResponse:
+    return _ACKNOWLEDGE.get(phase or "", _UNEXPECTED)
+
+
+async def _translated(
+    gateway: Gateway, translation: ResponseTranslation, message: ProcessingRequest
+) -> ProcessingResponse:
+    body = message.response_body
+    reply = translation.on_body(body.body, body.end_of_stream)
+    await _store_completed(gateway, translation)
+    return reply
+
+
+async def _store_completed(gateway: Gateway, translation: ResponseTranslation | None) -> None:
+    """Stored before the client gets the end of the answer, so that a follow-up naming it,
+    sent at once and to any replica, finds it."""
+    if translation is None or translation.completed is None or translation.state_key is None:
+        return
+    await gateway.remember(translation.state_key, *translation.completed)
+    translation.completed = None

@@ -99,23 +99,40 @@ class ResponseTranslation:
             translation = Translation(fields[TRANSLATION_KEY].string_value)
         except (KeyError, ValueError):
             return None, ProcessingResponse(response_headers=HeadersResponse())
-        headers = header_dict(message.response_headers.headers)
+        state, mutation = cls.begin(
+            translation,
+            header_dict(message.response_headers.headers),
+            stream=fields[STREAM_KEY].string_value == "true",
+            usage=INCLUDE_USAGE_KEY in fields and fields[INCLUDE_USAGE_KEY].string_value == "true",
+            state_key=fields[STATE_KEY].string_value if STATE_KEY in fields else None,
+        )
+        reply = HeadersResponse(response=CommonResponse(header_mutation=mutation))
+        return state, ProcessingResponse(response_headers=reply)
+
+    @classmethod
+    def begin(
+        cls,
+        translation: Translation,
+        headers: dict[str, str],
+        *,
+        stream: bool,
+        usage: bool,
+        state_key: str | None,
+    ) -> tuple[ResponseTranslation, HeaderMutation]:
+        """The state for a response with these headers, and the header changes it needs."""
         status = int(headers.get(":status", "200") or 200)
         streaming = (
-            fields[STREAM_KEY].string_value == "true"
+            stream
             and status < 400
             and headers.get("content-type", "").startswith("text/event-stream")
         )
-        usage = INCLUDE_USAGE_KEY in fields and fields[INCLUDE_USAGE_KEY].string_value == "true"
-        state_key = fields[STATE_KEY].string_value if STATE_KEY in fields else None
         state = cls(translation, status, streaming, usage, state_key)
         content_type = SSE_CONTENT_TYPE if streaming else JSON_CONTENT_TYPE
         mutation = HeaderMutation(
             set_headers=[set_header("content-type", content_type)],
             remove_headers=["content-length"],
         )
-        reply = HeadersResponse(response=CommonResponse(header_mutation=mutation))
-        return state, ProcessingResponse(response_headers=reply)
+        return state, mutation
 
     def on_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
         if self._stream is not None:

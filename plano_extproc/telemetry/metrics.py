@@ -23,3 +23,23 @@ METRICS_SOURCE_STALE = Gauge(
     "1 while a metrics source serves data from a failed refresh",
     ["source"],
 )
+FAILOVER_RETRIES = Counter(
+    "plano_failover_retries_total",
+    "Upstream attempts retried by a retry_policy, by the next target (same_model or another)",
+    ["target"],
+)
+FAILOVER_OUTCOMES = Counter(
+    "plano_failover_outcomes_total",
+    "Requests with a retry_policy, by outcome (first_try, recovered, exhausted, failed)",
+    ["outcome"],
+)
+MODEL_BLOCKS = Counter(
+    "plano_model_blocks_total",
+    "Models blocked for new requests, by reason (retry_after, high_latency)",
+    ["reason"],
+)
+BLOCK_STORE_ERRORS = Counter(
+    "plano_block_store_errors_total",
+    "Block store operations that failed (the model is then treated as unblocked)",
+    ["backend", "operation"],
+)

@@ -21,7 +21,7 @@ OTHER_PIN = Pin("anthropic/claude-sonnet-4-20250514", "complex_reasoning")
 KEY = "plano:affinity:s1"
 TTL = 60
 COOLDOWN = 1.0
-LOGGER = "plano_extproc.affinity.redis_store"
+LOGGER = "plano_extproc.redis_budget"
 
 
 class ScriptedClient:

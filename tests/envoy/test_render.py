@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
 from envoy_data_plane.google.protobuf import Any
 
+from plano_extproc.config.model import Config
 from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
@@ -39,6 +41,7 @@ from plano_extproc.envoy.contract import (
     EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     EXTPROC_HEALTH_SERVICE,
+    FAILOVER_CLUSTER,
     TRANSLATE_FILTER,
     TRANSLATE_HEADER,
 )
@@ -112,9 +115,16 @@ def endpoints(cluster: Cluster) -> list[tuple[str, int]]:
     return addresses
 
 
+def without_retry_policies(config: Config) -> Config:
+    providers = tuple(replace(p, retry_policy=None) for p in config.providers)
+    return replace(config, providers=providers)
+
+
 @pytest.fixture(scope="module")
 def example() -> Bootstrap:
-    return build_bootstrap(example_config())
+    """The example's Envoy config as it is without failover (tests/envoy/test_failover.py has
+    the failover parts)."""
+    return build_bootstrap(without_retry_policies(example_config()))
 
 
 def test_listener_and_timeouts_come_from_the_first_listener(example: Bootstrap) -> None:
@@ -129,7 +139,9 @@ def test_listener_and_timeouts_come_from_the_first_listener(example: Bootstrap) 
         )
         assert manager(bootstrap).stream_idle_timeout == timedelta(seconds=seconds)
         proxied = [r.route for r in routes(bootstrap) if r.route is not None]
-        assert {r.timeout for r in proxied} == {timedelta(seconds=seconds)}
+        # The failover route has no timeout of its own: each attempt has the listener's.
+        direct = [r for r in proxied if r.cluster != FAILOVER_CLUSTER]
+        assert {r.timeout for r in direct} == {timedelta(seconds=seconds)}
 
 
 def test_connection_manager_logs_the_decision(example: Bootstrap) -> None:

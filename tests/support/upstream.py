@@ -85,6 +85,7 @@ class ErrorReply:
     status: int = 503
     message: str = "scripted upstream failure"
     delay_s: float = 0.0
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ class UpstreamServer:
         self._lock = threading.Condition()
         self._requests: list[RecordedRequest] = []
         self._scripts: dict[str, deque[Reply]] = {}
+        self._model_scripts: dict[str, deque[Reply]] = {}
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -155,6 +157,11 @@ class UpstreamServer:
         with self._lock:
             self._scripts.setdefault(path, deque()).extend(replies)
 
+    def script_model(self, model: str, *replies: Reply) -> None:
+        """Queues replies for requests naming `model` (any path); they come before the path's."""
+        with self._lock:
+            self._model_scripts.setdefault(model, deque()).extend(replies)
+
     def pending_replies(self, path: str) -> int:
         with self._lock:
             return len(self._scripts.get(path, ()))
@@ -164,6 +171,7 @@ class UpstreamServer:
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._model_scripts.clear()
 
     def start(self) -> None:
         if self._loop is not None:
@@ -216,14 +224,16 @@ class UpstreamServer:
         api = API_BY_PATH.get(request.path)
         if api is None or request.method != "POST":
             return web.json_response({"error": {"message": "not found"}}, status=404)
-        reply = self._next_reply(request.path)
+        reply = self._next_reply(request.path, _requested_model(recorded))
         await asyncio.sleep(reply.delay_s)
         return await self._answer(request, recorded, api, reply)
 
-    def _next_reply(self, path: str) -> Reply:
+    def _next_reply(self, path: str, model: str) -> Reply:
         with self._lock:
-            queue = self._scripts.get(path)
-            return queue.popleft() if queue else DefaultReply()
+            for queue in (self._model_scripts.get(model), self._scripts.get(path)):
+                if queue:
+                    return queue.popleft()
+            return DefaultReply()
 
     async def _answer(
         self, request: web.Request, recorded: RecordedRequest, api: Api, reply: Reply
@@ -232,7 +242,9 @@ class UpstreamServer:
             case JsonReply():
                 return web.json_response(reply.body, status=reply.status, headers=reply.headers)
             case ErrorReply():
-                return web.json_response(error_body(api, reply.message), status=reply.status)
+                return web.json_response(
+                    error_body(api, reply.message), status=reply.status, headers=reply.headers
+                )
             case StreamReply():
                 return await self._stream(request, recorded, api, reply)
             case DefaultReply() if _wants_stream(recorded):

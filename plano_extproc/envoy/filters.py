@@ -1,0 +1,58 @@
+"""Building blocks shared by the listeners: typed filters, ext_proc filters' gRPC service and
+header-mutation rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import betterproto2
+from envoy_data_plane.envoy.config.common.mutation_rules import v3 as mutation_rules
+from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.extensions.filters.http.router import v3 as router
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
+from envoy_data_plane.envoy.type.matcher import v3 as matcher
+from envoy_data_plane.google.protobuf import Any
+
+from plano_extproc.envoy.contract import CLUSTER_HEADER, EXTPROC_CLUSTER
+
+ROUTER_FILTER = "envoy.filters.http.router"
+# What rewriting a request for its provider sets or removes (provider `headers` come on top).
+PROVIDER_REQUEST_HEADERS = (
+    ":path",
+    "content-length",
+    "authorization",
+    "x-api-key",
+    "anthropic-version",
+    CLUSTER_HEADER,
+)
+HCM_FILTER = "envoy.filters.network.http_connection_manager"
+
+
+def typed_filter(name: str, config: betterproto2.Message) -> hcm.HttpFilter:
+    return hcm.HttpFilter(name=name, typed_config=Any.pack(config))
+
+
+def mutation_rules_for(names: Iterable[str]) -> mutation_rules.HeaderMutationRules:
+    """Request and response header mutations alike may touch only `names`."""
+    allowed = "|".join(re.escape(name) for name in sorted(names))
+    # Only the listed headers; a mutation outside them fails the request instead of being
+    # silently dropped, so a forwarded request is never half-rewritten.
+    return mutation_rules.HeaderMutationRules(
+        disallow_all=True,
+        allow_expression=matcher.RegexMatcher(regex=f"^({allowed})$"),
+        disallow_is_error=True,
+    )
+
+
+def grpc_service(initial_metadata: Iterable[tuple[str, str]] = ()) -> core.GrpcService:
+    """The ext_proc workers; `initial_metadata` tells the service which filter a stream is from."""
+    return core.GrpcService(
+        envoy_grpc=core.GrpcServiceEnvoyGrpc(cluster_name=EXTPROC_CLUSTER),
+        initial_metadata=[core.HeaderValue(key=k, value=v) for k, v in initial_metadata],
+    )
+
+
+def router_filter() -> hcm.HttpFilter:
+    # Providers are third parties: they need none of Envoy's internal x-envoy-* headers.
+    return typed_filter(ROUTER_FILTER, router.Router(suppress_envoy_headers=True))

@@ -1,0 +1,375 @@
+"""The attempt filter: one stream per upstream attempt of a request with a `retry_policy`.
+
+The routing filter sends such a request, in the client's API, to the failover cluster, with its
+candidates in the `failover` metadata. Envoy makes every attempt, and this filter (an upstream
+filter of that cluster) sees each one:
+- request headers: wait out the backoff or Retry-After the previous attempt asked for;
+- request body: rewrite the request for this attempt's model (cluster, path, key, body);
+- response headers: a success or a final error passes on (translated when needed); a retriable
+  failure either asks Envoy for a retry (the retry header), naming the next model and its delay
+  in the metadata, or, when the policy is spent, becomes the `retry_exhausted` error;
+- response body: translated chunk by chunk; the answer's latency is measured at its end.
+
+Every attempt is recorded in the request's metadata, which all attempts share: it feeds the
+next decision, the `x-plano-attempts` header and the access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMutation,
+    HeadersResponse,
+    ProcessingRequest,
+    ProcessingResponse,
+)
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Struct
+
+from plano_extproc.affinity.base import AffinityStore, Pin
+from plano_extproc.api.conversation import ClientApi
+from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.config.retry_policy import ApplyTo, LatencyMeasure, RetryPolicy
+from plano_extproc.envoy.contract import (
+    ATTEMPTS_HEADER,
+    ATTEMPTS_KEY,
+    FAILOVER_KEY,
+    INCLUDE_USAGE_KEY,
+    METADATA_NAMESPACE,
+    NEXT_KEY,
+    RETRY_HEADER,
+    STATE_KEY,
+    STREAM_KEY,
+    TRANSLATION_KEY,
+    UPSTREAM_TIMEOUT_HEADER,
+)
+from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict, json_reply, set_header
+from plano_extproc.extproc.provider_request import ProviderPlan, provider_request
+from plano_extproc.extproc.translation import ResponseTranslation
+from plano_extproc.failover.blocks import BlockStore, build_block_store
+from plano_extproc.failover.policy import (
+    Attempt,
+    attempts_header,
+    exhausted_error,
+    failover_candidates,
+    is_retriable,
+    max_delay_seconds,
+    models_in_scope,
+    next_retry,
+    retry_after_seconds,
+    unblocked_first,
+)
+from plano_extproc.routing.decision import Decision
+from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES, MODEL_BLOCKS
+from plano_extproc.translate import Translation
+
+_PASS_BODY = ProcessingResponse(response_body=BodyResponse())
+_RECOVERED = FAILOVER_OUTCOMES.labels("recovered")
+_FIRST_TRY = FAILOVER_OUTCOMES.labels("first_try")
+_EXHAUSTED = FAILOVER_OUTCOMES.labels("exhausted")
+_FAILED = FAILOVER_OUTCOMES.labels("failed")
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverPlan:
+    """What the routing filter hands the attempts, through the request's metadata."""
+
+    candidates: tuple[str, ...]
+    policy_owner: str  # the provider whose retry_policy governs the request
+    api: ClientApi
+    query: str
+    session_key: str | None  # re-pinned to the model that answers after a failover
+    route: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "candidates": list(self.candidates),
+            "policy": self.policy_owner,
+            "api": self.api.value,
+            "query": self.query,
+            "session": self.session_key or "",
+            "route": self.route or "",
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> FailoverPlan | None:
+        try:
+            return cls(
+                candidates=tuple(data["candidates"]),
+                policy_owner=data["policy"],
+                api=ClientApi(data["api"]),
+                query=data["query"],
+                session_key=data["session"] or None,
+                route=data["route"] or None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def failover_metadata(metadata: Struct, plan: FailoverPlan, *, stream: bool, usage: bool) -> None:
+    """Adds the plan (and what translating an answer needs) to the routing filter's metadata."""
+    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
+    namespace.update(
+        {
+            FAILOVER_KEY: plan.to_json(),
+            ATTEMPTS_KEY: [],
+            STREAM_KEY: "true" if stream else "false",
+            INCLUDE_USAGE_KEY: "true" if usage else "false",
+        }
+    )
+
+
+def _metadata(values: dict[str, Any]) -> Struct:
+    metadata = Struct()
+    metadata.update({METADATA_NAMESPACE: values})
+    return metadata
+
+
+def _attempt_from_json(data: Any) -> Attempt:
+    return Attempt(
+        model=str(data.get("model", "")),
+        status=int(data.get("status", 0)),
+        timed_out=bool(data.get("timeout", False)),
+    )
+
+
+class Failover:
+    """Per config: the policies, plans and block store every attempt stream uses."""
+
+    def __init__(
+        self,
+        config: Config,
+        plans: Mapping[str, ProviderPlan],
+        affinity: AffinityStore,
+        *,
+        blocks: BlockStore | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.plans = plans
+        self.policies: dict[str, RetryPolicy] = {
+            p.name: p.retry_policy for p in config.providers if p.retry_policy is not None
+        }
+        self.family_of = {p.name: p.provider for p in config.providers}
+        self.blocks = blocks if blocks is not None else build_block_store(config.routing)
+        self.affinity = affinity
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.max_delay_s = max_delay_seconds(config.listeners[0].timeout_seconds)
+        self._declared = tuple(p.name for p in config.providers)
+
+    async def candidates(self, provider: ModelProvider, decision: Decision) -> tuple[str, ...]:
+        """The models this request may go to, in order; usable ones only (a key is set), and
+        blocked ones last."""
+        policy = self.policies[provider.name]
+        ranked = decision.models if decision.matched else ()
+        ordered = failover_candidates(provider.name, policy, ranked, self._declared)
+        usable = [m for m in ordered if m in self.plans and self.plans[m].missing_key_env is None]
+        return unblocked_first(usable, await self.blocks.blocked(usable))
+
+    def stream(self) -> AttemptStream:
+        return AttemptStream(self)
+
+    async def close(self) -> None:
+        await self.blocks.close()
+
+
+class AttemptStream:
+    """One attempt, phase by phase (see the module docstring)."""
+
+    def __init__(self, failover: Failover) -> None:
+        self._failover = failover
+        self._plan: FailoverPlan | None = None
+        self._attempts: list[Attempt] = []
+        self._model = ""
+        self._started = 0.0
+        self._api = ClientApi.CHAT
+        self._stream_requested = False
+        self._usage = False
+        self._state_key: str | None = None
+        self._translation_value = ""
+        self.translation: ResponseTranslation | None = None
+
+    @property
+    def _policy(self) -> RetryPolicy:
+        assert self._plan is not None
+        return self._failover.policies[self._plan.policy_owner]
+
+    async def on_request_headers(self, message: ProcessingRequest) -> ProcessingResponse:
+        namespace = _namespace(message)
+        self._plan = FailoverPlan.from_json(namespace.get(FAILOVER_KEY))
+        if self._plan is None or self._plan.policy_owner not in self._failover.policies:
+            return json_reply(502, _error("the attempt carries no failover plan"))
+        self._attempts = [_attempt_from_json(a) for a in namespace.get(ATTEMPTS_KEY) or ()]
+        self._stream_requested = namespace.get(STREAM_KEY) == "true"
+        self._usage = namespace.get(INCLUDE_USAGE_KEY) == "true"
+        self._state_key = namespace.get(STATE_KEY) or None
+        upcoming = namespace.get(NEXT_KEY) if self._attempts else None
+        if isinstance(upcoming, dict):
+            self._model = str(upcoming.get("model", ""))
+            delay_s = min(float(upcoming.get("delay_ms", 0)) / 1000, self._failover.max_delay_s)
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+        else:
+            self._model = self._plan.candidates[0]
+        self._started = self._failover.clock()
+        return CONTINUE_HEADERS
+
+    def on_request_body(self, body: bytes) -> ProcessingResponse:
+        assert self._plan is not None
+        plan = self._failover.plans[self._model]
+        client_body = orjson.loads(body)
+        request = provider_request(
+            plan, self._plan.api, client_body, raw_length=len(body), query=self._plan.query
+        )
+        self._translation_value = request.translation.value if request.translation else ""
+        self._attempts.append(Attempt(self._model))
+        common = CommonResponse(
+            header_mutation=HeaderMutation(
+                set_headers=request.set_headers, remove_headers=request.remove_headers
+            ),
+            body_mutation=BodyMutation(body=request.body) if request.body is not None else None,
+        )
+        metadata = _metadata(
+            {
+                "model": self._model,
+                TRANSLATION_KEY: self._translation_value,
+                ATTEMPTS_KEY: [a.to_json() for a in self._attempts],
+            }
+        )
+        return ProcessingResponse(
+            request_body=BodyResponse(response=common), dynamic_metadata=metadata
+        )
+
+    async def on_response_headers(self, message: ProcessingRequest) -> ProcessingResponse:
+        headers = header_dict(message.response_headers.headers)
+        status = int(headers.get(":status", "0") or 0)
+        policy = self._policy
+        attempt = Attempt(
+            self._model,
+            status,
+            timed_out=UPSTREAM_TIMEOUT_HEADER in headers,
+            retry_after_s=retry_after_seconds(
+                headers.get("retry-after"), policy.retry_after.max_retry_after_seconds
+            )
+            if status >= 400
+            else None,
+        )
+        self._attempts[-1] = attempt
+        recorded = {ATTEMPTS_KEY: [a.to_json() for a in self._attempts]}
+        if status >= 400 and is_retriable(policy, attempt):
+            return await self._after_retriable_failure(attempt, headers, recorded)
+        if status < 400:
+            await self._after_success()
+        else:
+            _FAILED.inc()
+        return self._pass_on(headers, recorded)
+
+    async def on_response_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
+        reply = (
+            self.translation.on_body(chunk, end_of_stream)
+            if self.translation is not None
+            else _PASS_BODY
+        )
+        if end_of_stream and self._attempts and self._attempts[-1].status < 400:
+            await self._check_latency(total=True)
+        return reply
+
+    async def _after_retriable_failure(
+        self, attempt: Attempt, headers: dict[str, str], recorded: dict[str, Any]
+    ) -> ProcessingResponse:
+        policy = self._policy
+        assert self._plan is not None
+        if attempt.retry_after_s is not None and policy.retry_after.apply_to is ApplyTo.GLOBAL:
+            scope = models_in_scope(
+                attempt.model, policy.retry_after.scope, self._failover.family_of
+            )
+            await self._failover.blocks.block(scope, attempt.retry_after_s)
+            MODEL_BLOCKS.labels("retry_after").inc()
+        retry = next_retry(
+            policy,
+            self._plan.candidates,
+            self._attempts,
+            self._failover.family_of.__getitem__,
+            self._failover.rng,
+        )
+        if retry is None:
+            _EXHAUSTED.inc()
+            extra = [(ATTEMPTS_HEADER, attempts_header(self._attempts))]
+            if "retry-after" in headers:
+                extra.append(("retry-after", headers["retry-after"]))
+            reply = json_reply(attempt.status, exhausted_error(self._attempts), extra)
+            reply.dynamic_metadata.CopyFrom(_metadata(recorded))
+            return reply
+        FAILOVER_RETRIES.labels("same_model" if retry.model == attempt.model else "other").inc()
+        recorded[NEXT_KEY] = {"model": retry.model, "delay_ms": round(retry.delay_s * 1000)}
+        mutation = HeaderMutation(set_headers=[set_header(RETRY_HEADER, "1")])
+        return ProcessingResponse(
+            response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
+            dynamic_metadata=_metadata(recorded),
+        )
+
+    async def _after_success(self) -> None:
+        assert self._plan is not None
+        if len(self._attempts) == 1:
+            _FIRST_TRY.inc()
+        else:
+            _RECOVERED.inc()
+            if self._plan.session_key is not None:
+                pin = Pin(self._model, self._plan.route)
+                await self._failover.affinity.put(self._plan.session_key, pin, replace=True)
+        await self._check_latency(total=False)
+
+    def _pass_on(self, headers: dict[str, str], recorded: dict[str, Any]) -> ProcessingResponse:
+        """The attempt's answer goes to the client: translated when its API differs."""
+        mutation = HeaderMutation(remove_headers=[RETRY_HEADER])
+        if self._translation_value:
+            self.translation, mutation = ResponseTranslation.begin(
+                Translation(self._translation_value),
+                headers,
+                stream=self._stream_requested,
+                usage=self._usage,
+                state_key=self._state_key,
+            )
+            mutation.remove_headers.append(RETRY_HEADER)
+        mutation.set_headers.append(set_header(ATTEMPTS_HEADER, attempts_header(self._attempts)))
+        return ProcessingResponse(
+            response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
+            dynamic_metadata=_metadata(recorded),
+        )
+
+    async def _check_latency(self, *, total: bool) -> None:
+        """A slow answer is delivered; enough of them block the model for new requests."""
+        rule = self._policy.on_high_latency
+        if rule is None or (rule.measure is LatencyMeasure.TOTAL) != total:
+            return
+        elapsed_ms = (self._failover.clock() - self._started) * 1000
+        if elapsed_ms <= rule.threshold_ms:
+            return
+        blocks = self._failover.blocks
+        count = await blocks.count_slow(self._model, rule.block_duration_seconds)
+        if count >= rule.min_triggers and rule.apply_to is ApplyTo.GLOBAL:
+            scope = models_in_scope(self._model, rule.scope, self._failover.family_of)
+            await blocks.block(scope, rule.block_duration_seconds)
+            MODEL_BLOCKS.labels("high_latency").inc()
+
+
+def _namespace(message: ProcessingRequest) -> dict[str, Any]:
+    namespace = message.metadata_context.filter_metadata.get(METADATA_NAMESPACE)
+    return json_format.MessageToDict(namespace) if namespace is not None else {}
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {
+        "error": {"code": "FailoverError", "message": message, "details": {"reason": "no_plan"}}
+    }

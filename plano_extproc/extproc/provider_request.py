@@ -1,0 +1,104 @@
+"""What a request becomes for one provider: its headers (cluster, credentials, path, length)
+and its body (model set, routing fields dropped, or translated into the provider's API).
+
+Used by the routing filter for a request sent once, and by the attempt filter for each attempt
+of a request with a `retry_policy`. Everything that depends only on the config is built once
+per provider (`ProviderPlan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from envoy.config.core.v3.base_pb2 import HeaderValueOption
+
+from plano_extproc.api import needs_rewrite, rewrite_body
+from plano_extproc.api.conversation import ClientApi
+from plano_extproc.config.model import ModelProvider, ProviderApi
+from plano_extproc.envoy.contract import CLUSTER_HEADER
+from plano_extproc.envoy.upstreams import Upstream
+from plano_extproc.extproc.messages import set_header
+from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
+
+ANTHROPIC_VERSION = "2023-06-01"
+# Client credentials that never reach a provider unless it is configured with passthrough_auth.
+CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPlan:
+    """Per-provider request rewriting, computed at config load."""
+
+    provider: ModelProvider
+    upstream: Upstream
+    # By the wire API a request is sent in: an Anthropic provider takes a bearer key on its
+    # OpenAI-compatible endpoint and x-api-key on Messages.
+    set_headers: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
+    remove_headers: tuple[str, ...]
+    missing_key_env: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRequest:
+    set_headers: list[HeaderValueOption]
+    remove_headers: tuple[str, ...]
+    body: bytes | None  # None: the client's bytes go upstream unchanged
+    translation: Translation | None
+
+
+def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> list[tuple[str, str]]:
+    if provider.passthrough_auth or provider.access_key is None:
+        return []
+    if wire is ProviderApi.ANTHROPIC:
+        return [("x-api-key", provider.access_key), ("anthropic-version", ANTHROPIC_VERSION)]
+    return [("authorization", f"Bearer {provider.access_key}")]
+
+
+def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
+    common = [(CLUSTER_HEADER, upstream.cluster), *provider.headers.items()]
+    missing = provider.access_key is None and not provider.passthrough_auth
+    return ProviderPlan(
+        provider=provider,
+        upstream=upstream,
+        set_headers={
+            wire: tuple(
+                set_header(name, value)
+                for name, value in (*common, *_credential_headers(provider, wire))
+            )
+            for wire in ProviderApi
+        },
+        remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
+        missing_key_env=(provider.access_key_env or "its access_key") if missing else None,
+    )
+
+
+def _with_query(path: str, query: str) -> str:
+    """Keeps the client's query string (e.g. an `api-version`) on the provider path."""
+    return f"{path}?{query}" if query else path
+
+
+def provider_request(
+    plan: ProviderPlan, api: ClientApi, body: dict[str, Any], *, raw_length: int, query: str
+) -> ProviderRequest:
+    """`body` is the client's request as parsed (`raw_length` its size in bytes)."""
+    provider = plan.provider
+    translation = upstream_translation(api, provider)
+    new_body: bytes | None
+    if translation is None:
+        upstream_api = api
+        new_body = (
+            rewrite_body(body, model=provider.model_id)
+            if needs_rewrite(body, model=provider.model_id)
+            else None
+        )
+    else:
+        upstream_api = translation.upstream_body_api
+        new_body = translate_request(translation, body, model=provider.model_id)
+    set_headers = [
+        *plan.set_headers[wire_api(api, provider)],
+        set_header(":path", _with_query(plan.upstream.path_for(upstream_api), query)),
+        set_header("content-length", str(len(new_body) if new_body is not None else raw_length)),
+    ]
+    return ProviderRequest(set_headers, plan.remove_headers, new_body, translation)
