@@ -53,7 +53,13 @@ from plano_extproc.envoy.contract import (
     TRANSLATION_KEY,
     UPSTREAM_TIMEOUT_HEADER,
 )
-from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict, json_reply, set_header
+from plano_extproc.extproc.messages import (
+    CONTINUE_HEADERS,
+    header_dict,
+    json_reply,
+    raw_json_reply,
+    set_header,
+)
 from plano_extproc.extproc.provider_request import ProviderPlan, provider_request
 from plano_extproc.extproc.translation import ResponseTranslation
 from plano_extproc.failover.blocks import BlockStore, build_block_store
@@ -74,6 +80,7 @@ from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES,
 from plano_extproc.translate import Translation
 
 _PASS_BODY = ProcessingResponse(response_body=BodyResponse())
+JSON_TYPE = "application/json"
 _RECOVERED = FAILOVER_OUTCOMES.labels("recovered")
 _FIRST_TRY = FAILOVER_OUTCOMES.labels("first_try")
 _EXHAUSTED = FAILOVER_OUTCOMES.labels("exhausted")
@@ -198,6 +205,7 @@ class AttemptStream:
         self._usage = False
         self._state_key: str | None = None
         self._translation_value = ""
+        self._replacement: bytes | None = None
         self.translation: ResponseTranslation | None = None
 
     @property
@@ -268,7 +276,9 @@ class AttemptStream:
         self._attempts[-1] = attempt
         recorded = {ATTEMPTS_KEY: [a.to_json() for a in self._attempts]}
         if status >= 400 and is_retriable(policy, attempt):
-            return await self._after_retriable_failure(attempt, headers, recorded)
+            return await self._after_retriable_failure(
+                attempt, headers, recorded, message.response_headers.end_of_stream
+            )
         if status < 400:
             await self._after_success()
         else:
@@ -276,6 +286,9 @@ class AttemptStream:
         return self._pass_on(headers, recorded)
 
     async def on_response_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
+        if self._replacement is not None:
+            replacement, self._replacement = self._replacement, b""
+            return _replaced_body(replacement)
         reply = (
             self.translation.on_body(chunk, end_of_stream)
             if self.translation is not None
@@ -286,7 +299,11 @@ class AttemptStream:
         return reply
 
     async def _after_retriable_failure(
-        self, attempt: Attempt, headers: dict[str, str], recorded: dict[str, Any]
+        self,
+        attempt: Attempt,
+        headers: dict[str, str],
+        recorded: dict[str, Any],
+        message_ends: bool,
     ) -> ProcessingResponse:
         policy = self._policy
         assert self._plan is not None
@@ -305,15 +322,38 @@ class AttemptStream:
         )
         if retry is None:
             _EXHAUSTED.inc()
-            extra = [(ATTEMPTS_HEADER, attempts_header(self._attempts))]
-            if "retry-after" in headers:
-                extra.append(("retry-after", headers["retry-after"]))
-            reply = json_reply(attempt.status, exhausted_error(self._attempts), extra)
-            reply.dynamic_metadata.CopyFrom(_metadata(recorded))
-            return reply
+            return self._exhausted(attempt, headers, recorded, message_ends)
         FAILOVER_RETRIES.labels("same_model" if retry.model == attempt.model else "other").inc()
         recorded[NEXT_KEY] = {"model": retry.model, "delay_ms": round(retry.delay_s * 1000)}
         mutation = HeaderMutation(set_headers=[set_header(RETRY_HEADER, "1")])
+        return ProcessingResponse(
+            response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
+            dynamic_metadata=_metadata(recorded),
+        )
+
+    def _exhausted(
+        self,
+        attempt: Attempt,
+        headers: dict[str, str],
+        recorded: dict[str, Any],
+        message_ends: bool,
+    ) -> ProcessingResponse:
+        """The last attempt's status with the `retry_exhausted` body. The body replaces the
+        attempt's own as it streams by; an ImmediateResponse is only for an answer without a
+        body, because Envoy would treat it as its own reply and may rewrite a 500 or 504."""
+        body = orjson.dumps(exhausted_error(self._attempts))
+        extra = [(ATTEMPTS_HEADER, attempts_header(self._attempts))]
+        if message_ends:
+            if "retry-after" in headers:
+                extra.append(("retry-after", headers["retry-after"]))
+            reply = raw_json_reply(attempt.status, body, extra)
+            reply.dynamic_metadata.CopyFrom(_metadata(recorded))
+            return reply
+        self._replacement = body
+        mutation = HeaderMutation(
+            set_headers=[set_header(k, v) for k, v in (("content-type", JSON_TYPE), *extra)],
+            remove_headers=["content-length", RETRY_HEADER],
+        )
         return ProcessingResponse(
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
             dynamic_metadata=_metadata(recorded),
@@ -362,6 +402,13 @@ class AttemptStream:
             scope = models_in_scope(self._model, rule.scope, self._failover.family_of)
             await blocks.block(scope, rule.block_duration_seconds)
             MODEL_BLOCKS.labels("high_latency").inc()
+
+
+def _replaced_body(body: bytes) -> ProcessingResponse:
+    mutation = BodyMutation(body=body) if body else BodyMutation(clear_body=True)
+    return ProcessingResponse(
+        response_body=BodyResponse(response=CommonResponse(body_mutation=mutation))
+    )
 
 
 def _namespace(message: ProcessingRequest) -> dict[str, Any]:

@@ -7,8 +7,10 @@ so that blocks and pins from one test never reach another.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import anthropic
@@ -17,6 +19,7 @@ import openai
 import pytest
 
 from tests.support.gateway import TEST_KEYS, Gateway, running_gateway
+from tests.support.redis_server import running_redis_server
 from tests.support.upstream import (
     DefaultReply,
     ErrorReply,
@@ -376,3 +379,98 @@ def test_a_routed_request_fails_over_along_its_ranked_models_and_re_pins(
     assert second.headers["x-plano-pinned"] == "true"
     assert second.headers["x-plano-model"] == BACKUP
     assert _models(upstream)[-1] == "fo-backup"
+
+
+def test_timeouts_on_every_attempt_are_retry_exhausted(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    slow = DefaultReply(delay_s=LISTENER_TIMEOUT_S + 1)
+    upstream.script_model("fo-timeout", slow)
+    upstream.script_model("fo-backup", slow)
+
+    response = _chat(gateway, "openai/fo-timeout")
+
+    assert response.status_code == 504, response.text
+    error = response.json()["error"]
+    assert error["type"] == "retry_exhausted"
+    assert [a.get("timeout") for a in error["attempts"]] == [True, True]
+
+
+def test_a_responses_client_fails_over_into_another_api(
+    client: openai.OpenAI, upstream: UpstreamServer
+) -> None:
+    # fo-primary speaks Responses natively; the Anthropic fallback gets Chat Completions.
+    upstream.script_model("fo-primary", ErrorReply(503))
+
+    answer = client.responses.create(model="openai/fo-primary", input="hello")
+
+    assert answer.output_text == ANSWER
+    assert [(r.path, r.json["model"]) for r in upstream.requests] == [
+        ("/v1/responses", "fo-primary"),
+        ("/v1/chat/completions", "fo-backup"),
+    ]
+
+
+def test_the_access_log_lists_every_attempt(gateway: Gateway, upstream: UpstreamServer) -> None:
+    upstream.script_model("fo-primary", ErrorReply(429))
+    request_id = "failover-access-log"
+
+    response = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        json={"model": "openai/fo-primary", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"x-request-id": request_id},
+        timeout=20,
+    )
+
+    assert response.status_code == 200
+    envoy_log = gateway.log_paths[1]
+    # Envoy flushes its access log every few seconds.
+    deadline = time.monotonic() + 20
+    entries: list[dict[str, Any]] = []
+    while not entries and time.monotonic() < deadline:
+        entries = [
+            json.loads(line)
+            for line in envoy_log.read_text().splitlines()
+            if request_id in line and line.startswith("{")
+        ]
+        time.sleep(0.2)
+    assert entries, gateway.log_tails()
+    assert entries[-1]["attempts"] == [
+        {"model": "openai/fo-primary", "status": 429},
+        {"model": BACKUP, "status": 200},
+    ]
+    assert entries[-1]["model"] == BACKUP
+
+
+@pytest.fixture(scope="module")
+def redis_pair(
+    upstream_module: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Gateway, Gateway]]:
+    workdir = tmp_path_factory.mktemp("failover-redis")
+    providers = [{**p, "base_url": upstream_module.url} for p in PROVIDERS]
+    overrides = {"model_providers": providers, "model_aliases": {}, "routing_preferences": []}
+    with ExitStack() as stack:
+        redis = stack.enter_context(running_redis_server(workdir))
+        first, second = (
+            stack.enter_context(
+                running_gateway(
+                    workdir, upstream_module, name=name, redis_url=redis.url, overrides=overrides
+                )
+            )
+            for name in ("first", "second")
+        )
+        yield first, second
+
+
+def test_blocks_are_shared_by_replicas_through_redis(
+    redis_pair: tuple[Gateway, Gateway], upstream: UpstreamServer
+) -> None:
+    first, second = redis_pair
+    upstream.script_model("fo-global", ErrorReply(429, headers={"retry-after": "30"}))
+
+    assert _chat(first, "openai/fo-global").status_code == 200
+    response = _chat(second, "openai/fo-global")
+
+    assert response.status_code == 200
+    assert response.headers["x-plano-model"] == BACKUP
+    assert _models(upstream) == ["fo-global", "fo-backup", "fo-backup"]
