@@ -1,0 +1,256 @@
+"""The attempt filter's stream, message by message: which model each attempt goes to, what
+Envoy is told to do after a failure, and what the client receives."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Struct
+
+from plano_extproc.affinity.base import Pin
+from plano_extproc.affinity.memory import MemoryAffinityStore
+from plano_extproc.api.conversation import ClientApi
+from plano_extproc.config import load_config_text
+from plano_extproc.config.model import Config
+from plano_extproc.envoy.contract import (
+    ATTEMPTS_HEADER,
+    ATTEMPTS_KEY,
+    CLUSTER_HEADER,
+    FAILOVER_KEY,
+    METADATA_NAMESPACE,
+    NEXT_KEY,
+    RETRY_HEADER,
+    UPSTREAM_TIMEOUT_HEADER,
+)
+from plano_extproc.envoy.upstreams import upstreams_for
+from plano_extproc.extproc.attempts import AttemptStream, Failover, FailoverPlan
+from plano_extproc.extproc.provider_request import provider_plan
+from plano_extproc.failover.blocks import MemoryBlockStore
+from plano_extproc.routing.decision import Decision
+from tests.support.clock import FakeClock
+
+CONFIG = """
+version: v0.4.0
+model_providers:
+  - model: openai/gpt-4o
+    access_key: $OPENAI_KEY
+    retry_policy:
+      fallback_models: [anthropic/claude-sonnet-4-20250514, openai/gpt-4o-mini]
+      default_max_attempts: 1
+      retry_after_handling: {apply_to: global, max_retry_after_seconds: 60}
+      on_high_latency: {threshold_ms: 1000, min_triggers: 2, block_duration_seconds: 30}
+  - model: openai/gpt-4o-mini
+    access_key: $OPENAI_KEY
+  - model: anthropic/claude-sonnet-4-20250514
+    access_key: $ANTHROPIC_KEY
+  - model: groq/llama-3.3-70b
+    access_key: $GROQ_KEY
+"""
+ENV = {"OPENAI_KEY": "sk-test-openai", "ANTHROPIC_KEY": "sk-ant-test"}
+GPT, CLAUDE, MINI = "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514", "openai/gpt-4o-mini"
+BODY = orjson.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "n": 1})
+PLAN = FailoverPlan((GPT, CLAUDE, MINI), GPT, ClientApi.CHAT, "", "session-key", "coding")
+
+
+@pytest.fixture
+def config() -> Config:
+    return load_config_text(CONFIG, ENV, require_keys=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def failover(config: Config, clock: FakeClock) -> Failover:
+    upstreams = upstreams_for(config)
+    plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
+    return Failover(
+        config,
+        plans,
+        MemoryAffinityStore(600, 100),
+        blocks=MemoryBlockStore(clock),
+        clock=clock,
+    )
+
+
+def _with_metadata(message: ProcessingRequest, namespace: dict[str, Any]) -> ProcessingRequest:
+    struct = Struct()
+    struct.update(namespace)
+    message.metadata_context.filter_metadata[METADATA_NAMESPACE].CopyFrom(struct)
+    return message
+
+
+def _headers(pairs: dict[str, str]) -> HttpHeaders:
+    values = [HeaderValue(key=k, raw_value=v.encode()) for k, v in pairs.items()]
+    return HttpHeaders(headers=HeaderMap(headers=values))
+
+
+def request_headers(attempts: list[dict[str, Any]], upcoming: dict[str, Any] | None = None):
+    namespace: dict[str, Any] = {FAILOVER_KEY: PLAN.to_json(), ATTEMPTS_KEY: attempts}
+    if upcoming is not None:
+        namespace[NEXT_KEY] = upcoming
+    message = ProcessingRequest(request_headers=_headers({":path": "/v1/chat/completions"}))
+    return _with_metadata(message, namespace)
+
+
+def response_headers(status: int, end_of_stream: bool = False, **extra: str) -> ProcessingRequest:
+    pairs = {":status": str(status), "content-type": "application/json", **extra}
+    headers = _headers(pairs)
+    headers.end_of_stream = end_of_stream
+    return ProcessingRequest(response_headers=headers)
+
+
+def metadata(reply: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(reply.dynamic_metadata)[METADATA_NAMESPACE]
+
+
+def set_headers(mutation: Any) -> dict[str, str]:
+    return {h.header.key: h.header.raw_value.decode() for h in mutation.set_headers}
+
+
+async def started(
+    failover: Failover, attempts: list[dict[str, Any]] | None = None, **upcoming: Any
+) -> AttemptStream:
+    stream = failover.stream()
+    await stream.on_request_headers(request_headers(attempts or [], upcoming or None))
+    stream.on_request_body(BODY)
+    return stream
+
+
+async def test_the_first_attempt_goes_to_the_first_candidate(failover: Failover) -> None:
+    stream = failover.stream()
+    await stream.on_request_headers(request_headers([]))
+
+    reply = stream.on_request_body(BODY)
+
+    common = reply.request_body.response
+    headers = set_headers(common.header_mutation)
+    assert headers[CLUSTER_HEADER].startswith("upstream_api_openai_com")
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    assert not common.body_mutation.body  # already the provider's model id: sent as it came
+    assert metadata(reply)[ATTEMPTS_KEY] == [{"model": GPT, "status": 0}]
+    assert metadata(reply)["model"] == GPT
+
+
+async def test_a_retry_goes_where_the_last_attempt_said_after_its_delay(
+    failover: Failover,
+) -> None:
+    stream = failover.stream()
+    began = time.monotonic()
+    await stream.on_request_headers(
+        request_headers([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 50})
+    )
+    assert time.monotonic() - began >= 0.05
+
+    reply = stream.on_request_body(BODY)
+
+    common = reply.request_body.response
+    assert set_headers(common.header_mutation)["authorization"] == "Bearer sk-ant-test"
+    assert orjson.loads(common.body_mutation.body)["model"] == "claude-sonnet-4-20250514"
+    assert orjson.loads(common.body_mutation.body)["n"] == 1
+    assert [a["model"] for a in metadata(reply)[ATTEMPTS_KEY]] == [GPT, CLAUDE]
+
+
+async def test_a_retriable_failure_asks_envoy_for_a_retry(failover: Failover) -> None:
+    stream = await started(failover)
+
+    reply = await stream.on_response_headers(response_headers(503))
+
+    mutation = reply.response_headers.response.header_mutation
+    assert set_headers(mutation) == {RETRY_HEADER: "1"}
+    assert metadata(reply)[NEXT_KEY] == {"model": CLAUDE, "delay_ms": 0}
+    assert metadata(reply)[ATTEMPTS_KEY] == [{"model": GPT, "status": 503}]
+
+
+async def test_a_global_retry_after_blocks_the_model(failover: Failover) -> None:
+    stream = await started(failover)
+
+    await stream.on_response_headers(response_headers(429, **{"retry-after": "20"}))
+
+    assert await failover.blocks.blocked([GPT, CLAUDE]) == {GPT}
+    decision = Decision((GPT,), None, "0" * 32, None)
+    provider = failover.plans[GPT].provider
+    assert await failover.candidates(provider, decision) == (CLAUDE, MINI, GPT)
+
+
+async def test_the_last_allowed_failure_becomes_retry_exhausted(failover: Failover) -> None:
+    stream = await started(failover, [{"model": GPT, "status": 429}], model=CLAUDE, delay_ms=0)
+
+    reply = await stream.on_response_headers(
+        response_headers(504, **{UPSTREAM_TIMEOUT_HEADER: "1"})
+    )
+    first = await stream.on_response_body(b'{"error": "upstream', False)
+    rest = await stream.on_response_body(b' timeout"}', True)
+
+    mutation = reply.response_headers.response.header_mutation
+    assert set_headers(mutation)[ATTEMPTS_HEADER] == (
+        "openai/gpt-4o;status=429, anthropic/claude-sonnet-4-20250514;status=504"
+    )
+    assert "content-length" in mutation.remove_headers
+    error = orjson.loads(first.response_body.response.body_mutation.body)["error"]
+    assert error["type"] == "retry_exhausted"
+    assert error["attempts"][1] == {"model": CLAUDE, "status": 504, "timeout": True}
+    assert rest.response_body.response.body_mutation.clear_body
+
+
+async def test_an_exhausted_answer_without_a_body_is_answered_whole(failover: Failover) -> None:
+    stream = await started(failover, [{"model": GPT, "status": 429}], model=CLAUDE, delay_ms=0)
+
+    reply = await stream.on_response_headers(response_headers(429, end_of_stream=True))
+
+    assert reply.immediate_response.status.code == 429
+    assert orjson.loads(reply.immediate_response.body)["error"]["total_attempts"] == 2
+
+
+async def test_a_client_error_passes_on_and_a_providers_retry_header_is_dropped(
+    failover: Failover,
+) -> None:
+    stream = await started(failover)
+
+    reply = await stream.on_response_headers(response_headers(400, **{RETRY_HEADER: "1"}))
+
+    mutation = reply.response_headers.response.header_mutation
+    assert RETRY_HEADER in mutation.remove_headers
+    assert set_headers(mutation)[ATTEMPTS_HEADER] == "openai/gpt-4o;status=400"
+
+
+async def test_success_after_a_failover_re_pins_the_session(failover: Failover) -> None:
+    await failover.affinity.put("session-key", Pin(GPT, "coding"))
+    stream = await started(failover, [{"model": GPT, "status": 429}], model=CLAUDE, delay_ms=0)
+
+    await stream.on_response_headers(response_headers(200))
+
+    assert await failover.affinity.get("session-key") == Pin(CLAUDE, "coding")
+
+
+async def test_repeated_slow_answers_block_the_model(failover: Failover, clock: FakeClock) -> None:
+    for expected in (set(), {GPT}):
+        stream = await started(failover)
+        await stream.on_response_headers(response_headers(200))
+        clock.advance(1.5)
+        await stream.on_response_body(b"{}", True)
+        assert await failover.blocks.blocked([GPT]) == expected
+
+
+async def test_an_attempt_without_a_plan_is_refused(failover: Failover) -> None:
+    stream = failover.stream()
+    message = ProcessingRequest(request_headers=_headers({":path": "/v1/chat/completions"}))
+
+    reply = await stream.on_request_headers(message)
+
+    assert reply.immediate_response.status.code == 502
+
+
+async def test_candidates_skip_providers_without_a_key(failover: Failover, config: Config) -> None:
+    provider = config.provider_by_name[GPT]
+    routed = Decision((GPT, "groq/llama-3.3-70b"), "coding", "0" * 32, None)
+    # fallback_models win over the ranking; groq (no key) would never be usable anyway.
+    assert await failover.candidates(provider, routed) == (GPT, CLAUDE, MINI)
