@@ -58,7 +58,13 @@ def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> list[tupl
 
 def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
     common = [(CLUSTER_HEADER, upstream.cluster), *provider.headers.items()]
-    missing = provider.access_key is None and not provider.passthrough_auth
+    # A key written as $VAR whose variable is unset; a provider written without any key (a
+    # local server) is sent requests without credentials, as Plano does.
+    missing = (
+        provider.access_key is None
+        and provider.access_key_env is not None
+        and not provider.passthrough_auth
+    )
     return ProviderPlan(
         provider=provider,
         upstream=upstream,
@@ -70,7 +76,7 @@ def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
             for wire in ProviderApi
         },
         remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
-        missing_key_env=(provider.access_key_env or "its access_key") if missing else None,
+        missing_key_env=provider.access_key_env if missing else None,
     )
 
 
