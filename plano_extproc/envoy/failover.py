@@ -39,8 +39,10 @@ from plano_extproc.envoy.contract import (
 from plano_extproc.envoy.filters import (
     HCM_FILTER,
     PROVIDER_REQUEST_HEADERS,
+    BodyMode,
     grpc_service,
     mutation_rules_for,
+    processing_mode,
     router_filter,
     typed_filter,
 )
@@ -79,15 +81,7 @@ def internal_listener_extension() -> core.TypedExtensionConfig:
 
 
 def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
-    headers, body = ext_proc.ProcessingModeHeaderSendMode, ext_proc.ProcessingModeBodySendMode
-    mode = ext_proc.ProcessingMode(
-        request_header_mode=headers.SEND,
-        request_body_mode=body.BUFFERED,
-        request_trailer_mode=headers.SKIP,
-        response_header_mode=headers.SEND,
-        response_body_mode=body.STREAMED,
-        response_trailer_mode=headers.SKIP,
-    )
+    mode = processing_mode(BodyMode.BUFFERED, BodyMode.STREAMED)
     namespaces = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     provider_headers = {name.lower() for p in config.providers for name in p.headers}
     longest_wait = timedelta(seconds=max_delay_seconds(config.listeners[0].timeout_seconds))

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import betterproto2
 from envoy_data_plane.envoy.config.common.mutation_rules import v3 as mutation_rules
 from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as ext_proc
 from envoy_data_plane.envoy.extensions.filters.http.router import v3 as router
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
 from envoy_data_plane.envoy.type.matcher import v3 as matcher
@@ -56,3 +57,22 @@ def grpc_service(initial_metadata: Iterable[tuple[str, str]] = ()) -> core.GrpcS
 def router_filter() -> hcm.HttpFilter:
     # Providers are third parties: they need none of Envoy's internal x-envoy-* headers.
     return typed_filter(ROUTER_FILTER, router.Router(suppress_envoy_headers=True))
+
+
+BodyMode = ext_proc.ProcessingModeBodySendMode
+
+
+def processing_mode(request_body: BodyMode, response_body: BodyMode) -> ext_proc.ProcessingMode:
+    """Headers are sent on each side that has a body mode other than NONE; trailers never."""
+    send, skip = (
+        ext_proc.ProcessingModeHeaderSendMode.SEND,
+        ext_proc.ProcessingModeHeaderSendMode.SKIP,
+    )
+    return ext_proc.ProcessingMode(
+        request_header_mode=skip if request_body is BodyMode.NONE else send,
+        request_body_mode=request_body,
+        request_trailer_mode=skip,
+        response_header_mode=skip if response_body is BodyMode.NONE else send,
+        response_body_mode=response_body,
+        response_trailer_mode=skip,
+    )

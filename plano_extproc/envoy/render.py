@@ -47,8 +47,10 @@ from plano_extproc.envoy.failover import (
 from plano_extproc.envoy.filters import (
     HCM_FILTER,
     PROVIDER_REQUEST_HEADERS,
+    BodyMode,
     grpc_service,
     mutation_rules_for,
+    processing_mode,
     router_filter,
     typed_filter,
 )
@@ -111,15 +113,7 @@ def _routing_mutable_headers(config: Config) -> set[str]:
 
 
 def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
-    headers, body = ext_proc.ProcessingModeHeaderSendMode, ext_proc.ProcessingModeBodySendMode
-    mode = ext_proc.ProcessingMode(
-        request_header_mode=headers.SEND,
-        request_body_mode=body.BUFFERED,
-        request_trailer_mode=headers.SKIP,
-        response_header_mode=headers.SKIP,
-        response_body_mode=body.NONE,
-        response_trailer_mode=headers.SKIP,
-    )
+    mode = processing_mode(BodyMode.BUFFERED, BodyMode.NONE)
     classifier_timeout = timedelta(milliseconds=config.routing.classifier.timeout_ms)
     receiving = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     return ext_proc.ExternalProcessor(
@@ -138,15 +132,7 @@ def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
 def _translate_ext_proc() -> ext_proc.ExternalProcessor:
     """Sends a translated request's response to the service, which rewrites it chunk by chunk
     into the client's API; the routing filter's metadata tells it which translation."""
-    headers, body = ext_proc.ProcessingModeHeaderSendMode, ext_proc.ProcessingModeBodySendMode
-    mode = ext_proc.ProcessingMode(
-        request_header_mode=headers.SKIP,
-        request_body_mode=body.NONE,
-        request_trailer_mode=headers.SKIP,
-        response_header_mode=headers.SEND,
-        response_body_mode=body.STREAMED,
-        response_trailer_mode=headers.SKIP,
-    )
+    mode = processing_mode(BodyMode.NONE, BodyMode.STREAMED)
     forwarding = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     return ext_proc.ExternalProcessor(
         grpc_service=grpc_service(),
