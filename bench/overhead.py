@@ -15,6 +15,10 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
   E translated  C with the seed routes as written: code_generation answers with Claude, set to
                 `upstream_api: messages`, so the chat request is translated to Anthropic
                 Messages and the answer back
+  F failover    B's request; its model has a retry_policy and answers 429, so every request
+                fails over to the fallback model (two attempts through the attempt filter)
+  G first_try   the failover stack, a model whose retry_policy is not needed: one attempt,
+                which is what a policy costs when nothing fails
 
 The Envoy configs come from the project's renderer with the access log removed, so A and B
 differ only by the ext_proc. All stacks run at once (an idle one costs nothing measurable) and
@@ -79,6 +83,8 @@ CHAT_PATH = "/v1/chat/completions"
 EXPLICIT_MODEL = "openai/gpt-4o-mini"
 ROUTED_ROUTE = "code_generation"
 TRANSLATED_MODEL = "anthropic/claude-sonnet-4-20250514"
+FALLBACK_MODEL = "openai/gpt-4o"
+RATE_LIMITED_PREFIX = "/ratelimited"
 AFFINITY_HEADER = ("x-model-affinity", "bench")
 # Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
 KEY_VARIABLES = {"openai": "TEST_OPENAI_KEY", "anthropic": "TEST_ANTHROPIC_KEY"}
@@ -161,6 +167,7 @@ class Routes(Enum):
     NONE = "none"  # no routing_preferences: the client's model is used
     OPENAI_FIRST = "openai_first"  # the seed routes with their OpenAI models ranked first
     SEED = "seed"  # the seed routes as written
+    FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
 
 
 def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
@@ -178,13 +185,25 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
     # and model; it needs a benchmark with varied prompts).
     classifier = config["routing"]["classifier"]
     config["routing"]["classifier"] = {"type": "lexical", "timeout_ms": classifier["timeout_ms"]}
-    if routes is Routes.NONE:
+    if routes is Routes.FAILOVER:
+        _rate_limit_explicit_model(config, nginx_url)
+    if routes in (Routes.NONE, Routes.FAILOVER):
         del config["routing_preferences"]
     elif routes is Routes.OPENAI_FIRST:
         # The same classifier work, and the chat request then goes out untranslated.
         for route in config["routing_preferences"]:
             route["models"].sort(key=lambda model: not model.startswith("openai/"))
     return config
+
+
+def _rate_limit_explicit_model(config: dict[str, Any], nginx_url: str) -> None:
+    for provider in config["model_providers"]:
+        if provider["model"] == EXPLICIT_MODEL:
+            provider["base_url"] = nginx_url + RATE_LIMITED_PREFIX
+            provider["retry_policy"] = {
+                "fallback_models": [FALLBACK_MODEL],
+                "default_max_attempts": 1,
+            }
 
 
 def write_yaml(path: Path, document: Mapping[str, Any]) -> Path:
@@ -279,6 +298,7 @@ STACKS = {
     "explicit": (Routes.NONE, True),
     "routed": (Routes.OPENAI_FIRST, True),
     "translated": (Routes.SEED, True),
+    "failover": (Routes.FAILOVER, True),
 }
 
 
@@ -366,6 +386,23 @@ def scenarios() -> tuple[Scenario, ...]:
             "translated",
             routed,
             expect=(route, ("x-plano-model", TRANSLATED_MODEL)),
+        ),
+        Scenario(
+            "F",
+            "failover",
+            "failover",
+            explicit,
+            expect=(
+                ("x-plano-model", FALLBACK_MODEL),
+                ("x-plano-attempts", f"{EXPLICIT_MODEL};status=429, {FALLBACK_MODEL};status=200"),
+            ),
+        ),
+        Scenario(
+            "G",
+            "first_try",
+            "failover",
+            _compact({"model": FALLBACK_MODEL, "messages": [{"role": "user", "content": "hi"}]}),
+            expect=(("x-plano-attempts", f"{FALLBACK_MODEL};status=200"),),
         ),
     )
 
@@ -527,7 +564,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
-        "--scenarios", nargs="+", default=list("ABCDE"), help=f"keys; {BASELINE} always runs"
+        "--scenarios", nargs="+", default=list("ABCDEFG"), help=f"keys; {BASELINE} always runs"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
     parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")

@@ -81,6 +81,9 @@ def internal_listener_extension() -> core.TypedExtensionConfig:
 
 
 def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
+    # The request headers are only acknowledged (sending them is what makes Envoy hold them
+    # until the body's rewrite); the response body is only read when it must be translated,
+    # replaced or timed (mode_override).
     mode = processing_mode(BodyMode.BUFFERED, BodyMode.STREAMED)
     namespaces = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     provider_headers = {name.lower() for p in config.providers for name in p.headers}
@@ -97,6 +100,7 @@ def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
         mutation_rules=mutation_rules_for(
             {*PROVIDER_REQUEST_HEADERS, *ATTEMPT_RESPONSE_HEADERS, *provider_headers}
         ),
+        allow_mode_override=True,
         stat_prefix=ATTEMPT_STAT_PREFIX,
     )
 

@@ -3,12 +3,14 @@
 The routing filter sends such a request, in the client's API, to the failover cluster, with its
 candidates in the `failover` metadata. Envoy makes every attempt, and this filter (an upstream
 filter of that cluster) sees each one:
-- request headers: wait out the backoff or Retry-After the previous attempt asked for;
-- request body: rewrite the request for this attempt's model (cluster, path, key, body);
+- request headers: acknowledged at once;
+- request body: wait out the backoff or Retry-After the previous attempt asked for, then
+  rewrite the request for this attempt's model (cluster, path, key, body);
 - response headers: a success or a final error passes on (translated when needed); a retriable
   failure either asks Envoy for a retry (the retry header), naming the next model and its delay
   in the metadata, or, when the policy is spent, becomes the `retry_exhausted` error;
-- response body: translated chunk by chunk; the answer's latency is measured at its end.
+- response body, only when it is translated, replaced or timed: translated chunk by chunk; the
+  answer's latency is measured at its end.
 
 Every attempt is recorded in the request's metadata, which all attempts share: it feeds the
 next decision, the `x-plano-attempts` header and the access log.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from envoy.extensions.filters.http.ext_proc.v3.processing_mode_pb2 import ProcessingMode
 from envoy.service.ext_proc.v3.external_processor_pb2 import (
     BodyMutation,
     BodyResponse,
@@ -54,7 +57,6 @@ from plano_extproc.envoy.contract import (
     UPSTREAM_TIMEOUT_HEADER,
 )
 from plano_extproc.extproc.messages import (
-    CONTINUE_HEADERS,
     header_dict,
     json_reply,
     raw_json_reply,
@@ -80,6 +82,10 @@ from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES,
 from plano_extproc.translate import Translation
 
 _PASS_BODY = ProcessingResponse(response_body=BodyResponse())
+# An answer whose body needs neither translating nor measuring passes Envoy unread.
+_NO_RESPONSE_BODY = ProcessingMode(
+    response_header_mode=ProcessingMode.SEND, response_body_mode=ProcessingMode.NONE
+)
 JSON_TYPE = "application/json"
 _RECOVERED = FAILOVER_OUTCOMES.labels("recovered")
 _FIRST_TRY = FAILOVER_OUTCOMES.labels("first_try")
@@ -213,7 +219,9 @@ class AttemptStream:
         assert self._plan is not None
         return self._failover.policies[self._plan.policy_owner]
 
-    async def on_request_headers(self, message: ProcessingRequest) -> ProcessingResponse:
+    async def on_request_body(self, message: ProcessingRequest) -> ProcessingResponse:
+        """Waits out the delay the previous attempt asked for, then rewrites the request for
+        this attempt's model."""
         namespace = _namespace(message)
         self._plan = FailoverPlan.from_json(namespace.get(FAILOVER_KEY))
         if self._plan is None or self._plan.policy_owner not in self._failover.policies:
@@ -231,9 +239,9 @@ class AttemptStream:
         else:
             self._model = self._plan.candidates[0]
         self._started = self._failover.clock()
-        return CONTINUE_HEADERS
+        return self._rewritten(message.request_body.body)
 
-    def on_request_body(self, body: bytes) -> ProcessingResponse:
+    def _rewritten(self, body: bytes) -> ProcessingResponse:
         assert self._plan is not None
         plan = self._failover.plans[self._model]
         client_body = orjson.loads(body)
@@ -329,6 +337,8 @@ class AttemptStream:
         return ProcessingResponse(
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
             dynamic_metadata=_metadata(recorded),
+            # Envoy drops this answer for the retry: nothing to read in its body.
+            mode_override=_NO_RESPONSE_BODY,
         )
 
     def _exhausted(
@@ -383,10 +393,16 @@ class AttemptStream:
             )
             mutation.remove_headers.append(RETRY_HEADER)
         mutation.set_headers.append(set_header(ATTEMPTS_HEADER, attempts_header(self._attempts)))
+        reads_body = self.translation is not None or self._measures_total_latency()
         return ProcessingResponse(
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
             dynamic_metadata=_metadata(recorded),
+            mode_override=None if reads_body else _NO_RESPONSE_BODY,
         )
+
+    def _measures_total_latency(self) -> bool:
+        rule = self._policy.on_high_latency
+        return rule is not None and rule.measure is LatencyMeasure.TOTAL
 
     async def _check_latency(self, *, total: bool) -> None:
         """A slow answer is delivered; enough of them block the model for new requests."""

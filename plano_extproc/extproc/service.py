@@ -23,7 +23,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 
 from plano_extproc.envoy.contract import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
-from plano_extproc.extproc.messages import header_dict
+from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict
 from plano_extproc.extproc.translation import ResponseTranslation
 
 _ACKNOWLEDGE = {
@@ -74,9 +74,9 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
         async for message in request_iterator:
             phase = message.WhichOneof("request")
             if phase == "request_headers":
-                yield await attempt.on_request_headers(message)
+                yield CONTINUE_HEADERS
             elif phase == "request_body":
-                yield attempt.on_request_body(message.request_body.body)
+                yield await attempt.on_request_body(message)
             elif phase == "response_headers":
                 yield await attempt.on_response_headers(message)
             elif phase == "response_body":

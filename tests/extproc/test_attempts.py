@@ -9,7 +9,11 @@ from typing import Any
 import orjson
 import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
-from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    HttpBody,
+    HttpHeaders,
+    ProcessingRequest,
+)
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
@@ -93,11 +97,13 @@ def _headers(pairs: dict[str, str]) -> HttpHeaders:
     return HttpHeaders(headers=HeaderMap(headers=values))
 
 
-def request_headers(attempts: list[dict[str, Any]], upcoming: dict[str, Any] | None = None):
+def request_body(
+    attempts: list[dict[str, Any]], upcoming: dict[str, Any] | None = None
+) -> ProcessingRequest:
     namespace: dict[str, Any] = {FAILOVER_KEY: PLAN.to_json(), ATTEMPTS_KEY: attempts}
     if upcoming is not None:
         namespace[NEXT_KEY] = upcoming
-    message = ProcessingRequest(request_headers=_headers({":path": "/v1/chat/completions"}))
+    message = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
     return _with_metadata(message, namespace)
 
 
@@ -120,16 +126,12 @@ async def started(
     failover: Failover, attempts: list[dict[str, Any]] | None = None, **upcoming: Any
 ) -> AttemptStream:
     stream = failover.stream()
-    await stream.on_request_headers(request_headers(attempts or [], upcoming or None))
-    stream.on_request_body(BODY)
+    await stream.on_request_body(request_body(attempts or [], upcoming or None))
     return stream
 
 
 async def test_the_first_attempt_goes_to_the_first_candidate(failover: Failover) -> None:
-    stream = failover.stream()
-    await stream.on_request_headers(request_headers([]))
-
-    reply = stream.on_request_body(BODY)
+    reply = await failover.stream().on_request_body(request_body([]))
 
     common = reply.request_body.response
     headers = set_headers(common.header_mutation)
@@ -143,14 +145,11 @@ async def test_the_first_attempt_goes_to_the_first_candidate(failover: Failover)
 async def test_a_retry_goes_where_the_last_attempt_said_after_its_delay(
     failover: Failover,
 ) -> None:
-    stream = failover.stream()
     began = time.monotonic()
-    await stream.on_request_headers(
-        request_headers([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 50})
+    reply = await failover.stream().on_request_body(
+        request_body([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 50})
     )
     assert time.monotonic() - began >= 0.05
-
-    reply = stream.on_request_body(BODY)
 
     common = reply.request_body.response
     assert set_headers(common.header_mutation)["authorization"] == "Bearer sk-ant-test"
@@ -166,6 +165,8 @@ async def test_a_retriable_failure_asks_envoy_for_a_retry(failover: Failover) ->
 
     mutation = reply.response_headers.response.header_mutation
     assert set_headers(mutation) == {RETRY_HEADER: "1"}
+    # Envoy drops the failed answer: its body is not sent to the service.
+    assert reply.HasField("mode_override")
     assert metadata(reply)[NEXT_KEY] == {"model": CLAUDE, "delay_ms": 0}
     assert metadata(reply)[ATTEMPTS_KEY] == [{"model": GPT, "status": 503}]
 
@@ -220,6 +221,8 @@ async def test_a_client_error_passes_on_and_a_providers_retry_header_is_dropped(
     mutation = reply.response_headers.response.header_mutation
     assert RETRY_HEADER in mutation.remove_headers
     assert set_headers(mutation)[ATTEMPTS_HEADER] == "openai/gpt-4o;status=400"
+    # Total latency is measured (on_high_latency), so the body still comes by.
+    assert not reply.HasField("mode_override")
 
 
 async def test_success_after_a_failover_re_pins_the_session(failover: Failover) -> None:
@@ -241,10 +244,9 @@ async def test_repeated_slow_answers_block_the_model(failover: Failover, clock: 
 
 
 async def test_an_attempt_without_a_plan_is_refused(failover: Failover) -> None:
-    stream = failover.stream()
-    message = ProcessingRequest(request_headers=_headers({":path": "/v1/chat/completions"}))
+    message = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
 
-    reply = await stream.on_request_headers(message)
+    reply = await failover.stream().on_request_body(message)
 
     assert reply.immediate_response.status.code == 502
 
