@@ -474,3 +474,18 @@ def test_blocks_are_shared_by_replicas_through_redis(
     assert response.status_code == 200
     assert response.headers["x-plano-model"] == BACKUP
     assert _models(upstream) == ["fo-global", "fo-backup", "fo-backup"]
+
+
+def test_an_anthropic_stream_fails_over_and_is_translated(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    upstream.script_model("fo-primary", ErrorReply(429))
+    client = anthropic.Anthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
+
+    with client.messages.stream(
+        model="openai/fo-primary", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+
+    assert text == ANSWER
+    assert _models(upstream) == ["fo-primary", "fo-backup"]
