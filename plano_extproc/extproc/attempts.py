@@ -206,7 +206,6 @@ class AttemptStream:
         self._attempts: list[Attempt] = []
         self._model = ""
         self._started = 0.0
-        self._api = ClientApi.CHAT
         self._stream_requested = False
         self._usage = False
         self._state_key: str | None = None
@@ -238,6 +237,9 @@ class AttemptStream:
                 await asyncio.sleep(delay_s)
         else:
             self._model = self._plan.candidates[0]
+        if self._model not in self._failover.plans:
+            # A replica with another config started this request (a rollout).
+            return json_reply(502, _error(f"model '{self._model}' is not configured here"))
         self._started = self._failover.clock()
         return self._rewritten(message.request_body.body)
 

@@ -256,3 +256,12 @@ async def test_candidates_skip_providers_without_a_key(failover: Failover, confi
     routed = Decision((GPT, "groq/llama-3.3-70b"), "coding", "0" * 32, None)
     # fallback_models win over the ranking; groq (no key) would never be usable anyway.
     assert await failover.candidates(provider, routed) == (GPT, CLAUDE, MINI)
+
+
+async def test_an_attempt_for_a_model_this_replica_lacks_is_refused(failover: Failover) -> None:
+    message = request_body([{"model": GPT, "status": 429}], {"model": "openai/gone", "delay_ms": 0})
+
+    reply = await failover.stream().on_request_body(message)
+
+    assert reply.immediate_response.status.code == 502
+    assert b"openai/gone" in reply.immediate_response.body
