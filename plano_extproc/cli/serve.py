@@ -22,7 +22,7 @@ import uvloop
 from plano_extproc.classifiers.factory import UnavailableClassifier
 from plano_extproc.config import ConfigError, load_config
 from plano_extproc.config.model import SessionCacheType
-from plano_extproc.extproc.server import DEFAULT_DRAIN_SECONDS, serve
+from plano_extproc.extproc.server import serve
 
 log = logging.getLogger("plano_extproc")
 
@@ -38,7 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start even if provider key variables are unset (their requests get a 503)",
     )
-    command.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS)
+    command.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=None,
+        help="how long open streams may finish after SIGTERM (default: the listener timeout "
+        "+ 5 s, the longest a request may take)",
+    )
     command.add_argument(
         "--metrics-port",
         type=int,
@@ -81,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
 def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
     command = [sys.executable, "-m", "plano_extproc.cli.main", "serve", "--config", args.config]
     command += ["--host", args.host, "--port", str(args.port + index)]
-    command += ["--log-level", args.log_level, "--drain-seconds", str(args.drain_seconds)]
+    command += ["--log-level", args.log_level]
+    if args.drain_seconds is not None:
+        command += ["--drain-seconds", str(args.drain_seconds)]
     if args.metrics_port:
         command += ["--metrics-port", str(args.metrics_port + index)]
     return command + (["--allow-missing-keys"] if args.allow_missing_keys else [])

@@ -92,8 +92,11 @@ def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
         grpc_service=grpc_service([(FILTER_KIND_METADATA, ATTEMPT_FILTER_KIND)]),
         processing_mode=mode,
         message_timeout=longest_wait + ATTEMPT_MESSAGE_MARGIN,
-        # An attempt that was not rewritten would reach the wrong provider in the wrong API.
-        failure_mode_allow=False,
+        # Open: once an attempt is rewritten, its answer needs the service only to be
+        # translated, so a restart must not fail it. An attempt the service could not rewrite
+        # has no cluster header and gets the attempts listener's 503; it never reaches a
+        # provider.
+        failure_mode_allow=True,
         metadata_options=ext_proc.MetadataOptions(
             forwarding_namespaces=namespaces, receiving_namespaces=namespaces
         ),

@@ -177,10 +177,21 @@ def _failover_route(retries: int) -> route.Route:
 def attempt_route_config(
     upstreams: Iterable[Upstream], timeout: timedelta
 ) -> route.RouteConfiguration:
-    """The attempts listener's routes: each attempt to its provider, once, within `timeout`."""
-    routes = [*(_provider_route(u, timeout, 0) for u in upstreams), _unrouted()]
+    """The attempts listener's routes: each attempt to its provider, once, within `timeout`;
+    an attempt the attempt filter did not rewrite gets a 503."""
+    routes = [*(_provider_route(u, timeout, 0) for u in upstreams), _not_rewritten()]
     host = route.VirtualHost(name=ATTEMPTS_LISTENER, domains=["*"], routes=routes)
     return route.RouteConfiguration(name=ATTEMPTS_LISTENER, virtual_hosts=[host])
+
+
+def _not_rewritten() -> route.Route:
+    message = "the routing service did not prepare this attempt"
+    body = json_error_body("RoutingUnavailable", message, "attempt_not_rewritten")
+    return route.Route(
+        name="not_rewritten",
+        match=route.RouteMatch(prefix="/"),
+        direct_response=route.DirectResponseAction(status=503, body_format=body),
+    )
 
 
 def route_config(

@@ -212,6 +212,9 @@ class AttemptStream:
         self._translation_value = ""
         self._replacement: bytes | None = None
         self.translation: ResponseTranslation | None = None
+        # Whether the answer's body comes by (translated, replaced or timed); when not, the
+        # stream ends with the response headers and the answer no longer depends on us.
+        self.reads_response_body = True
 
     @property
     def _policy(self) -> RetryPolicy:
@@ -340,7 +343,7 @@ class AttemptStream:
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
             dynamic_metadata=_metadata(recorded),
             # Envoy drops this answer for the retry: nothing to read in its body.
-            mode_override=_NO_RESPONSE_BODY,
+            mode_override=self._skip_response_body(),
         )
 
     def _exhausted(
@@ -399,8 +402,12 @@ class AttemptStream:
         return ProcessingResponse(
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
             dynamic_metadata=_metadata(recorded),
-            mode_override=None if reads_body else _NO_RESPONSE_BODY,
+            mode_override=None if reads_body else self._skip_response_body(),
         )
+
+    def _skip_response_body(self) -> ProcessingMode:
+        self.reads_response_body = False
+        return _NO_RESPONSE_BODY
 
     def _measures_total_latency(self) -> bool:
         rule = self._policy.on_high_latency

@@ -1,7 +1,10 @@
 """Runs the ext_proc gRPC server: health first (NOT_SERVING), then load, then SERVING.
 
-SIGTERM/SIGINT flip health to NOT_SERVING, let open streams finish within the drain period,
-then close the routing components.
+SIGTERM/SIGINT flip health to NOT_SERVING and keep accepting streams while Envoy's health checks
+notice (a few seconds); then no new streams, and the open ones get the rest of the drain
+period. Only translated answers still need the service once they are routed, so the default
+drain is the listener's timeout, the longest a request may take; then the routing components
+close.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from plano_extproc.routing.router import Router
 log = logging.getLogger(__name__)
 
 HEALTH_SERVICES = ("", EXTPROC_SERVICE)
-DEFAULT_DRAIN_SECONDS = 10.0
+# Envoy checks every second and ejects a worker after two failures.
+HEALTH_NOTICE_SECONDS = 3.0
+# Beyond the listener timeout: a request that started just before SIGTERM still finishes.
+DRAIN_MARGIN_SECONDS = 5.0
 _SERVER_OPTIONS = (
     ("grpc.max_concurrent_streams", 4096),
     ("grpc.max_receive_message_length", 80 * 1024 * 1024),
@@ -41,10 +47,12 @@ async def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 50051,
-    drain_seconds: float = DEFAULT_DRAIN_SECONDS,
+    drain_seconds: float | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until `stop` is set (or SIGTERM/SIGINT arrives)."""
+    """Serve until `stop` is set (or SIGTERM/SIGINT arrives); `drain_seconds` defaults to
+    `default_drain_seconds(config)`."""
+    drain_seconds = default_drain_seconds(config) if drain_seconds is None else drain_seconds
     stop = stop or _stop_on_signals()
     server = grpc.aio.server(options=_SERVER_OPTIONS)
     health_servicer = health.aio.HealthServicer()
@@ -74,10 +82,18 @@ async def serve(
         await stop.wait()
         log.info("ext_proc on port %d draining for up to %.0fs", port, drain_seconds)
         await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-        await server.stop(grace=drain_seconds)
+        # Streams Envoy opens before it sees NOT_SERVING are still served.
+        notice = min(HEALTH_NOTICE_SECONDS, drain_seconds / 2)
+        await asyncio.sleep(notice)
+        await server.stop(grace=drain_seconds - notice)
     finally:
         await ready.close()
         await router.close()
+
+
+def default_drain_seconds(config: Config) -> float:
+    """As long as the longest allowed request (the listener's timeout), and a margin."""
+    return config.listeners[0].timeout_seconds + DRAIN_MARGIN_SECONDS
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -1,8 +1,10 @@
 """The ExternalProcessor gRPC service: one bidirectional stream per HTTP request.
 
 Three kinds of stream arrive. The routing filter's: request headers → (continue) → the buffered
-request body → one answer. The translating filter's (translated requests only): response
-headers → response body chunks, each answered with its translation. The attempt filter's, one
+request body → one answer, after which the service ends the stream (Envoy then goes on without
+it, so the request no longer depends on this process). The translating filter's (translated
+requests only): response headers → response body chunks, each answered with its translation.
+The attempt filter's, one
 per upstream attempt of a request with a `retry_policy` (their gRPC metadata says so): see
 `attempts.py`. Any other phase is acknowledged unchanged.
 """
@@ -57,7 +59,9 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
                 yield reply
             elif phase == "request_body" and pending is not None:
                 yield await gateway.on_body(pending, message.request_body.body)
-                pending = None
+                # The routing filter expects nothing more: ending its stream takes the service
+                # out of the request's path, so a restart or crash cannot fail it any more.
+                return
             elif phase == "response_headers":
                 translation, reply = ResponseTranslation.start(message)
                 yield reply
@@ -79,6 +83,8 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
                 yield await attempt.on_request_body(message)
             elif phase == "response_headers":
                 yield await attempt.on_response_headers(message)
+                if not attempt.reads_response_body:
+                    return
             elif phase == "response_body":
                 body = message.response_body
                 reply = await attempt.on_response_body(body.body, body.end_of_stream)

@@ -84,7 +84,7 @@ def test_the_failover_cluster_runs_the_attempt_filter_upstream() -> None:
     attempt = ExternalProcessor().parse(ext_proc_filter.typed_config.value)
     metadata = {(h.key, h.value) for h in attempt.grpc_service.initial_metadata}
     assert metadata == {(FILTER_KIND_METADATA, ATTEMPT_FILTER_KIND)}
-    assert attempt.failure_mode_allow is False
+    assert attempt.failure_mode_allow is True
     # The longest wait before a retry (0.9 of the 300 s listener timeout) fits in one message.
     assert attempt.message_timeout > timedelta(seconds=270)
     assert attempt.metadata_options.receiving_namespaces.untyped == ["plano"]

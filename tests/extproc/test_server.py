@@ -13,7 +13,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from plano_extproc.config.model import Config
-from plano_extproc.extproc.server import EXTPROC_SERVICE, serve
+from plano_extproc.extproc.server import EXTPROC_SERVICE, default_drain_seconds, serve
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -120,3 +120,41 @@ async def test_port_in_use_is_an_error(config: Config) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(OSError, match="cannot listen"):
             await serve(config, port=port, stop=asyncio.Event())
+
+
+async def test_the_routing_stream_ends_with_its_answer(server: grpc.aio.Channel) -> None:
+    """Envoy then continues without the service: a restart cannot fail the proxied request."""
+    stub = external_processor_pb2_grpc.ExternalProcessorStub(server)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    call = stub.Process()
+    await call.write(request_headers("/v1/chat/completions"))
+    assert (await call.read()).HasField("request_headers")
+    await call.write(request_body(body))
+    assert (await call.read()).HasField("request_body")
+    # Without closing our side, the server has finished the call.
+    assert await asyncio.wait_for(call.read(), 5) is grpc.aio.EOF
+    assert await call.code() == grpc.StatusCode.OK
+
+
+async def test_streams_opened_while_envoy_learns_of_the_drain_are_served(
+    config: Config,
+) -> None:
+    port, stop = free_port(), asyncio.Event()
+    task = asyncio.create_task(serve(config, port=port, stop=stop, drain_seconds=2))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        while True:
+            try:
+                if await health(channel, "") == SERVING:
+                    break
+            except grpc.aio.AioRpcError:
+                await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.sleep(0.2)
+        assert await health(channel, "") == health_pb2.HealthCheckResponse.NOT_SERVING
+        replies = await exchange(channel, request_headers("/v1/models", "GET", eos=True))
+        assert replies[0].immediate_response.status.code == 200
+    await asyncio.wait_for(task, 10)
+
+
+def test_the_default_drain_outlasts_the_longest_request(config: Config) -> None:
+    assert default_drain_seconds(config) == config.listeners[0].timeout_seconds + 5

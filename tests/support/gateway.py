@@ -67,7 +67,7 @@ ROUTES = (
 EXTPROC_READY_TIMEOUT_SECONDS = 60.0
 ENVOY_CONFIG_TIMEOUT_SECONDS = 60.0
 # Teardown should not wait for the production drain period.
-_TEST_DRAIN_SECONDS = "1"
+_TEST_DRAIN_SECONDS = 1.0
 
 
 def gateway_config(
@@ -147,10 +147,11 @@ def running_extproc(
     *,
     workers: int = 1,
     name: str = "extproc",
+    drain_seconds: float = _TEST_DRAIN_SECONDS,
 ) -> Iterator[ManagedProcess]:
     """`plano-extproc serve`, ready when every worker port reports SERVING."""
     args = _cli("serve", "--config", str(config_path), "--port", str(port))
-    args += ["--workers", str(workers), "--drain-seconds", _TEST_DRAIN_SECONDS]
+    args += ["--workers", str(workers), "--drain-seconds", str(drain_seconds)]
     ready = all_of(*(grpc_serving(port + index) for index in range(workers)))
     with managed_process(
         name,
@@ -270,6 +271,7 @@ def running_gateway(
     workers: int = 1,
     name: str = "gateway",
     max_request_bytes: int | None = None,
+    drain_seconds: float = _TEST_DRAIN_SECONDS,
     **config_options: Any,
 ) -> Iterator[Gateway]:
     """Config + ext_proc (`workers` processes) + Envoy, in `workdir`/`name`.
@@ -296,7 +298,9 @@ def running_gateway(
         max_request_bytes=max_request_bytes,
     )
     with (
-        running_extproc(config_path, directory, extproc_port, workers=workers) as extproc,
+        running_extproc(
+            config_path, directory, extproc_port, workers=workers, drain_seconds=drain_seconds
+        ) as extproc,
         running_envoy(envoy_yaml, directory, listener_port) as envoy,
     ):
         yield Gateway(upstream, config_path, envoy_yaml, extproc, tuple(extproc_ports), envoy)
