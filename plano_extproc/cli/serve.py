@@ -12,14 +12,14 @@ import logging
 import signal
 import subprocess
 import sys
-import threading
-import time
+from functools import partial
 from types import FrameType
 
 import prometheus_client
 import uvloop
 
 from plano_extproc.classifiers.factory import UnavailableClassifier
+from plano_extproc.cli.supervisor import Supervisor, stopped_cleanly
 from plano_extproc.config import ConfigError, load_config
 from plano_extproc.config.model import SessionCacheType
 from plano_extproc.extproc.server import serve
@@ -96,31 +96,21 @@ def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
 
 
 def _run_workers(args: argparse.Namespace) -> int:
-    workers = [subprocess.Popen(_worker_command(args, index)) for index in range(args.workers)]
-    stopping = threading.Event()
+    """The workers, each restarted alone if it dies; SIGTERM/SIGINT drain them all."""
+    supervisor = Supervisor()
+    for index in range(args.workers):
+        command = _worker_command(args, index)
+        supervisor.add(f"worker {index} (port {args.port + index})", partial(_popen, command))
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         # Signalled once only: a second SIGTERM would kill a worker that is still draining.
-        if stopping.is_set():
-            return
-        stopping.set()
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signum)
+        supervisor.signal_all(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    # The first worker to exit ends the group: a supervisor restarts it whole.
-    while all(worker.poll() is None for worker in workers) and not stopping.is_set():
-        time.sleep(0.2)
-    unexpected = not stopping.is_set()
-    forward(signal.SIGTERM, None)
-    return _group_status([worker.wait() for worker in workers], unexpected)
+    supervisor.run()
+    return stopped_cleanly(supervisor.wait_all())
 
 
-def _group_status(codes: list[int], unexpected: bool) -> int:
-    """A worker's own failure wins; workers we stopped ourselves are not failures."""
-    failures = [code for code in codes if code not in (0, -signal.SIGTERM, -signal.SIGINT)]
-    if failures:
-        return failures[0] if failures[0] > 0 else 128 - failures[0]
-    return 1 if unexpected else 0
+def _popen(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command)

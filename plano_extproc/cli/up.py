@@ -2,14 +2,13 @@
 
 Renders the Envoy config next to a temporary work dir, starts the ext_proc service, waits until
 it reports SERVING, then starts Envoy. Both processes' output is interleaved line by line with a
-`[extproc]` / `[envoy]` prefix. Ctrl-C (or SIGTERM) stops both; if either exits, the other is
-stopped too and the exit status is the failed one's.
+`[extproc]` / `[envoy]` prefix. Either one that exits is restarted on its own (the other keeps
+running: Envoy answers 503 while no ext_proc worker is healthy). Ctrl-C (or SIGTERM) stops both.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import subprocess
@@ -17,12 +16,14 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from plano_extproc.cli.supervisor import Supervisor, stopped_cleanly
 from plano_extproc.config import ConfigError, load_config
 
 _READY_TIMEOUT_SECONDS = 120.0
@@ -118,35 +119,26 @@ def _wait_until_serving(ports: list[int], extproc: subprocess.Popen[bytes]) -> b
     return False
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def _supervise(
     args: argparse.Namespace, envoy: str, envoy_yaml: Path, ports: list[int], listen_port: int
 ) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    processes = [_start("extproc", _serve_command(args))]
+    supervisor = Supervisor()
     try:
-        if not _wait_until_serving(ports, processes[0]):
+        extproc = supervisor.add(
+            "the ext_proc service", partial(_start, "extproc", _serve_command(args))
+        )
+        if not _wait_until_serving(ports, extproc.process):
             print("[up] the ext_proc service did not become SERVING", file=sys.stderr)
             return 1
-        processes.append(_start("envoy", _envoy_command(args, envoy, envoy_yaml)))
+        supervisor.add("envoy", partial(_start, "envoy", _envoy_command(args, envoy, envoy_yaml)))
         print(
             f"[up] gateway listening on http://localhost:{listen_port}; Ctrl-C stops it", flush=True
         )
-        while not stop.is_set() and all(p.poll() is None for p in processes):
-            stop.wait(0.2)
+        supervisor.run(stop.is_set)
     finally:
-        _stop(processes)
-    return next((p.returncode for p in processes if p.returncode not in (0, -15)), 0)
+        supervisor.signal_all(signal.SIGTERM)
+        codes = supervisor.wait_all()
+    return stopped_cleanly(codes)

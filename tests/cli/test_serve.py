@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from plano_extproc.cli.serve import _group_status
 from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,17 +39,3 @@ def test_serve_with_invalid_config_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "model_providers" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("codes", "unexpected", "status"),
-    [
-        ([0, 0], False, 0),
-        ([-signal.SIGTERM, 0], False, 0),
-        ([3, -signal.SIGTERM], True, 3),
-        ([-signal.SIGTERM, -signal.SIGKILL], True, 128 + signal.SIGKILL),
-        ([0, -signal.SIGTERM], True, 1),
-    ],
-)
-def test_worker_group_status(codes: list[int], unexpected: bool, status: int) -> None:
-    assert _group_status(codes, unexpected) == status

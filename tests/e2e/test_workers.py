@@ -99,3 +99,35 @@ def test_two_workers_serve_and_stop_cleanly(make_gateway: GatewayFactory) -> Non
     assert all(_gone(pid) for pid in workers)
     assert not any(grpc_serving(port)() for port in gateway.extproc_ports)
     assert "Traceback" not in gateway.extproc.log_path.read_text(encoding="utf-8")
+
+
+def test_a_killed_worker_is_restarted_alone_and_envoy_routes_around_it(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway(workers=WORKERS)
+    workers = sorted(_children(gateway.extproc.pid))
+    assert len(workers) == WORKERS, workers
+    victim, survivor = workers
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+    os.kill(victim, signal.SIGKILL)
+    killed_at = time.monotonic()
+    late_failures, statuses = 0, []
+    deadline = killed_at + SPREAD_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        response = httpx.post(f"{gateway.base_url}/v1/chat/completions", json=body, timeout=20)
+        statuses.append(response.status_code)
+        if response.status_code != 200 and time.monotonic() - killed_at > 2:
+            late_failures += 1
+        children = _children(gateway.extproc.pid)
+        if len(children) == WORKERS and all(
+            grpc_serving(port, EXTPROC_SERVICE)() for port in gateway.extproc_ports
+        ):
+            break
+        time.sleep(0.05)
+
+    assert gateway.extproc.running, gateway.log_tails()
+    assert survivor in _children(gateway.extproc.pid)
+    assert victim not in _children(gateway.extproc.pid)
+    assert len(_children(gateway.extproc.pid)) == WORKERS, gateway.log_tails()
+    assert late_failures == 0, statuses
