@@ -21,7 +21,11 @@ from plano_extproc.config.model import Config, Route
 from plano_extproc.metrics_sources.base import ModelMetrics
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, Fallback
 from plano_extproc.routing.ranking import rank
-from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES, ROUTING_DECISIONS
+from plano_extproc.telemetry.metrics import (
+    AFFINITY_STALE_PINS,
+    CLASSIFIER_FAILURES,
+    ROUTING_DECISIONS,
+)
 from plano_extproc.telemetry.trace import trace_id_for
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ _PINNED = ROUTING_DECISIONS.labels("pinned")
 _ROUTED = ROUTING_DECISIONS.labels("routed")
 _NO_ROUTE = ROUTING_DECISIONS.labels("no_route")
 _FELL_BACK = ROUTING_DECISIONS.labels("fallback")
+_STALE_PINS = AFFINITY_STALE_PINS
 _TIMEOUTS = CLASSIFIER_FAILURES.labels("timeout")
 _ERRORS = CLASSIFIER_FAILURES.labels("error")
 
@@ -61,11 +66,17 @@ class RoutingEngine:
         key = affinity_key(*session) if session else None
         session_id = session[0] if session else None
 
+        stale = False
         if key is not None:
             pin = await self._affinity.get(key)
-            if pin is not None:
+            if pin is not None and pin.model in self._config.provider_by_name:
                 _PINNED.inc()
                 return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True)
+            # A pin naming a model this config no longer declares (a rollout sharing Redis)
+            # is a miss: the request is routed again and the session re-pinned.
+            stale = pin is not None
+            if stale:
+                _STALE_PINS.inc()
 
         route, fallback = await self._classify(routes, request)
         if route is None:
@@ -75,7 +86,7 @@ class RoutingEngine:
         models = rank(route.models, route.policy, self._metrics, self._rng)
         _ROUTED.inc()
         if key is not None:
-            await self._affinity.put(key, Pin(models[0], route.name))
+            await self._affinity.put(key, Pin(models[0], route.name), replace=stale)
         return Decision(models, route.name, trace_id, session_id)
 
     def _routes_for(self, request: ParsedRequest) -> tuple[Route, ...]:

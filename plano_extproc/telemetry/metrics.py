@@ -15,6 +15,10 @@ CLASSIFIER_FAILURES = Counter(
 AFFINITY_ERRORS = Counter(
     "plano_affinity_errors_total", "Affinity store operations that failed", ["backend", "operation"]
 )
+AFFINITY_STALE_PINS = Counter(
+    "plano_affinity_stale_pins_total",
+    "Pins naming a model the config no longer declares; the request was routed again",
+)
 METRICS_SOURCE_REFRESHES = Counter(
     "plano_metrics_source_refreshes_total", "Metrics source refresh attempts", ["source", "result"]
 )

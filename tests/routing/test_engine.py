@@ -5,7 +5,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
+from plano_extproc.affinity.base import Pin
+from plano_extproc.affinity.keys import affinity_key
 from plano_extproc.affinity.memory import MemoryAffinityStore
 from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest, Role
 from plano_extproc.api.errors import InvalidRequest
@@ -97,6 +100,25 @@ async def test_affinity_pins_first_routed_model(demo_config: Config) -> None:
     assert (first.pinned, first.session_id) == (False, "s-1")
     assert second == Decision((CLAUDE,), "code_generation", second.trace_id, "s-1", pinned=True)
     assert classifier.calls == 1
+
+
+async def test_a_pin_to_a_model_no_longer_declared_is_routed_again_and_re_pinned(
+    demo_config: Config,
+) -> None:
+    store = MemoryAffinityStore(ttl_seconds=600, max_entries=100)
+    classifier = ScriptedClassifier("code_generation")
+    routed = RoutingEngine(demo_config, classifier, store, StaticMetrics())
+    headers = {"x-model-affinity": "s-stale"}
+    key = affinity_key("s-stale", None)
+    await store.put(key, Pin("openai/retired-model", "code_generation"))
+    before = REGISTRY.get_sample_value("plano_affinity_stale_pins_total") or 0.0
+
+    decision = await routed.decide(request("Write another one"), headers)
+
+    assert decision.pinned is False
+    assert decision.models[0] == CLAUDE
+    assert (await store.get(key)) == Pin(CLAUDE, "code_generation")
+    assert REGISTRY.get_sample_value("plano_affinity_stale_pins_total") == before + 1
 
 
 async def test_session_id_header_is_a_synonym(demo_config: Config) -> None:
