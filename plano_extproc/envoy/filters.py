@@ -18,6 +18,7 @@ from envoy_data_plane.google.protobuf import Any
 from plano_extproc.envoy.contract import CLUSTER_HEADER, EXTPROC_CLUSTER
 
 ROUTER_FILTER = "envoy.filters.http.router"
+BUFFER_FILTER = "envoy.filters.http.buffer"
 # What rewriting a request for its provider sets or removes (provider `headers` come on top).
 PROVIDER_REQUEST_HEADERS = (
     ":path",

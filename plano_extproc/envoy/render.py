@@ -20,10 +20,14 @@ from envoy_data_plane.envoy.config.accesslog import v3 as accesslog
 from envoy_data_plane.envoy.config.bootstrap import v3 as bootstrap
 from envoy_data_plane.envoy.config.core import v3 as core
 from envoy_data_plane.envoy.config.listener import v3 as listener
+from envoy_data_plane.envoy.config.overload import v3 as overload
 from envoy_data_plane.envoy.extensions.access_loggers.stream import v3 as stream
 from envoy_data_plane.envoy.extensions.filters.http.buffer import v3 as buffer
 from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as ext_proc
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
+from envoy_data_plane.envoy.extensions.resource_monitors.downstream_connections import (
+    v3 as downstream_connections,
+)
 from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.config.model import Config, Listener
@@ -45,6 +49,7 @@ from plano_extproc.envoy.failover import (
     has_failover,
 )
 from plano_extproc.envoy.filters import (
+    BUFFER_FILTER,
     HCM_FILTER,
     PROVIDER_REQUEST_HEADERS,
     BodyMode,
@@ -65,12 +70,19 @@ from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import route_config
 from plano_extproc.envoy.upstreams import Upstream, upstreams_for
 
-BUFFER_FILTER = "envoy.filters.http.buffer"
 STDOUT_LOG = "envoy.access_loggers.stdout"
 ROUTING_STAT_PREFIX = "plano"
 TRANSLATE_STAT_PREFIX = "plano_translate"
 # The ext_proc's deadline must outlast the classifier's, which degrades instead of failing.
 EXTPROC_TIMEOUT_MARGIN = timedelta(seconds=1)
+# A client has this long to send its headers, and to send its whole request (at most the
+# listener timeout): a stalled upload must not hold a connection for the full request timeout.
+REQUEST_HEADERS_TIMEOUT = timedelta(seconds=10)
+REQUEST_RECEIVE_TIMEOUT = timedelta(seconds=60)
+# Downstream connections Envoy keeps at most (the overload manager's limit); past it new
+# connections are refused instead of exhausting memory and file descriptors.
+MAX_DOWNSTREAM_CONNECTIONS = 50_000
+DOWNSTREAM_CONNECTIONS_MONITOR = "envoy.resource_monitors.global_downstream_max_connections"
 # Translating one response chunk takes microseconds; the time between upstream chunks does not
 # count. Generous, because a timeout mid-response throws away a completion already paid for.
 TRANSLATE_MESSAGE_TIMEOUT = timedelta(seconds=5)
@@ -185,6 +197,8 @@ def _connection_manager(
         merge_slashes=True,
         # SSE streams and non-streaming completions can both be silent for a long time.
         stream_idle_timeout=timeout,
+        request_headers_timeout=min(timeout, REQUEST_HEADERS_TIMEOUT),
+        request_timeout=min(timeout, REQUEST_RECEIVE_TIMEOUT),
         route_config=route_config(upstreams, timeout, entry.max_retries, failover_retries(config)),
         http_filters=_http_filters(config, max_request_bytes),
         access_log=[_access_log()],
@@ -204,6 +218,16 @@ def _listener(
     return listener.Listener(
         name=entry.name, address=core.Address(socket_address=address), filter_chains=[chain]
     )
+
+
+def _overload_manager() -> overload.OverloadManager:
+    limit = downstream_connections.DownstreamConnectionsConfig(
+        max_active_downstream_connections=MAX_DOWNSTREAM_CONNECTIONS
+    )
+    monitor = overload.ResourceMonitor(
+        name=DOWNSTREAM_CONNECTIONS_MONITOR, typed_config=Any.pack(limit)
+    )
+    return overload.OverloadManager(resource_monitors=[monitor])
 
 
 def _admin(port: int) -> bootstrap.Admin:
@@ -244,6 +268,7 @@ def build_bootstrap(
     return bootstrap.Bootstrap(
         static_resources=resources,
         bootstrap_extensions=bootstrap_extensions(config),
+        overload_manager=_overload_manager(),
         admin=None if admin_port is None else _admin(admin_port),
         layered_runtime=_runtime(),
     )

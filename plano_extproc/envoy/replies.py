@@ -99,6 +99,23 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
             503, PROVIDER_FAILURE_FLAGS, "the model provider could not be reached"
         ),
         _Rewrite(413, (), 413, "InvalidRequest", too_large, "body_too_large"),
+        _Rewrite(
+            408,
+            (),
+            408,
+            "RequestTimeout",
+            "the request was not received in time",
+            RESPONSE_CODE_DETAILS,
+        ),
+        # Envoy's own refusal of CONNECT and protocol upgrades (the service never answers 403).
+        _Rewrite(
+            403,
+            (),
+            403,
+            "Forbidden",
+            "CONNECT and protocol upgrades are not supported",
+            RESPONSE_CODE_DETAILS,
+        ),
     )
 
 

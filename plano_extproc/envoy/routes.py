@@ -61,6 +61,18 @@ def _health_route() -> route.Route:
     )
 
 
+def _connect_route() -> route.Route:
+    """CONNECT (a tunnel request, never one of ours) is refused at once. Without a route for
+    it, the buffer filter would wait for a body that never ends; with one, Envoy refuses it
+    itself (403, CONNECT is not an enabled upgrade), before any filter."""
+    body = json_error_body("Forbidden", "CONNECT is not supported", "method_not_allowed")
+    return route.Route(
+        name="connect",
+        match=route.RouteMatch(connect_matcher=route.RouteMatchConnectMatcher()),
+        direct_response=route.DirectResponseAction(status=403, body_format=body),
+    )
+
+
 def _retry_policy(retries: int, timeout: timedelta) -> route.RetryPolicy | None:
     """None without `max_retries`: then exactly one upstream request is made, as in Plano."""
     if retries <= 0:
@@ -204,7 +216,7 @@ def route_config(
     allows (None when no provider has one)."""
     provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
     failover = [] if failover_retries is None else [_failover_route(failover_retries)]
-    routes = [_health_route(), *failover, *provider_routes, _unrouted()]
+    routes = [_health_route(), _connect_route(), *failover, *provider_routes, _unrouted()]
     # Off by default here rather than `disabled` in the HCM: Envoy builds the filter chain from
     # the route the client's own headers select, before the routing ext_proc sets them, so a
     # route could never enable it. The ext_proc filter reads this config when the request

@@ -235,13 +235,16 @@ def test_route_table(example: Bootstrap) -> None:
     table = routes(example)
     assert [r.name for r in table] == [
         "health",
+        "connect",
         "upstream_api_openai_com_443_tls_translated",
         "upstream_api_openai_com_443_tls",
         "upstream_api_anthropic_com_443_tls_translated",
         "upstream_api_anthropic_com_443_tls",
         "unrouted",
     ]
-    health, *proxied, unrouted = table
+    health, connect, *proxied, unrouted = table
+    assert connect.match.connect_matcher is not None
+    assert connect.direct_response.status == 403
     assert health.match.path == "/healthz"
     assert health.direct_response.status == 200
     assert per_route(health, EXTPROC_FILTER).disabled
@@ -258,7 +261,7 @@ def test_route_table(example: Bootstrap) -> None:
 def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
     # Off for the virtual host (health, plain provider routes, the 404 and local replies) ...
     assert per_route(virtual_host(example), TRANSLATE_FILTER).disabled
-    translated, plain = routes(example)[1:3]
+    translated, plain = routes(example)[2:4]
     assert translated.match.headers[1].name == TRANSLATE_HEADER
     assert translated.match.headers[1].present_match is True
     # ... and back on, with no overrides, on the routes of translated requests only.
@@ -271,7 +274,7 @@ def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
 
 
 def test_provider_routes_report_the_decision_and_make_one_request(example: Bootstrap) -> None:
-    route = routes(example)[1]
+    route = routes(example)[2]
     assert route.route.host_rewrite_literal == "api.openai.com"
     assert route.route.retry_policy is None  # no max_retries: exactly one upstream request
     added = {o.header.key: o for o in route.response_headers_to_add if o.header is not None}
@@ -283,7 +286,7 @@ def test_provider_routes_report_the_decision_and_make_one_request(example: Boots
 
 def test_listener_max_retries_retries_the_same_provider_as_plano_does() -> None:
     config = config_from(LOCAL_PROVIDERS, listeners=listener(12000, "60s", max_retries=3))
-    route = routes(build_bootstrap(config))[1]
+    route = routes(build_bootstrap(config))[2]
     policy = route.route.retry_policy
     assert set(policy.retry_on.split(",")) == {
         "5xx",
@@ -351,6 +354,14 @@ def test_ext_proc_by_host_name_is_resolved() -> None:
     assert clusters(bootstrap)[EXTPROC_CLUSTER].type is ClusterDiscoveryType.STRICT_DNS
 
 
+def test_edge_timeouts_and_the_connection_limit(example: Bootstrap) -> None:
+    hcm = manager(example)
+    assert hcm.request_headers_timeout == timedelta(seconds=10)
+    assert hcm.request_timeout == timedelta(seconds=60)
+    monitor = example.overload_manager.resource_monitors[0]
+    assert monitor.name == "envoy.resource_monitors.global_downstream_max_connections"
+
+
 def test_local_replies_keep_the_ext_procs_own_answers() -> None:
     rendered = render_envoy_config(example_config(), max_request_bytes=1024)
     hcm = rendered["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
@@ -379,8 +390,10 @@ def test_local_replies_keep_the_ext_procs_own_answers() -> None:
         (504, False, 503, "RoutingUnavailable"),
         (503, True, 503, "ProviderUnavailable"),
         (413, False, 413, "InvalidRequest"),
+        (408, False, 408, "RequestTimeout"),
+        (403, False, 403, "Forbidden"),
     ]
-    too_large = replies["mappers"][-1]["body_format_override"]["json_format"]["error"]
+    too_large = replies["mappers"][4]["body_format_override"]["json_format"]["error"]
     assert too_large == {
         "code": "InvalidRequest",
         "message": "request body exceeds 1024 bytes",
