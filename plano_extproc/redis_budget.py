@@ -24,6 +24,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from plano_extproc.resilience import CoolDownBreaker, WarningThrottle
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_OP_TIMEOUT_SECONDS = 0.1
@@ -57,8 +59,8 @@ class BudgetedRedis:
         self._errors = errors
         self._what = what
         self._op_timeout = op_timeout
-        self._breaker = _CoolDownBreaker(cooldown_seconds, clock)
-        self._outage_log = WarningThrottle(WARNING_INTERVAL_SECONDS, clock)
+        self._breaker = CoolDownBreaker(cooldown_seconds, clock)
+        self._outage_log = WarningThrottle(WARNING_INTERVAL_SECONDS, clock, logger)
 
     async def call(self, operation: str, command: Callable[[], Awaitable[_T]]) -> _T | None:
         """Run `command` within the time budget; None when skipped or failed (counted, logged)."""
@@ -105,65 +107,3 @@ def _connect(url: str, op_timeout: float) -> Redis:
         socket_connect_timeout=op_timeout,
         retry=retry,
     )
-
-
-class _CoolDownBreaker:
-    """Closed until a failure; then open for `cooldown_seconds`; then one probe call is let
-    through (others still skip) and its outcome closes or re-opens the breaker."""
-
-    def __init__(self, cooldown_seconds: float, clock: Callable[[], float]) -> None:
-        self.cooldown_seconds = cooldown_seconds
-        self._clock = clock
-        self._open_until: float | None = None
-        self._probing = False
-
-    def allows_call(self) -> bool:
-        if self._open_until is None:
-            return True
-        if self._probing or self._clock() < self._open_until:
-            return False
-        self._probing = True
-        return True
-
-    def record_success(self) -> bool:
-        """Close the breaker; True when it was open."""
-        was_open = self._open_until is not None
-        self._open_until = None
-        self._probing = False
-        return was_open
-
-    def record_failure(self) -> None:
-        self._open_until = self._clock() + self.cooldown_seconds
-        self._probing = False
-
-    def record_abandoned(self) -> None:
-        """A call was cancelled without an outcome; if it was the probe, let the next call probe."""
-        self._probing = False
-
-
-class WarningThrottle:
-    """At most one warning per interval (with a count of the ones suppressed), and one info line
-    when the problem is resolved after a warning went out."""
-
-    def __init__(self, interval_seconds: float, clock: Callable[[], float]) -> None:
-        self._interval = interval_seconds
-        self._clock = clock
-        self._last_warning_at: float | None = None
-        self._suppressed = 0
-        self._unresolved = False
-
-    def warn(self, message: str, *args: object) -> None:
-        now = self._clock()
-        if self._last_warning_at is not None and now - self._last_warning_at < self._interval:
-            self._suppressed += 1
-            return
-        suffix = f" ({self._suppressed} similar warnings suppressed)" if self._suppressed else ""
-        logger.warning(message + suffix, *args)
-        self._last_warning_at = now
-        self._suppressed = 0
-        self._unresolved = True
-
-    def resolved(self, message: str) -> None:
-        if self._unresolved:
-            logger.info(message)
-            self._unresolved = False

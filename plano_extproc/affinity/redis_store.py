@@ -23,6 +23,7 @@ Reconnection and the failure policy are `redis_budget.BudgetedRedis`'s. No
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,8 @@ from plano_extproc.redis_budget import (
     WarningThrottle,
 )
 from plano_extproc.telemetry.metrics import AFFINITY_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 class RedisAffinityStore:
@@ -67,7 +70,7 @@ class RedisAffinityStore:
             clock=clock,
             client=client,
         )
-        self._decode_log = WarningThrottle(WARNING_INTERVAL_SECONDS, clock)
+        self._decode_log = WarningThrottle(WARNING_INTERVAL_SECONDS, clock, logger)
 
     async def get(self, key: str) -> Pin | None:
         client = self._redis.client

@@ -3,11 +3,15 @@
 One user message holding the exact Arch-Router prompt, temperature 0.01, a few output tokens.
 The HTTP client keeps connections alive; the routing engine enforces the deadline, and the
 client's own timeout is only a backstop so a lost connection is never waited on forever.
+A circuit breaker stops calling a server that failed (or missed the deadline) three times in a
+row: for a cool-down, requests fall back at once instead of each waiting out `timeout_ms`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +22,7 @@ from plano_extproc.api.conversation import ClientApi, Message
 from plano_extproc.api.paths import provider_path
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import OpenAIClassifierSettings, Route
+from plano_extproc.resilience import CoolDownBreaker
 from plano_extproc.routing.prompt import (
     build_router_prompt,
     parse_router_answer,
@@ -28,6 +33,8 @@ ROUTER_TEMPERATURE = 0.01
 # {"route": "<name>"} fits comfortably; more only lets a confused model ramble.
 ROUTER_MAX_TOKENS = 32
 _BACKSTOP_TIMEOUT_SECONDS = 30.0
+BREAKER_THRESHOLD = 3
+BREAKER_COOLDOWN_SECONDS = 5.0
 
 
 def completions_url(base_url: str) -> str:
@@ -54,7 +61,11 @@ class OpenAICompatibleClassifier:
         settings: OpenAIClassifierSettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._breaker = CoolDownBreaker(
+            BREAKER_COOLDOWN_SECONDS, clock, threshold=BREAKER_THRESHOLD
+        )
         self._settings = settings
         self._url = completions_url(settings.base_url)
         self._transport = transport
@@ -79,6 +90,20 @@ class OpenAICompatibleClassifier:
     async def classify(self, routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
         if self._client is None:
             raise ClassifierError("classifier used before start()")
+        if not self._breaker.allows_call():
+            raise ClassifierError("router server failing: skipped during its cool-down")
+        try:
+            answer = await self._ask(self._client, routes, messages)
+        except (ClassifierError, asyncio.CancelledError):
+            # Cancelled: the engine's deadline passed, the server is too slow to be useful.
+            self._breaker.record_failure()
+            raise
+        self._breaker.record_success()
+        return resolve_route_name(parse_router_answer(answer), routes)
+
+    async def _ask(
+        self, client: httpx.AsyncClient, routes: tuple[Route, ...], messages: Sequence[Message]
+    ) -> str:
         body = {
             "model": self._settings.model,
             "messages": [{"role": "user", "content": build_router_prompt(routes, messages)}],
@@ -87,7 +112,7 @@ class OpenAICompatibleClassifier:
             "stream": False,
         }
         try:
-            response = await self._client.post(self._url, content=orjson.dumps(body))
+            response = await client.post(self._url, content=orjson.dumps(body))
         except httpx.HTTPError as error:
             raise ClassifierError(f"router request failed: {type(error).__name__}") from error
         if response.status_code != 200:
@@ -96,4 +121,4 @@ class OpenAICompatibleClassifier:
             payload = orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
             raise ClassifierError("router reply is not JSON") from error
-        return resolve_route_name(parse_router_answer(_answer_text(payload)), routes)
+        return _answer_text(payload)

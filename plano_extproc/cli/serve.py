@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         level=args.log_level.upper(),
         format=f"%(asctime)s %(levelname)s extproc:{args.port} %(name)s: %(message)s",
     )
+    # httpx logs every request at INFO: one line per classifier call is per-request logging.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = load_config(args.config, require_keys=not args.allow_missing_keys)
     except ConfigError as error:

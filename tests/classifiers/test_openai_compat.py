@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.factory import build_classifier
 from plano_extproc.classifiers.openai_compat import (
+    BREAKER_COOLDOWN_SECONDS,
+    BREAKER_THRESHOLD,
     OpenAICompatibleClassifier,
     completions_url,
 )
@@ -17,6 +21,7 @@ from plano_extproc.config.model import (
     OpenAIClassifierSettings,
     Route,
 )
+from tests.support.clock import FakeClock
 from tests.support.upstream import JsonReply, UpstreamServer, running_upstream
 
 ROUTES = (
@@ -118,3 +123,51 @@ def test_factory_builds_it() -> None:
         type=ClassifierType.OPENAI, openai=OpenAIClassifierSettings(base_url="http://x")
     )
     assert isinstance(build_classifier(settings), OpenAICompatibleClassifier)
+
+
+async def test_a_failing_server_is_skipped_for_a_cool_down_then_probed() -> None:
+    calls = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    clock = FakeClock()
+    router = OpenAICompatibleClassifier(
+        OpenAIClassifierSettings(base_url="http://router.invalid"),
+        transport=httpx.MockTransport(refuse),
+        clock=clock,
+    )
+    await router.start()
+    for _ in range(BREAKER_THRESHOLD):
+        with pytest.raises(ClassifierError, match="router request failed"):
+            await router.classify(ROUTES, MESSAGES)
+    with pytest.raises(ClassifierError, match="cool-down"):
+        await router.classify(ROUTES, MESSAGES)
+    assert calls == BREAKER_THRESHOLD
+
+    clock.advance(BREAKER_COOLDOWN_SECONDS)
+    with pytest.raises(ClassifierError, match="router request failed"):
+        await router.classify(ROUTES, MESSAGES)
+    assert calls == BREAKER_THRESHOLD + 1
+    await router.close()
+
+
+async def test_a_deadline_miss_counts_as_a_failure() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        return httpx.Response(200)
+
+    router = OpenAICompatibleClassifier(
+        OpenAIClassifierSettings(base_url="http://router.invalid"),
+        transport=httpx.MockTransport(hang),
+    )
+    await router.start()
+    for _ in range(BREAKER_THRESHOLD):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await router.classify(ROUTES, MESSAGES)
+    with pytest.raises(ClassifierError, match="cool-down"):
+        await router.classify(ROUTES, MESSAGES)
+    await router.close()
