@@ -3,10 +3,9 @@
 from plano_extproc.api.body import needs_rewrite, rewrite_body
 from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest, Role, ToolCall
 from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.api.parse import MAX_BODY_BYTES, parse_body, parse_request
+from plano_extproc.api.parse import parse_body, parse_request
 
 __all__ = [
-    "MAX_BODY_BYTES",
     "ClientApi",
     "InvalidRequest",
     "Message",

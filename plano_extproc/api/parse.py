@@ -14,8 +14,7 @@ from plano_extproc.api.inline_routes import inline_routes
 from plano_extproc.api.json_codec import decode_json
 from plano_extproc.api.openai_chat import chat_messages
 from plano_extproc.api.openai_responses import responses_messages
-
-MAX_BODY_BYTES = 10 * 1024 * 1024
+from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES
 
 _CONVERSATION_PARSERS: dict[ClientApi, Callable[[dict[str, Any]], tuple[Message, ...]]] = {
     ClientApi.CHAT: chat_messages,
@@ -25,7 +24,7 @@ _CONVERSATION_PARSERS: dict[ClientApi, Callable[[dict[str, Any]], tuple[Message,
 
 
 def parse_request(
-    api: ClientApi, raw: bytes, *, max_body_bytes: int = MAX_BODY_BYTES
+    api: ClientApi, raw: bytes, *, max_body_bytes: int = DEFAULT_MAX_REQUEST_BYTES
 ) -> ParsedRequest:
     """Decode and validate a raw request body; raises InvalidRequest (413 when too large)."""
     if len(raw) > max_body_bytes:

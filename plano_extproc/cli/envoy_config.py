@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from plano_extproc.config import ConfigError, load_config
-from plano_extproc.envoy.contract import DEFAULT_MAX_REQUEST_BYTES
 from plano_extproc.envoy.options import (
     DEFAULT_ADMIN_PORT,
     DEFAULT_EXTPROC_HOST,
@@ -49,7 +48,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     envoy.add_argument(
         "--admin-port", type=_port, default=DEFAULT_ADMIN_PORT, help="0 disables the admin API"
     )
-    envoy.add_argument("--max-request-bytes", type=_positive, default=DEFAULT_MAX_REQUEST_BYTES)
     envoy.add_argument(
         "--ca-bundle", default=SYSTEM_CA_BUNDLE, help="CA certificates for provider TLS (PEM)"
     )
@@ -78,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
         extproc_ports=range(args.extproc_port, last_port + 1),
         extproc_host=args.extproc_host,
         admin_port=args.admin_port or None,
-        max_request_bytes=args.max_request_bytes,
         ca_bundle=args.ca_bundle,
     )
     sys.stdout.write(render_envoy_yaml(config, **options))

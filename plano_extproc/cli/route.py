@@ -47,7 +47,8 @@ async def _decide(args: argparse.Namespace) -> tuple[int, bytes]:
     raw = _read_request(args.request)
     router = await Router.start(config)
     try:
-        parsed = parse_request(ClientApi(args.api), raw)
+        limit = config.listeners[0].max_request_bytes
+        parsed = parse_request(ClientApi(args.api), raw, max_body_bytes=limit)
         decision = await router.engine.decide(parsed, dict(args.header))
     except InvalidRequest as error:
         return 1, orjson.dumps(error.to_json())

@@ -113,6 +113,9 @@ from plano_extproc.config.values import (
     redis_url_problem,
 )
 
+# Envoy buffers a whole request body in memory, once per request in flight.
+MAX_REQUEST_BYTES_LIMIT = 64 * 1024 * 1024
+
 
 def load_config(
     path: str | os.PathLike[str],
@@ -323,6 +326,12 @@ class _Loader:
             port=section.integer("port", defaults.port, minimum=1, maximum=65535),
             timeout_seconds=section.duration("timeout", defaults.timeout_seconds),
             max_retries=section.integer("max_retries", defaults.max_retries, minimum=0, maximum=10),
+            max_request_bytes=section.integer(
+                "max_request_bytes",
+                defaults.max_request_bytes,
+                minimum=1024,
+                maximum=MAX_REQUEST_BYTES_LIMIT,
+            ),
         )
 
     def _check_listener_clashes(self, located: list[tuple[str, Listener]]) -> None:

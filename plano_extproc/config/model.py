@@ -31,6 +31,9 @@ class ClassifierType(StrEnum):
     OPENAI = "openai"
 
 
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
 class SessionCacheType(StrEnum):
     MEMORY = "memory"
     REDIS = "redis"
@@ -182,6 +185,8 @@ class Listener:
     timeout_seconds: float = 300.0
     # Plano's: retries of a failed upstream request on the same provider; 0 means one request.
     max_retries: int = 0
+    # Ours: the one request body limit (Envoy's 413, the service's parse limit, gRPC messages).
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,11 +117,13 @@ TOP_LEVEL = KeySpec.of(
 
 LISTENER = KeySpec.of(
     required=["type", "name"],
-    optional=["port", "address", "timeout", "max_retries"],
+    optional=["port", "address", "timeout", "max_retries", "max_request_bytes"],
     ignored=["router", "agents", "input_filters", "output_filters"],
 )
 LEGACY_LISTENERS = KeySpec.of(optional=["egress_traffic"], ignored=["ingress_traffic"])
-LEGACY_LISTENER = KeySpec.of(optional=["address", "port", "message_format", "timeout"])
+LEGACY_LISTENER = KeySpec.of(
+    optional=["address", "port", "message_format", "timeout", "max_request_bytes"]
+)
 
 PROVIDER = KeySpec.of(
     required=["model"],

@@ -5,6 +5,7 @@ Both sides import these, so a rename can never leave them disagreeing.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import MappingProxyType
 
 from plano_extproc.api.conversation import ClientApi
@@ -47,8 +48,10 @@ PROXY_PATHS = MappingProxyType(
 MODELS_PATH = "/v1/models"
 HEALTH_PATH = "/healthz"
 
-# Request bodies above this are refused by Envoy with 413 before they reach the ext_proc.
-DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+# How long the routing filter waits for the service's answer to a large body (it asks Envoy
+# for this much, within the max_message_timeout the config allows).
+LARGE_BODY_MESSAGE_TIMEOUT = timedelta(seconds=30)
 
 # Requests whose upstream speaks another API carry this header (the Translation's value) so
 # their route enables the response-translating ext_proc filter; the route strips it upstream.

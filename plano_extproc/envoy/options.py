@@ -23,5 +23,4 @@ class EnvoyOptions(TypedDict, total=False):
     extproc_ports: Sequence[int]
     extproc_host: str
     admin_port: int | None
-    max_request_bytes: int
     ca_bundle: str

@@ -35,8 +35,8 @@ from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
 from plano_extproc.envoy.contract import (
     ATTEMPTS_KEY,
     DECISION_HEADERS,
-    DEFAULT_MAX_REQUEST_BYTES,
     EXTPROC_FILTER,
+    LARGE_BODY_MESSAGE_TIMEOUT,
     METADATA_NAMESPACE,
     TRANSLATE_FILTER,
     TRANSLATE_HEADER,
@@ -89,7 +89,7 @@ TRANSLATE_MESSAGE_TIMEOUT = timedelta(seconds=5)
 # Headers the ext_proc may set or remove on the request it forwards (provider `headers` are added
 # per config), and on its own ImmediateResponses, which Envoy checks against the same rules.
 REQUEST_MUTABLE_HEADERS = (*PROVIDER_REQUEST_HEADERS, "traceparent", TRANSLATE_HEADER)
-REPLY_MUTABLE_HEADERS = ("content-type", "allow", *DECISION_HEADERS)
+REPLY_MUTABLE_HEADERS = ("content-type", "allow", "retry-after", *DECISION_HEADERS)
 # What translating a response changes: its type, and its length (which it removes).
 TRANSLATED_RESPONSE_HEADERS = ("content-type", "content-length")
 # Envoy refuses regexes whose RE2 program exceeds 100 by default; the mutation allowlist grows
@@ -132,6 +132,9 @@ def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
         grpc_service=grpc_service(),
         processing_mode=mode,
         message_timeout=classifier_timeout + EXTPROC_TIMEOUT_MARGIN,
+        # The service extends the timer for a large body, whose parsing and rewriting take
+        # longer than a decision (extproc/offload.py).
+        max_message_timeout=LARGE_BODY_MESSAGE_TIMEOUT,
         failure_mode_allow=False,
         metadata_options=ext_proc.MetadataOptions(receiving_namespaces=receiving),
         mutation_rules=mutation_rules_for(_routing_mutable_headers(config)),
@@ -248,7 +251,6 @@ def build_bootstrap(
     extproc_ports: Sequence[int] = (DEFAULT_EXTPROC_PORT,),
     extproc_host: str = DEFAULT_EXTPROC_HOST,
     admin_port: int | None = DEFAULT_ADMIN_PORT,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ca_bundle: str = SYSTEM_CA_BUNDLE,
 ) -> bootstrap.Bootstrap:
     """The typed Envoy bootstrap; `render_envoy_config` is its JSON form."""
@@ -259,6 +261,7 @@ def build_bootstrap(
         extproc_cluster(extproc_host, extproc_ports),
         *(provider_cluster(u, ca_bundle) for u in upstreams),
     ]
+    max_request_bytes = config.listeners[0].max_request_bytes
     listeners = [_listener(config, upstreams, max_request_bytes)]
     if has_failover(config):
         timeout = timedelta(seconds=config.listeners[0].timeout_seconds)

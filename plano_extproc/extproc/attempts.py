@@ -62,7 +62,8 @@ from plano_extproc.extproc.messages import (
     raw_json_reply,
     set_header,
 )
-from plano_extproc.extproc.provider_request import ProviderPlan, provider_request
+from plano_extproc.extproc.offload import Offload
+from plano_extproc.extproc.provider_request import ProviderPlan, ProviderRequest, provider_request
 from plano_extproc.extproc.translation import ResponseTranslation
 from plano_extproc.failover.blocks import BlockStore, build_block_store
 from plano_extproc.failover.policy import (
@@ -166,6 +167,7 @@ class Failover:
         affinity: AffinityStore,
         *,
         blocks: BlockStore | None = None,
+        offload: Offload | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -176,6 +178,7 @@ class Failover:
         self.family_of = {p.name: p.provider for p in config.providers}
         self.blocks = blocks if blocks is not None else build_block_store(config.routing)
         self.affinity = affinity
+        self.offload = offload or Offload()
         self.rng = rng or random.Random()
         self.clock = clock
         self.max_delay_s = max_delay_seconds(config.listeners[0].timeout_seconds)
@@ -244,15 +247,18 @@ class AttemptStream:
             # A replica with another config started this request (a rollout).
             return json_reply(502, _error(f"model '{self._model}' is not configured here"))
         self._started = self._failover.clock()
-        return self._rewritten(message.request_body.body)
+        body = message.request_body.body
+        request = await self._failover.offload.run(body, self._provider_request, body)
+        return self._rewritten(request)
 
-    def _rewritten(self, body: bytes) -> ProcessingResponse:
+    def _provider_request(self, body: bytes) -> ProviderRequest:
         assert self._plan is not None
         plan = self._failover.plans[self._model]
-        client_body = orjson.loads(body)
-        request = provider_request(
-            plan, self._plan.api, client_body, raw_length=len(body), query=self._plan.query
+        return provider_request(
+            plan, self._plan.api, orjson.loads(body), raw_length=len(body), query=self._plan.query
         )
+
+    def _rewritten(self, request: ProviderRequest) -> ProcessingResponse:
         self._translation_value = request.translation.value if request.translation else ""
         self._attempts.append(Attempt(self._model))
         common = CommonResponse(

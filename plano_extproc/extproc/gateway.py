@@ -62,6 +62,7 @@ from plano_extproc.extproc.messages import (
     raw_json_reply,
     set_header,
 )
+from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
@@ -69,9 +70,6 @@ from plano_extproc.translate import Translation, upstream_translation
 
 log = logging.getLogger(__name__)
 
-# Parsing accepts more than Envoy's own limit, so an oversized body is always refused by Envoy
-# with its 413 before it gets here.
-MAX_BODY_BYTES = 64 * 1024 * 1024
 # A stored conversation's size limit: each turn stores the whole conversation again, so a
 # client chaining turns must not grow one without bound.
 MAX_CONVERSATION_BYTES = 8 << 20
@@ -179,15 +177,18 @@ def _fallback_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
 
 
 class Gateway:
-    def __init__(self, config: Config, router: Router) -> None:
+    def __init__(self, config: Config, router: Router, offload: Offload | None = None) -> None:
         self._router = router
+        self._offload = offload or Offload()
         self._conversations = build_conversation_store(config.state_storage)
         self._state_ttl = config.state_storage.ttl_seconds if config.state_storage else 0
         upstreams = upstreams_for(config)
         self._plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
         self._models_listing = _models_listing(config)
         self._tenant_header = config.routing.session_cache.tenant_header
-        self._failover = Failover(config, self._plans, router.affinity)
+        # The listener's limit, which Envoy enforces first with its 413.
+        self._max_body_bytes = config.listeners[0].max_request_bytes
+        self._failover = Failover(config, self._plans, router.affinity, offload=self._offload)
 
     def on_headers(
         self, method: str, path: str, end_of_stream: bool, headers: dict[str, str]
@@ -220,7 +221,19 @@ class Gateway:
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
-            parsed = parse_request(pending.api, body, max_body_bytes=MAX_BODY_BYTES)
+            with self._offload.admitted(body):
+                return await self._answer(pending, body)
+        except TooManyLargeBodies:
+            message = "too many large requests in progress; retry shortly"
+            return _problem(
+                429, "TooManyRequests", message, "too_many_large_requests", (("retry-after", "1"),)
+            )
+
+    async def _answer(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
+        try:
+            parsed = await self._offload.run(
+                body, parse_request, pending.api, body, max_body_bytes=self._max_body_bytes
+            )
             decision = await self._router.engine.decide(parsed, pending.headers)
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())
@@ -248,6 +261,7 @@ class Gateway:
 
     async def close(self) -> None:
         await self._failover.close()
+        self._offload.close()
         if self._conversations is not None:
             await self._conversations.close()
 
@@ -299,8 +313,14 @@ class Gateway:
         if plan.missing_key_env is not None:
             return _missing_key(provider, plan.missing_key_env)
         client_body, state_key = await self._client_body(parsed, provider)
-        request = provider_request(
-            plan, parsed.api, client_body, raw_length=len(body), query=pending.query
+        request = await self._offload.run(
+            body,
+            provider_request,
+            plan,
+            parsed.api,
+            client_body,
+            raw_length=len(body),
+            query=pending.query,
         )
         set_headers = request.set_headers
         remove_headers = request.remove_headers
@@ -348,7 +368,11 @@ class Gateway:
             return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
         client_body, state_key = await self._client_body(parsed, provider)
         changed = state_key is not None or needs_rewrite(client_body, model=None)
-        new_body = rewrite_body(client_body, model=None) if changed else None
+        new_body = (
+            await self._offload.run(body, rewrite_body, client_body, model=None)
+            if changed
+            else None
+        )
         set_headers = [
             set_header(CLUSTER_HEADER, FAILOVER_CLUSTER),
             set_header("content-length", str(len(new_body) if new_body is not None else len(body))),

@@ -31,11 +31,17 @@ HEALTH_SERVICES = ("", EXTPROC_SERVICE)
 HEALTH_NOTICE_SECONDS = 3.0
 # Beyond the listener timeout: a request that started just before SIGTERM still finishes.
 DRAIN_MARGIN_SECONDS = 5.0
-_SERVER_OPTIONS = (
-    ("grpc.max_concurrent_streams", 4096),
-    ("grpc.max_receive_message_length", 80 * 1024 * 1024),
-    ("grpc.so_reuseport", 0),
-)
+# A gRPC message carries one whole request body, plus headers and metadata.
+_MESSAGE_OVERHEAD_BYTES = 1024 * 1024
+
+
+def _server_options(config: Config) -> tuple[tuple[str, int], ...]:
+    largest = config.listeners[0].max_request_bytes + _MESSAGE_OVERHEAD_BYTES
+    return (
+        ("grpc.max_concurrent_streams", 4096),
+        ("grpc.max_receive_message_length", largest),
+        ("grpc.so_reuseport", 0),
+    )
 
 
 def _set_health(servicer: health.aio.HealthServicer, status: int) -> asyncio.Future[None]:
@@ -54,7 +60,7 @@ async def serve(
     `default_drain_seconds(config)`."""
     drain_seconds = default_drain_seconds(config) if drain_seconds is None else drain_seconds
     stop = stop or _stop_on_signals()
-    server = grpc.aio.server(options=_SERVER_OPTIONS)
+    server = grpc.aio.server(options=_server_options(config))
     health_servicer = health.aio.HealthServicer()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

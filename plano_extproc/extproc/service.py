@@ -22,10 +22,16 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
     ProcessingResponse,
     TrailersResponse,
 )
+from google.protobuf.duration_pb2 import Duration
 
-from plano_extproc.envoy.contract import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
+from plano_extproc.envoy.contract import (
+    ATTEMPT_FILTER_KIND,
+    FILTER_KIND_METADATA,
+    LARGE_BODY_MESSAGE_TIMEOUT,
+)
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict
+from plano_extproc.extproc.offload import Offload
 from plano_extproc.extproc.translation import ResponseTranslation
 
 _ACKNOWLEDGE = {
@@ -34,6 +40,10 @@ _ACKNOWLEDGE = {
     "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
 }
 _UNEXPECTED = ProcessingResponse(request_body=BodyResponse())
+# Asks Envoy to wait longer for this message's answer: a large body takes a while.
+_LONGER_WAIT = ProcessingResponse(
+    override_message_timeout=Duration(seconds=int(LARGE_BODY_MESSAGE_TIMEOUT.total_seconds()))
+)
 
 
 class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServicer):
@@ -58,7 +68,10 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
                 pending, reply = self._on_headers(gateway, message)
                 yield reply
             elif phase == "request_body" and pending is not None:
-                yield await gateway.on_body(pending, message.request_body.body)
+                body = message.request_body.body
+                if Offload.is_large(body):
+                    yield _LONGER_WAIT
+                yield await gateway.on_body(pending, body)
                 # The routing filter expects nothing more: ending its stream takes the service
                 # out of the request's path, so a restart or crash cannot fail it any more.
                 return

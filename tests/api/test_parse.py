@@ -3,7 +3,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from plano_extproc.api import MAX_BODY_BYTES, ClientApi, InvalidRequest, parse_request
+from plano_extproc.api import ClientApi, InvalidRequest, parse_request
+from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES as MAX_BODY_BYTES
 from tests.api.support import assert_invalid
 
 CHAT_BODY = b'{"messages":[{"role":"user","content":"hi"}]}'

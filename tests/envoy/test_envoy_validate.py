@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(ENVOY is None, reason="envoy binary not installe
 
 CASES: dict[str, tuple[Callable[[], Config], EnvoyOptions]] = {
     "example": (example_config, {}),
-    "https_providers": (lambda: config_from(HTTPS_PROVIDERS), {"max_request_bytes": 1024}),
+    "https_providers": (lambda: config_from(HTTPS_PROVIDERS), {}),
     "local_providers": (lambda: config_from(LOCAL_PROVIDERS), {"admin_port": None}),
     "three_workers_by_name": (
         lambda: config_from(LOCAL_PROVIDERS, listeners=listener(10000, "120s", "0.0.0.0")),

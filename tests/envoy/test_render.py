@@ -32,12 +32,11 @@ from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
 from envoy_data_plane.google.protobuf import Any
 
-from plano_extproc.config.model import Config
+from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES, Config
 from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     DECISION_HEADERS,
-    DEFAULT_MAX_REQUEST_BYTES,
     EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     EXTPROC_HEALTH_SERVICE,
@@ -363,7 +362,8 @@ def test_edge_timeouts_and_the_connection_limit(example: Bootstrap) -> None:
 
 
 def test_local_replies_keep_the_ext_procs_own_answers() -> None:
-    rendered = render_envoy_config(example_config(), max_request_bytes=1024)
+    listener = replace(example_config().listeners[0], max_request_bytes=1024)
+    rendered = render_envoy_config(replace(example_config(), listeners=(listener,)))
     hcm = rendered["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
     replies = hcm["typed_config"]["local_reply_config"]
     assert "body_format" not in replies

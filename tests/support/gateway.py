@@ -78,6 +78,7 @@ def gateway_config(
     classifier_timeout_ms: int | None = None,
     listener_timeout: str = "30s",
     max_retries: int = 0,
+    max_request_bytes: int | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The test config as a dict; `overrides` replace whole top-level sections."""
@@ -109,6 +110,8 @@ def gateway_config(
             "classifier": classifier,
         },
     }
+    if max_request_bytes is not None:
+        config["listeners"][0]["max_request_bytes"] = max_request_bytes
     config.update(overrides or {})
     return config
 
@@ -171,16 +174,10 @@ def render_envoy_config(
     output: Path,
     *,
     workers: int = 1,
-    max_request_bytes: int | None = None,
 ) -> Path:
-    """`plano-extproc envoy-config` into `output`; fails with its stderr.
-
-    `max_request_bytes` is passed as ``--max-request-bytes`` (Envoy's 413 limit) when given.
-    """
+    """`plano-extproc envoy-config` into `output`; fails with its stderr."""
     args = _cli("envoy-config", str(config_path), "--extproc-port", str(extproc_port))
     args += ["--workers", str(workers), "--admin-port", str(admin_port)]
-    if max_request_bytes is not None:
-        args += ["--max-request-bytes", str(max_request_bytes)]
     result = subprocess.run(
         args,
         env=extproc_env(),
@@ -270,14 +267,13 @@ def running_gateway(
     *,
     workers: int = 1,
     name: str = "gateway",
-    max_request_bytes: int | None = None,
     drain_seconds: float = _TEST_DRAIN_SECONDS,
     **config_options: Any,
 ) -> Iterator[Gateway]:
     """Config + ext_proc (`workers` processes) + Envoy, in `workdir`/`name`.
 
-    `config_options` go to `gateway_config` (redis_url, classifier_timeout_ms, overrides, ...);
-    `max_request_bytes` to `render_envoy_config` (Envoy's body limit; its default when None).
+    `config_options` go to `gateway_config` (redis_url, classifier_timeout_ms, max_request_bytes,
+    overrides, ...).
     """
     directory = workdir / name
     directory.mkdir(parents=True, exist_ok=True)
@@ -295,7 +291,6 @@ def running_gateway(
         admin_port,
         directory / "envoy.yaml",
         workers=workers,
-        max_request_bytes=max_request_bytes,
     )
     with (
         running_extproc(
