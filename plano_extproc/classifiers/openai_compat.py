@@ -3,8 +3,9 @@
 One user message holding the exact Arch-Router prompt, temperature 0.01, a few output tokens.
 The HTTP client keeps connections alive; the routing engine enforces the deadline, and the
 client's own timeout is only a backstop so a lost connection is never waited on forever.
-A circuit breaker stops calling a server that failed (or missed the deadline) three times in a
-row: for a cool-down, requests fall back at once instead of each waiting out `timeout_ms`.
+A circuit breaker stops calling a server that could not be reached (or missed the deadline)
+three times in a row: for a cool-down, requests fall back at once instead of each waiting out
+`timeout_ms`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def _answer_text(payload: Any) -> str:
     return content
 
 
+class _Unreachable(ClassifierError):
+    """No answer from the router server at all (connection or transport failure)."""
+
+
 class OpenAICompatibleClassifier:
     """Implements `Classifier` against an OpenAI-compatible server serving Arch-Router."""
 
@@ -94,8 +99,9 @@ class OpenAICompatibleClassifier:
             raise ClassifierError("router server failing: skipped during its cool-down")
         try:
             answer = await self._ask(self._client, routes, messages)
-        except (ClassifierError, asyncio.CancelledError):
-            # Cancelled: the engine's deadline passed, the server is too slow to be useful.
+        except (_Unreachable, asyncio.CancelledError):
+            # Cancelled: the engine's deadline passed, the server is too slow to be useful. A
+            # server that answers, even with an error, is fast to fail and not counted.
             self._breaker.record_failure()
             raise
         self._breaker.record_success()
@@ -114,7 +120,7 @@ class OpenAICompatibleClassifier:
         try:
             response = await client.post(self._url, content=orjson.dumps(body))
         except httpx.HTTPError as error:
-            raise ClassifierError(f"router request failed: {type(error).__name__}") from error
+            raise _Unreachable(f"router request failed: {type(error).__name__}") from error
         if response.status_code != 200:
             raise ClassifierError(f"router answered HTTP {response.status_code}")
         try:

@@ -35,9 +35,14 @@ def typed_filter(name: str, config: betterproto2.Message) -> hcm.HttpFilter:
     return hcm.HttpFilter(name=name, typed_config=Any.pack(config))
 
 
-def mutation_rules_for(names: Iterable[str]) -> mutation_rules.HeaderMutationRules:
-    """Request and response header mutations alike may touch only `names`."""
-    allowed = "|".join(re.escape(name) for name in sorted(names))
+def mutation_rules_for(
+    names: Iterable[str], *, any_header: bool = False
+) -> mutation_rules.HeaderMutationRules:
+    """Request and response header mutations alike may touch only `names`; with `any_header`,
+    also every ordinary header (the routing filter removes whatever a provider must not see),
+    but still no other pseudo-header and no x-envoy-* one."""
+    listed = [re.escape(name) for name in sorted(names)]
+    allowed = "|".join([*listed, "[^:][^:]*"] if any_header else listed)
     # Only the listed headers; a mutation outside them fails the request instead of being
     # silently dropped, so a forwarded request is never half-rewritten.
     return mutation_rules.HeaderMutationRules(

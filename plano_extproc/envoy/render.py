@@ -137,7 +137,7 @@ def _ext_proc(config: Config) -> ext_proc.ExternalProcessor:
         max_message_timeout=LARGE_BODY_MESSAGE_TIMEOUT,
         failure_mode_allow=False,
         metadata_options=ext_proc.MetadataOptions(receiving_namespaces=receiving),
-        mutation_rules=mutation_rules_for(_routing_mutable_headers(config)),
+        mutation_rules=mutation_rules_for(_routing_mutable_headers(config), any_header=True),
         # Routes match on the cluster header the ext_proc sets, so its mutation must re-route.
         route_cache_action=ext_proc.ExternalProcessorRouteCacheAction.CLEAR,
         stat_prefix=ROUTING_STAT_PREFIX,

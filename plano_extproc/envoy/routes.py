@@ -44,9 +44,14 @@ RETRY_BACK_OFF = route.RetryPolicyRetryBackOff(
 # Envoy requires a positive back-off; the attempt filter does the real waiting.
 MINIMAL_BACK_OFF = timedelta(milliseconds=1)
 TRANSLATED_SUFFIX = "_translated"
-# Never sent to providers: our routing headers, and the client address Envoy records because the
-# listener uses the remote address.
-ROUTING_HEADERS = (CLUSTER_HEADER, TRANSLATE_HEADER, "x-envoy-external-address")
+# Never sent to providers: our routing headers, and the client's address (Envoy records it
+# because the listener uses the remote address).
+ROUTING_HEADERS = (
+    CLUSTER_HEADER,
+    TRANSLATE_HEADER,
+    "x-envoy-external-address",
+    "x-forwarded-for",
+)
 
 
 def _health_route() -> route.Route:

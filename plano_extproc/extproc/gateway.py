@@ -25,7 +25,7 @@ from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
 from plano_extproc.api.conversation import ClientApi, ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.api.fields import excerpt
-from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.config.model import Config, ModelProvider, ProviderApi
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -54,6 +54,7 @@ from plano_extproc.envoy.contract import (
 )
 from plano_extproc.envoy.upstreams import upstreams_for
 from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
+from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.messages import (
     CONTINUE_HEADERS,
     error_reply,
@@ -66,7 +67,8 @@ from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
-from plano_extproc.translate import Translation, upstream_translation
+from plano_extproc.telemetry.trace import trace_id_from_traceparent
+from plano_extproc.translate import Translation, upstream_translation, wire_api
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,15 @@ class Gateway:
         if end_of_stream:
             error = InvalidRequest("the request has no body", reason="missing_body")
             return error_reply(error), None
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            error = InvalidRequest(
+                f"content-encoding '{excerpt(encoding)}' is not supported: send the JSON body "
+                "uncompressed",
+                reason="unsupported_content_encoding",
+                status=415,
+            )
+            return error_reply(error), None
         return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers, query)
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
@@ -323,7 +334,12 @@ class Gateway:
             query=pending.query,
         )
         set_headers = request.set_headers
-        remove_headers = request.remove_headers
+        remove_headers = _not_forwarded(
+            request.remove_headers,
+            pending.headers,
+            wire_api(parsed.api, provider),
+            passthrough_auth=provider.passthrough_auth,
+        )
         if request.translation is None:
             # A client-sent translate header would select the translating route.
             remove_headers = (*remove_headers, TRANSLATE_HEADER)
@@ -388,9 +404,13 @@ class Gateway:
         )
         metadata = _decision_metadata(decision, provider, parsed, None, state_key)
         failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
+        # Credentials stay for the attempt filter, which knows each attempt's provider.
+        remove_headers = _not_forwarded(
+            (TRANSLATE_HEADER,), pending.headers, None, passthrough_auth=True
+        )
         return forward_body(
             set_headers=set_headers,
-            remove_headers=(TRANSLATE_HEADER,),
+            remove_headers=remove_headers,
             body=new_body,
             metadata=metadata,
         )
@@ -410,6 +430,19 @@ def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:
 
 
 def _traceparent(decision: Decision, pending: PendingRequest) -> list[HeaderValueOption]:
-    if "traceparent" in pending.headers:
+    """The client's traceparent when it is valid; else one of ours (an invalid one would leave
+    the provider's trace unconnected)."""
+    if trace_id_from_traceparent(pending.headers.get("traceparent")) is not None:
         return []
     return [set_header("traceparent", f"00-{decision.trace_id}-{os.urandom(8).hex()}-01")]
+
+
+def _not_forwarded(
+    removed: tuple[str, ...],
+    client_headers: Mapping[str, str],
+    wire: ProviderApi | None,
+    *,
+    passthrough_auth: bool,
+) -> tuple[str, ...]:
+    dropped = not_forwarded(client_headers, wire, passthrough_auth=passthrough_auth)
+    return tuple(dict.fromkeys((*removed, *dropped)))

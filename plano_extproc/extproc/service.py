@@ -6,7 +6,8 @@ it, so the request no longer depends on this process). The translating filter's 
 requests only): response headers → response body chunks, each answered with its translation.
 The attempt filter's, one
 per upstream attempt of a request with a `retry_policy` (their gRPC metadata says so): see
-`attempts.py`. Any other phase is acknowledged unchanged.
+`attempts.py`. Trailers and untranslated response chunks are acknowledged unchanged; any other
+unexpected message is refused with a 503, never continued.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from plano_extproc.envoy.contract import (
     LARGE_BODY_MESSAGE_TIMEOUT,
 )
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
-from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict
+from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict, json_reply
 from plano_extproc.extproc.offload import Offload
 from plano_extproc.extproc.translation import ResponseTranslation
 
@@ -39,7 +40,18 @@ _ACKNOWLEDGE = {
     "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
     "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
 }
-_UNEXPECTED = ProcessingResponse(request_body=BodyResponse())
+# A message no phase of ours expects (a request body before its headers, say). Continuing
+# unchanged would forward a request the service never rewrote: it is refused instead.
+_UNEXPECTED = json_reply(
+    503,
+    {
+        "error": {
+            "code": "RoutingUnavailable",
+            "message": "the routing service received an unexpected message",
+            "details": {"reason": "unexpected_ext_proc_message"},
+        }
+    },
+)
 # Asks Envoy to wait longer for this message's answer: a large body takes a while.
 _LONGER_WAIT = ProcessingResponse(
     override_message_timeout=Duration(seconds=int(LARGE_BODY_MESSAGE_TIMEOUT.total_seconds()))

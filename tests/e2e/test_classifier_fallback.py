@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import GatewayFactory
 from tests.support.gateway import Gateway, running_gateway
 from tests.support.upstream import (
     DefaultReply,
@@ -33,23 +34,26 @@ STALLED_CLASSIFIER = DefaultReply(delay_s=10)
 CODE = "Write a Python function that implements binary search"
 
 
-@pytest.fixture(scope="module")
-def router_gateway_module(
-    upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    routing = {
+def _router_routing(upstream: UpstreamServer) -> dict[str, Any]:
+    return {
         "session_ttl_seconds": 600,
         "classifier": {
             "type": "openai",
             "timeout_ms": CLASSIFIER_TIMEOUT_MS,
-            "openai": {"base_url": upstream_server.url, "model": "Arch-Router"},
+            "openai": {"base_url": upstream.url, "model": "Arch-Router"},
         },
     }
+
+
+@pytest.fixture(scope="module")
+def router_gateway_module(
+    upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     with running_gateway(
         tmp_path_factory.mktemp("router"),
         upstream_server,
         name="router",
-        overrides={"routing": routing},
+        overrides={"routing": _router_routing(upstream_server)},
     ) as gateway:
         yield gateway
 
@@ -57,6 +61,25 @@ def router_gateway_module(
 @pytest.fixture
 def router_gateway(router_gateway_module: Gateway, upstream: UpstreamServer) -> Gateway:
     return router_gateway_module
+
+
+@pytest.fixture(scope="module")
+def stalled_gateway_module(
+    upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Its own gateway: the stalls below open the classifier's circuit breaker (three misses)."""
+    with running_gateway(
+        tmp_path_factory.mktemp("stalled"),
+        upstream_server,
+        name="stalled",
+        overrides={"routing": _router_routing(upstream_server)},
+    ) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def stalled_gateway(stalled_gateway_module: Gateway, upstream: UpstreamServer) -> Gateway:
+    return stalled_gateway_module
 
 
 def router_answer(content: str) -> JsonReply:
@@ -91,13 +114,13 @@ def split_calls(upstream: UpstreamServer) -> tuple[RecordedRequest, list[Recorde
 
 
 def test_classifier_timeout_degrades_the_proxy_to_the_default_model(
-    router_gateway: Gateway, upstream: UpstreamServer
+    stalled_gateway: Gateway, upstream: UpstreamServer
 ) -> None:
     upstream.script(CHAT, STALLED_CLASSIFIER)
 
-    response = post(router_gateway, CHAT, chat(CODE))
+    response = post(stalled_gateway, CHAT, chat(CODE))
 
-    assert response.status_code == 200, router_gateway.log_tails()
+    assert response.status_code == 200, stalled_gateway.log_tails()
     assert response.headers["x-plano-route-fallback"] == "timeout"
     assert response.headers["x-plano-model"] == "openai/gpt-4o-mini"
     assert "x-plano-route" not in response.headers
@@ -108,13 +131,13 @@ def test_classifier_timeout_degrades_the_proxy_to_the_default_model(
 
 
 def test_classifier_timeout_keeps_an_explicit_model(
-    router_gateway: Gateway, upstream: UpstreamServer
+    stalled_gateway: Gateway, upstream: UpstreamServer
 ) -> None:
     upstream.script(CHAT, STALLED_CLASSIFIER)
 
-    response = post(router_gateway, CHAT, chat(CODE, model="reasoning-model"))
+    response = post(stalled_gateway, CHAT, chat(CODE, model="reasoning-model"))
 
-    assert response.status_code == 200, router_gateway.log_tails()
+    assert response.status_code == 200, stalled_gateway.log_tails()
     assert response.headers["x-plano-route-fallback"] == "timeout"
     assert response.headers["x-plano-model"] == "openai/gpt-4o"
     _, (forwarded,) = split_calls(upstream)
@@ -122,13 +145,13 @@ def test_classifier_timeout_keeps_an_explicit_model(
 
 
 def test_classifier_timeout_answers_no_route_on_the_decision_endpoint(
-    router_gateway: Gateway, upstream: UpstreamServer
+    stalled_gateway: Gateway, upstream: UpstreamServer
 ) -> None:
     upstream.script(CHAT, STALLED_CLASSIFIER)
 
-    response = post(router_gateway, "/routing/v1/chat/completions", chat(CODE))
+    response = post(stalled_gateway, "/routing/v1/chat/completions", chat(CODE))
 
-    assert response.status_code == 200, router_gateway.log_tails()
+    assert response.status_code == 200, stalled_gateway.log_tails()
     assert response.json()["models"] == ["none"]
     assert response.json()["route"] is None
     assert response.headers["x-plano-route-fallback"] == "timeout"
@@ -197,3 +220,19 @@ def test_router_answering_other_means_no_route(
     assert response.status_code == 200, router_gateway.log_tails()
     assert response.json()["models"] == ["none"]
     assert "x-plano-route-fallback" not in response.headers
+
+
+def test_a_router_that_keeps_missing_its_deadline_is_skipped(
+    make_gateway: GatewayFactory, upstream: UpstreamServer
+) -> None:
+    gateway = make_gateway(name="breaker", overrides={"routing": _router_routing(upstream)})
+    upstream.script(CHAT, *([STALLED_CLASSIFIER] * 3))
+    for _ in range(3):
+        stalled = post(gateway, "/routing/v1/chat/completions", chat(CODE))
+        assert stalled.headers["x-plano-route-fallback"] == "timeout"
+
+    skipped = post(gateway, "/routing/v1/chat/completions", chat(CODE))
+
+    # Skipped at once: an error fallback, without a call to the router.
+    assert skipped.headers["x-plano-route-fallback"] == "error"
+    assert len(upstream.requests_to(CHAT)) == 3

@@ -422,3 +422,28 @@ def test_envoy_internal_headers_do_not_reach_the_provider(
     assert response.status_code == 200, gateway.log_tails()
     leaked = [name for name in only_request(upstream).headers if name.startswith("x-envoy-")]
     assert leaked == []
+
+
+def test_client_headers_outside_the_allowlist_never_reach_the_provider(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    leaks = {
+        "cookie": "session=secret-cookie",
+        "proxy-authorization": "Basic secret-proxy",
+        "api-key": "secret-azure-key",
+        "x-goog-api-key": "secret-google-key",
+        "openai-organization": "org-secret",
+        "x-plano-route": "forged",
+        "x-model-affinity": "secret-session",
+    }
+    body = {"model": "openai/gpt-4o", "messages": user(REASONING)}
+
+    response = post(gateway, "/v1/chat/completions", body, {**leaks, "traceparent": "garbage"})
+
+    assert response.status_code == 200, gateway.log_tails()
+    forwarded = only_request(upstream)
+    assert not set(leaks) & set(forwarded.headers)
+    assert "x-forwarded-for" not in forwarded.headers
+    assert "secret" not in json.dumps(dict(forwarded.headers))
+    assert TRACEPARENT.match(forwarded.headers["traceparent"])
+    assert forwarded.headers["content-type"] == "application/json"

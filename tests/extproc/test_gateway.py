@@ -274,3 +274,38 @@ async def test_decision_answer_carries_access_log_metadata(gateway: Gateway) -> 
 async def test_query_string_is_kept_on_the_provider_path(gateway: Gateway) -> None:
     reply = await post(gateway, "/v1/chat/completions?api-version=2024-06-01", CODE_REQUEST)
     assert headers_set(reply)[":path"] == "/v1/chat/completions?api-version=2024-06-01"
+
+
+async def test_client_headers_outside_the_allowlist_are_removed(gateway: Gateway) -> None:
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    client = {
+        "cookie": "session=1",
+        "openai-organization": "org-secret",
+        "x-plano-route": "forged",
+        "user-agent": "sdk/1.0",
+        "traceparent": "not-a-traceparent",
+    }
+    reply = await post(gateway, "/v1/chat/completions", request, client)
+    removed = set(reply.request_body.response.header_mutation.remove_headers)
+    assert {"cookie", "openai-organization", "x-plano-route"} <= removed
+    assert "user-agent" not in removed
+    # An invalid traceparent is replaced by the gateway's own.
+    assert headers_set(reply)["traceparent"].startswith("00-")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_refused_with_415(gateway: Gateway, encoding: str) -> None:
+    reply, pending = gateway.on_headers(
+        "POST", "/v1/chat/completions", False, {"content-encoding": encoding}
+    )
+    assert pending is None
+    status, body = immediate(reply)
+    assert status == 415
+    assert body["error"]["details"]["reason"] == "unsupported_content_encoding"
+
+
+def test_identity_encoding_is_accepted(gateway: Gateway) -> None:
+    _, pending = gateway.on_headers(
+        "POST", "/v1/chat/completions", False, {"content-encoding": "identity"}
+    )
+    assert isinstance(pending, PendingRequest)

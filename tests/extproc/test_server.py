@@ -99,7 +99,9 @@ async def test_other_phases_are_acknowledged(server: grpc.aio.Channel) -> None:
         ep.ProcessingRequest(request_body=ep.HttpBody()),
     )
     kinds = [reply.WhichOneof("response") for reply in replies]
-    assert kinds == ["response_headers", "response_body", "request_body"]
+    # A request body without its headers would be forwarded unrewritten: refused instead.
+    assert kinds == ["response_headers", "response_body", "immediate_response"]
+    assert replies[2].immediate_response.status.code == 503
 
 
 async def test_stop_drains_and_reports_not_serving(config: Config) -> None:
