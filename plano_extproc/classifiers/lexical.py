@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from plano_extproc.api.conversation import Message, Role
+from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.lru import LruCache
 from plano_extproc.config.model import Route
 
@@ -36,6 +37,8 @@ _BM25_B = 0.75
 # (measured); 20 over-estimates it, so the byte bound holds. 32 MiB is 48 indexes of the
 # largest inline route set, or one config route set of about 1.6 million characters.
 _INDEXES_CACHED = 64
+# Classifications waiting for the one worker thread, at most.
+MAX_QUEUED = 64
 _INDEX_CACHE_BYTES = 32 * 1024 * 1024
 _INDEX_BYTES_PER_CHAR = 20
 
@@ -145,6 +148,7 @@ class LexicalClassifier:
         )
         # best_route may also be called directly, on a thread other than the worker.
         self._indexes_lock = threading.Lock()
+        self._queued = 0
 
     async def start(self) -> None:
         return None
@@ -153,8 +157,20 @@ class LexicalClassifier:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def classify(self, routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.best_route, routes, messages)
+        """Raises ClassifierError (the request falls back) when `MAX_QUEUED` are waiting: the
+        queue would otherwise grow with the load, each entry running long after its deadline."""
+        if self._queued >= MAX_QUEUED:
+            raise ClassifierError(f"more than {MAX_QUEUED} classifications are waiting")
+        self._queued += 1
+        job = asyncio.get_running_loop().run_in_executor(
+            self._executor, self.best_route, routes, messages
+        )
+        # Counted until the work itself ends, even when the caller stopped waiting for it.
+        job.add_done_callback(self._done)
+        return await job
+
+    def _done(self, _job: asyncio.Future[str | None]) -> None:
+        self._queued -= 1
 
     def best_route(self, routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
         """The decision, computed on the calling thread (classify calls it on the worker)."""

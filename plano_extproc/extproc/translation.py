@@ -31,7 +31,7 @@ from plano_extproc.envoy.contract import (
     STREAM_KEY,
     TRANSLATION_KEY,
 )
-from plano_extproc.extproc.messages import header_dict, set_header
+from plano_extproc.extproc.messages import header_dict, json_reply, set_header
 from plano_extproc.translate import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
@@ -48,6 +48,19 @@ log = logging.getLogger(__name__)
 # `resp_<state key>` is then the id the client sees (the prefix before "_" is dropped).
 ANSWER_ID_PREFIX = "plano_"
 
+# A JSON answer is translated whole, so it is held until its end: at most this much.
+MAX_COLLECTED_BYTES = 32 * 1024 * 1024
+# Past that the request fails (Envoy ends the response) rather than hold more.
+_TOO_LARGE = json_reply(
+    502,
+    {
+        "error": {
+            "code": "ProviderAnswerTooLarge",
+            "message": f"the provider's answer is over {MAX_COLLECTED_BYTES} bytes",
+            "details": {"reason": "answer_too_large"},
+        }
+    },
+)
 _CLEAR_CHUNK = ProcessingResponse(
     response_body=BodyResponse(response=CommonResponse(body_mutation=BodyMutation(clear_body=True)))
 )
@@ -84,6 +97,7 @@ class ResponseTranslation:
             else None
         )
         self._collected: list[bytes] = []
+        self._collected_bytes = 0
         # Set for a stored conversation: our own translated events, read back for the end.
         self.state_key = state_key if status < 400 else None
         self._events = SseParser() if self.state_key and streaming else None
@@ -142,6 +156,11 @@ class ResponseTranslation:
             self._watch_events(out)
             return _body_reply(out)
         self._collected.append(chunk)
+        self._collected_bytes += len(chunk)
+        if self._collected_bytes > MAX_COLLECTED_BYTES:
+            log.warning("an upstream answer to translate is over %d bytes", MAX_COLLECTED_BYTES)
+            self._collected.clear()
+            return _TOO_LARGE
         if not end_of_stream:
             return _CLEAR_CHUNK
         translated = self._translate_collected()
@@ -152,7 +171,13 @@ class ResponseTranslation:
     def _watch_events(self, out: bytes) -> None:
         if self._events is None or not out:
             return
-        for event in self._events.feed(out):
+        try:
+            events = self._events.feed(out)
+        except TranslationError:
+            # Too large to read back: the exchange is not stored.
+            self._events = None
+            return
+        for event in events:
             if event.event == COMPLETED_EVENT:
                 data = _json_or_none(event.data.encode())
                 if isinstance(data, dict):

@@ -3,7 +3,9 @@
 Parsing follows the WHATWG event-stream rules: lines end in CRLF, LF or CR; `data` lines of one
 event are joined by newlines; a blank line dispatches; comment lines (`:`) and unknown fields
 are ignored. Lines are decoded only once complete, so a multi-byte UTF-8 character split across
-chunks arrives whole; bytes that are not UTF-8 become U+FFFD rather than an exception.
+chunks arrives whole; bytes that are not UTF-8 become U+FFFD rather than an exception. One event
+(its pending line and data together) may hold at most `max_event_bytes`; past that the parser
+raises TranslationError rather than buffer without end.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from plano_extproc.translate.errors import TranslationError
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+MAX_EVENT_BYTES = 8 * 1024 * 1024
 _BOM = "\ufeff"
 
 
@@ -24,7 +29,9 @@ class SseEvent:
 
 
 class SseParser:
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        self._max_event_bytes = MAX_EVENT_BYTES if max_event_bytes is None else max_event_bytes
+        self._data_bytes = 0  # of the event being read
         self._line = bytearray()  # the current, unterminated line
         self._skip_lf = False  # the last chunk ended in CR: a leading LF completes that CRLF
         self._first_line = True
@@ -38,6 +45,7 @@ class SseParser:
                 chunk = chunk[1:]
         if b"\n" not in chunk and b"\r" not in chunk:
             self._line += chunk
+            self._check_size()
             return []
         self._line += chunk
         buffer = bytes(self._line)
@@ -48,7 +56,14 @@ class SseParser:
             start = match.end()
         self._line = bytearray(buffer[start:])
         self._skip_lf = buffer.endswith(b"\r")
+        self._check_size()
         return events
+
+    def _check_size(self) -> None:
+        if len(self._line) + self._data_bytes > self._max_event_bytes:
+            raise TranslationError(
+                f"an upstream event is larger than {self._max_event_bytes} bytes"
+            )
 
     def close(self) -> list[SseEvent]:
         """End of input: an unterminated last line and event are dispatched, not lost."""
@@ -73,6 +88,7 @@ class SseParser:
         value = value.removeprefix(" ")
         if name == "data":
             self._data.append(value)
+            self._data_bytes += len(raw)
         elif name == "event":
             self._event = value
 
@@ -81,6 +97,7 @@ class SseParser:
             events.append(SseEvent(self._event, "\n".join(self._data)))
         self._event = ""
         self._data = []
+        self._data_bytes = 0
 
 
 def sse_frame(data: bytes, event: str | None = None) -> bytes:

@@ -67,7 +67,11 @@ class StreamTranslator:
         """Client stream bytes to send now; b"" while waiting for a complete event."""
         if self.ended:
             return b""
-        return self._translate(self._parser.feed(chunk))
+        try:
+            events = self._parser.feed(chunk)
+        except TranslationError as error:
+            return self._encode(self._unreadable(error))
+        return self._translate(events)
 
     def finish(self) -> bytes:
         """The rest of the client stream once the upstream stream has ended."""
@@ -88,8 +92,12 @@ class StreamTranslator:
         try:
             return self._decoder.decode(event)
         except TranslationError as error:
-            log.warning("ending a translated stream: %s", error)
-            return [Failed(ApiError(ErrorKind.SERVER, f"unreadable upstream stream: {error}"))]
+            return self._unreadable(error)
+
+    @staticmethod
+    def _unreadable(error: TranslationError) -> list[StreamEvent]:
+        log.warning("ending a translated stream: %s", error)
+        return [Failed(ApiError(ErrorKind.SERVER, f"unreadable upstream stream: {error}"))]
 
     def _encode(self, events: list[StreamEvent]) -> bytes:
         return b"".join(

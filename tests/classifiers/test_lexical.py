@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 
@@ -7,6 +8,7 @@ import pytest
 
 from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers import lexical
+from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.lexical import LexicalClassifier, RouteIndex, query_terms, terms
 from plano_extproc.config.model import Route
 
@@ -135,3 +137,29 @@ def test_ties_keep_config_order() -> None:
 
 async def test_no_routes_means_no_route() -> None:
     assert await LexicalClassifier().classify((), [user("write code")]) is None
+
+
+async def test_classifications_waiting_for_the_worker_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lexical, "MAX_QUEUED", 2)
+    classifier = LexicalClassifier()
+    release = threading.Event()
+    best_route = classifier.best_route
+
+    def blocked(routes: tuple[Route, ...], messages: Sequence[Message]) -> str | None:
+        release.wait(10)
+        return best_route(routes, messages)
+
+    monkeypatch.setattr(classifier, "best_route", blocked)
+    waiting = [
+        asyncio.create_task(classifier.classify(ROUTES, [user("write code")])) for _ in range(2)
+    ]
+    await asyncio.sleep(0)
+    with pytest.raises(ClassifierError, match="waiting"):
+        await classifier.classify(ROUTES, [user("write code")])
+    release.set()
+    await asyncio.gather(*waiting)
+    # Freed again once the work ends.
+    assert await classifier.classify(ROUTES, [user("write a Python function")]) is not None
+    await classifier.close()

@@ -357,3 +357,13 @@ def test_anthropic_translations_are_tracked_too() -> None:
     body = orjson.loads(sent_body(state, [orjson.dumps(ANTHROPIC_MESSAGE)]))
     assert body["id"] == f"resp_{STATE_KEY}"
     assert state.completed == (body["id"], body["output"])
+
+
+def test_a_json_answer_over_the_bound_fails_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("plano_extproc.extproc.translation.MAX_COLLECTED_BYTES", 100)
+    metadata = {"translate": "chat_to_anthropic", "stream": "false"}
+    state, _ = ResponseTranslation.start(response_headers(metadata, 200, "application/json"))
+    assert state is not None
+    assert state.on_body(b"x" * 60, end_of_stream=False).response_body.response.body_mutation
+    reply = state.on_body(b"x" * 60, end_of_stream=False)
+    assert reply.immediate_response.status.code == 502

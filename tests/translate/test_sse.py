@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from plano_extproc.translate.errors import TranslationError
 from plano_extproc.translate.sse import SseEvent, SseParser, sse_frame
 
 
@@ -70,3 +71,17 @@ def test_close_dispatches_an_unterminated_last_event() -> None:
 def test_frame() -> None:
     assert sse_frame(b"{}") == b"data: {}\n\n"
     assert sse_frame(b"{}", "ping") == b"event: ping\ndata: {}\n\n"
+
+
+def test_an_event_over_the_bound_is_refused_not_buffered() -> None:
+    parser = SseParser(max_event_bytes=100)
+    assert parser.feed(b"data: " + b"a" * 50 + b"\n\n")  # a whole event, then the count resets
+    with pytest.raises(TranslationError, match="larger than 100 bytes"):
+        parser.feed(b"data: " + b"b" * 200)
+
+
+def test_many_data_lines_count_together() -> None:
+    parser = SseParser(max_event_bytes=100)
+    parser.feed(b"data: " + b"a" * 40 + b"\n")
+    with pytest.raises(TranslationError):
+        parser.feed(b"data: " + b"b" * 40 + b"\ndata: " + b"c" * 40 + b"\n")

@@ -610,3 +610,13 @@ def test_openai_error_chunk_with_a_plain_message() -> None:
     assert out == [
         ("error", {"type": "error", "error": {"type": "api_error", "message": "worker died"}})
     ]
+
+
+def test_an_oversized_upstream_event_ends_the_stream_with_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("plano_extproc.translate.sse.MAX_EVENT_BYTES", 64)
+    translator = stream_translator(Translation.CHAT_TO_ANTHROPIC)
+    out = translator.feed(b"event: message_start\ndata: " + b"x" * 200)
+    assert b"error" in out
+    assert translator.ended
