@@ -203,13 +203,14 @@ class Gateway:
         elif path == MODELS_PATH:
             if method in ("GET", "HEAD"):
                 return raw_json_reply(200, self._models_listing), None
-            message = f"{path} accepts GET and HEAD only"
+            message = f"{MODELS_PATH} accepts GET and HEAD only"
             reply = _problem(
                 405, "MethodNotAllowed", message, "method_not_allowed", (("allow", "GET, HEAD"),)
             )
             return reply, None
         else:
-            return _problem(404, "NotFound", f"no endpoint at {path}", "unknown_path"), None
+            message = f"no endpoint at {excerpt(path)}"
+            return _problem(404, "NotFound", message, "unknown_path"), None
         if method != "POST":
             message = f"{path} accepts POST only"
             reply = _problem(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.routing.decision import Decision
 
@@ -36,7 +37,7 @@ class ModelResolver:
         provider = self.config.provider_by_name.get(target) or self.by_bare_id.get(target)
         if provider is None:
             raise InvalidRequest(
-                f"model '{requested}' is not served by any configured provider",
+                f"model '{excerpt(requested)}' is not served by any configured provider",
                 reason="unknown_model",
             )
         return provider

@@ -57,3 +57,10 @@ def test_missing_model_without_default_is_a_400(demo_config: Config) -> None:
     with pytest.raises(InvalidRequest) as caught:
         ModelResolver.for_config(no_default).resolve(NO_ROUTE, None)
     assert caught.value.reason == "missing_model"
+
+
+def test_an_unknown_model_is_quoted_short(demo_config: Config) -> None:
+    resolver = ModelResolver.for_config(demo_config)
+    with pytest.raises(InvalidRequest) as refused:
+        resolver.resolve(None, "m" * 1_000_000)
+    assert len(str(refused.value)) < 200
