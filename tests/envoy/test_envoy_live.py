@@ -96,7 +96,10 @@ def _script(live: str, dead: str) -> fakes.Script:
         "/v1/down": lambda body: fakes.forward(dead, "/v1/chat/completions", body),
         "/v1/own-503": lambda body: fakes.immediate(503, OWN_REPLY),
         "/v1/stall": lambda body: None,
-        "/v1/bad-mutation": lambda body: fakes.forward(live, "/", body, (("cookie", "x"),)),
+        # Envoy's own headers stay out of the service's reach.
+        "/v1/bad-mutation": lambda body: fakes.forward(
+            live, "/", body, (("x-envoy-retry-on", "5xx"),)
+        ),
         "/v1/no-cluster": lambda body: fakes.forward("", "/", body),
     }
 

@@ -217,17 +217,24 @@ def test_message_timeout_outlasts_the_classifier(timeout_ms: int, expected: floa
     assert ext_proc_filter(build_bootstrap(config)).message_timeout == timedelta(seconds=expected)
 
 
-def test_ext_proc_may_touch_only_the_contract_headers() -> None:
+def test_ext_proc_may_touch_ordinary_headers_and_path_only() -> None:
+    """It removes whatever client header a provider must not see; Envoy's own, the routing
+    pseudo-headers and host stay out of its reach (Envoy's defaults, not relaxed here)."""
     rules = ext_proc_filter(build_bootstrap(config_from(HTTPS_PROVIDERS))).mutation_rules
     assert (rules.disallow_all, rules.disallow_is_error) == (True, True)
+    assert not rules.allow_all_routing
+    assert not rules.allow_envoy
     allowed = re.compile(rules.allow_expression.regex)
     contract = [":path", "content-length", "authorization", "x-api-key", "anthropic-version"]
-    replies = ["content-type", "allow", *DECISION_HEADERS]
+    replies = ["content-type", "allow", "retry-after", *DECISION_HEADERS]
     internal = [CLUSTER_HEADER, TRANSLATE_HEADER, "traceparent"]
-    for name in [*contract, *internal, *replies, "x-tenant-id"]:
+    for name in [*contract, *internal, *replies, "x-tenant-id", "cookie", "x-plano"]:
         assert allowed.fullmatch(name), name
-    for name in ["host", ":authority", ":method", "x-envoy-retry-on", "cookie", "x-plano"]:
+    for name in [":authority", ":method", ":scheme"]:
         assert not allowed.fullmatch(name), name
+    never = re.compile(rules.disallow_expression.regex)
+    for name in ["host", "x-envoy-retry-on"]:
+        assert never.fullmatch(name), name
 
 
 def test_route_table(example: Bootstrap) -> None:
