@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 
 from envoy_data_plane.envoy.config.accesslog import v3 as accesslog
 from envoy_data_plane.envoy.config.core import v3 as core
+from envoy_data_plane.envoy.config.route import v3 as route
+from envoy_data_plane.envoy.extensions.access_loggers.filters.cel import v3 as cel
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
-from envoy_data_plane.google.protobuf import Struct
+from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.envoy.contract import UPSTREAM_TIMEOUT_HEADER
 
@@ -24,6 +26,10 @@ EXTPROC_TIMEOUT_STATUS = 504
 # Flags the router sets when it could not get a response from the provider.
 PROVIDER_FAILURE_FLAGS = ("UF", "UH", "UO", "URX", "UC", "UR", "DF")
 UPSTREAM_TIMEOUT_FLAG = "UT"
+CEL_FILTER = "envoy.access_loggers.extension_filters.cel"
+CODEC_ERROR_EXPRESSION = (
+    "response.code_details.startsWith('http1.') || response.code_details.startsWith('http2.')"
+)
 RESPONSE_CODE_DETAILS = "%RESPONSE_CODE_DETAILS%"
 
 
@@ -42,6 +48,8 @@ class _Rewrite:
     message: str
     reason: str
     marks_timeout: bool = False
+    # Only Envoy's refusals of requests it could not read.
+    envoys_own: bool = False
 
 
 def _status_is(status: int) -> accesslog.AccessLogFilter:
@@ -54,14 +62,40 @@ def _status_is(status: int) -> accesslog.AccessLogFilter:
     )
 
 
-def _match(rewrite: _Rewrite) -> accesslog.AccessLogFilter:
-    if not rewrite.flags:
-        return _status_is(rewrite.status)
-    flags = accesslog.AccessLogFilter(
-        response_flag_filter=accesslog.ResponseFlagFilter(flags=list(rewrite.flags))
+def _not_the_services() -> accesslog.AccessLogFilter:
+    """A request Envoy refused itself: before its filters ran (it never got a request id, which
+    every request the service sees has), or for a codec error in its body."""
+    no_request_id = route.HeaderMatcher(name="x-request-id", present_match=True, invert_match=True)
+    codec = cel.ExpressionFilter(expression=CODEC_ERROR_EXPRESSION)
+    return accesslog.AccessLogFilter(
+        or_filter=accesslog.OrFilter(
+            filters=[
+                accesslog.AccessLogFilter(
+                    header_filter=accesslog.HeaderFilter(header=no_request_id)
+                ),
+                accesslog.AccessLogFilter(
+                    extension_filter=accesslog.ExtensionFilter(
+                        name=CEL_FILTER, typed_config=Any.pack(codec)
+                    )
+                ),
+            ]
+        )
     )
-    both = accesslog.AndFilter(filters=[_status_is(rewrite.status), flags])
-    return accesslog.AccessLogFilter(and_filter=both)
+
+
+def _match(rewrite: _Rewrite) -> accesslog.AccessLogFilter:
+    conditions = [_status_is(rewrite.status)]
+    if rewrite.flags:
+        conditions.append(
+            accesslog.AccessLogFilter(
+                response_flag_filter=accesslog.ResponseFlagFilter(flags=list(rewrite.flags))
+            )
+        )
+    if rewrite.envoys_own:
+        conditions.append(_not_the_services())
+    if len(conditions) == 1:
+        return conditions[0]
+    return accesslog.AccessLogFilter(and_filter=accesslog.AndFilter(filters=conditions))
 
 
 def _mapper(rewrite: _Rewrite, mark_timeouts: bool) -> hcm.ResponseMapper:
@@ -106,6 +140,17 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
             "RequestTimeout",
             "the request was not received in time",
             RESPONSE_CODE_DETAILS,
+        ),
+        # Envoy's own refusal of a request it cannot read: no Host, a path it will not
+        # normalise (%00, #), and the like.
+        _Rewrite(
+            400,
+            (),
+            400,
+            "InvalidRequest",
+            "malformed HTTP request",
+            RESPONSE_CODE_DETAILS,
+            envoys_own=True,
         ),
         # Envoy's own refusal of CONNECT and protocol upgrades (the service never answers 403).
         _Rewrite(

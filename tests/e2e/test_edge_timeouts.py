@@ -88,3 +88,41 @@ def test_connect_is_refused_at_once(gateway: Gateway) -> None:
     assert status == 403
     assert body["error"]["code"] == "Forbidden"
     assert elapsed < 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+            b"zz\r\nnot a chunk\r\n0\r\n\r\n",
+            400,
+        ),
+        (b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}", 400),
+        (b"POST /v1/chat%00/completions HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\n{}", 400),
+        (b"POST /v1/chat/completions#x HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\n{}", 400),
+        (
+            b"GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            403,
+        ),
+    ],
+    ids=["bad_chunk", "no_host", "nul_in_path", "fragment", "websocket"],
+)
+def test_envoys_own_refusals_are_json(gateway: Gateway, raw: bytes, status: int) -> None:
+    reply, _ = _exchange(gateway, raw)
+    got, body = _status_and_json(reply)
+    assert got == status
+    assert body["error"]["details"]["reason"]
+
+
+def test_the_services_own_400_keeps_its_message(gateway: Gateway) -> None:
+    raw = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+        b'content-length: 9\r\n\r\n{"model":'
+    )
+    reply, _ = _exchange(gateway, raw)
+    status, body = _status_and_json(reply)
+    assert status == 400
+    assert body["error"]["details"]["reason"] == "malformed_json"

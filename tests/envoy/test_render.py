@@ -398,8 +398,12 @@ def test_local_replies_keep_the_ext_procs_own_answers() -> None:
         (503, True, 503, "ProviderUnavailable"),
         (413, False, 413, "InvalidRequest"),
         (408, False, 408, "RequestTimeout"),
+        (400, False, 400, "InvalidRequest"),
         (403, False, 403, "Forbidden"),
     ]
+    # The 400 is only Envoy's own: no request id yet, or a codec error.
+    envoys_400 = replies["mappers"][6]["filter"]["and_filter"]["filters"][1]["or_filter"]
+    assert len(envoys_400["filters"]) == 2
     too_large = replies["mappers"][4]["body_format_override"]["json_format"]["error"]
     assert too_large == {
         "code": "InvalidRequest",
