@@ -45,17 +45,23 @@ def _router_routing(upstream: UpstreamServer) -> dict[str, Any]:
     }
 
 
+def _router_gateway(
+    upstream: UpstreamServer, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[Gateway]:
+    with running_gateway(
+        tmp_path_factory.mktemp(name),
+        upstream,
+        name=name,
+        overrides={"routing": _router_routing(upstream)},
+    ) as gateway:
+        yield gateway
+
+
 @pytest.fixture(scope="module")
 def router_gateway_module(
     upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    with running_gateway(
-        tmp_path_factory.mktemp("router"),
-        upstream_server,
-        name="router",
-        overrides={"routing": _router_routing(upstream_server)},
-    ) as gateway:
-        yield gateway
+    yield from _router_gateway(upstream_server, tmp_path_factory, "router")
 
 
 @pytest.fixture
@@ -68,13 +74,7 @@ def stalled_gateway_module(
     upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
     """Its own gateway: the stalls below open the classifier's circuit breaker (three misses)."""
-    with running_gateway(
-        tmp_path_factory.mktemp("stalled"),
-        upstream_server,
-        name="stalled",
-        overrides={"routing": _router_routing(upstream_server)},
-    ) as gateway:
-        yield gateway
+    yield from _router_gateway(upstream_server, tmp_path_factory, "stalled")
 
 
 @pytest.fixture
