@@ -21,6 +21,7 @@ answer, optionally after a delay before the headers).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
@@ -121,7 +122,8 @@ def slow_stream(chunks: int, interval_s: float) -> StreamReply:
 
 
 class UpstreamServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host, self._port = host, port
         self._lock = threading.Condition()
         self._requests: list[RecordedRequest] = []
         self._scripts: dict[str, deque[Reply]] = {}
@@ -210,7 +212,7 @@ class UpstreamServer:
             shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         return int(self._runner.addresses[0][1])
 
@@ -322,10 +324,25 @@ async def _wait_for_gate(gate: threading.Event) -> None:
 
 
 @contextmanager
-def running_upstream() -> Iterator[UpstreamServer]:
-    upstream = UpstreamServer()
+def running_upstream(host: str = "127.0.0.1", port: int = 0) -> Iterator[UpstreamServer]:
+    upstream = UpstreamServer(host, port)
     upstream.start()
     try:
         yield upstream
     finally:
         upstream.stop()
+
+
+def main() -> None:
+    """Serves as a stand-alone mock provider (the compose stack's `provider` service)."""
+    parser = argparse.ArgumentParser(description="mock OpenAI/Anthropic provider")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    with running_upstream(args.host, args.port) as upstream:
+        print(f"mock provider on {args.host}:{upstream.port}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

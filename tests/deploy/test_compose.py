@@ -1,0 +1,65 @@
+"""The compose stack's files, checked without Docker: every service healthy-gated and local-only,
+and Envoy's config is what the generator makes of the stack's Plano config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from plano_extproc.config import load_config
+from plano_extproc.envoy.contract import EXTPROC_CLUSTER
+from plano_extproc.envoy.render import render_envoy_yaml
+
+COMPOSE_DIR = Path(__file__).parents[2] / "deploy" / "compose"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text())
+
+
+def test_every_service_has_a_healthcheck_and_waits_for_healthy_ones(
+    compose: dict[str, Any],
+) -> None:
+    for name, service in compose["services"].items():
+        assert service["healthcheck"]["test"], name
+        for dependency in service.get("depends_on", {}).values():
+            assert dependency == {"condition": "service_healthy"}, name
+
+
+def test_ports_are_published_on_localhost_only(compose: dict[str, Any]) -> None:
+    published = [port for s in compose["services"].values() for port in s.get("ports", [])]
+    assert published
+    assert all(port.startswith("127.0.0.1:") for port in published)
+
+
+def test_two_ext_proc_replicas_behind_envoy(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["extproc"]["deploy"]["replicas"] == 2
+    assert services["extproc"]["healthcheck"]["test"][1:3] == ["plano-extproc", "health"]
+    assert "extproc" in services["envoy"]["depends_on"]
+
+
+def test_optional_services_sit_in_their_profiles(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["prometheus"]["profiles"] == ["metrics"]
+    assert services["triton"]["profiles"] == ["gpu"]
+    devices = services["triton"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia"
+
+
+def test_envoy_yaml_is_generated_for_the_compose_names() -> None:
+    # Regenerate with: plano-extproc envoy-config deploy/compose/config.yaml
+    #   --extproc-host extproc --admin-port 9901 > deploy/compose/envoy.yaml
+    config = load_config(COMPOSE_DIR / "config.yaml", require_keys=False)
+    rendered = render_envoy_yaml(config, extproc_host="extproc", admin_port=9901)
+    assert (COMPOSE_DIR / "envoy.yaml").read_text() == rendered
+    bootstrap = yaml.safe_load(rendered)
+    cluster = next(
+        c for c in bootstrap["static_resources"]["clusters"] if c["name"] == EXTPROC_CLUSTER
+    )
+    assert cluster["type"] == "STRICT_DNS"
+    assert cluster["health_checks"][0]["grpc_health_check"]
