@@ -99,6 +99,8 @@ def main() -> int:
     compose = compose_command()
     if not args.skip_build:
         build()
+    # Every service, the gpu and metrics profiles' included, must at least be valid here.
+    run([*compose, "--profile", "gpu", "--profile", "metrics", "config", "-q"])
     started = time.monotonic()
     try:
         run([*compose, "up", "-d"])

@@ -17,6 +17,7 @@ from tests.support.upstream import (
     StreamReply,
     UpstreamServer,
     failures,
+    running_upstream,
     slow_stream,
 )
 
@@ -227,3 +228,15 @@ async def test_serves_async_clients(upstream: UpstreamServer) -> None:
         responses = [await client.post(CHAT, json={"model": f"m{index}"}) for index in range(3)]
 
     assert [response.json()["model"] for response in responses] == ["m0", "m1", "m2"]
+
+
+def test_replies_can_be_scripted_over_http() -> None:
+    with running_upstream() as server:
+        order = {"model": "m", "replies": [{"status": 429, "headers": {"retry-after": "3"}}]}
+        assert httpx.post(f"{server.url}/_mock/script", json=order).json() == {"scripted": 1}
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        limited = httpx.post(f"{server.url}/v1/chat/completions", json=body)
+        assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+        assert httpx.post(f"{server.url}/v1/chat/completions", json=body).status_code == 200
+        bad = httpx.post(f"{server.url}/_mock/script", json={"model": 1})
+        assert bad.status_code == 400

@@ -49,6 +49,9 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 GATE_TIMEOUT_SECONDS = 30.0
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
 HEALTH_PATH = "/health"
+# Out-of-process scripting (the compose stack's provider): POST {"model": M, "replies": [...]},
+# each reply {"status": 429, "headers": {...}, "delay_s": 1.5} (an error) or {"delay_s": 2}.
+SCRIPT_PATH = "/_mock/script"
 _GATE_POLL_SECONDS = 0.01
 
 T = TypeVar("T")
@@ -223,12 +226,22 @@ class UpstreamServer:
             self._lock.notify_all()
         if request.method == "GET" and request.path == HEALTH_PATH:
             return web.json_response({"status": "ok"})
+        if request.method == "POST" and request.path == SCRIPT_PATH:
+            return self._script_from(recorded)
         api = API_BY_PATH.get(request.path)
         if api is None or request.method != "POST":
             return web.json_response({"error": {"message": "not found"}}, status=404)
         reply = self._next_reply(request.path, _requested_model(recorded))
         await asyncio.sleep(reply.delay_s)
         return await self._answer(request, recorded, api, reply)
+
+    def _script_from(self, recorded: RecordedRequest) -> web.StreamResponse:
+        order = recorded.json if isinstance(recorded.json, dict) else {}
+        model, replies = order.get("model"), order.get("replies")
+        if not isinstance(model, str) or not isinstance(replies, list):
+            return web.json_response({"error": {"message": "need model and replies"}}, status=400)
+        self.script_model(model, *(_reply_from(item) for item in replies))
+        return web.json_response({"scripted": len(replies)})
 
     def _next_reply(self, path: str, model: str) -> Reply:
         with self._lock:
@@ -299,6 +312,15 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def _reply_from(item: Any) -> Reply:
+    delay_s = float(item.get("delay_s", 0.0)) if isinstance(item, dict) else 0.0
+    status = item.get("status") if isinstance(item, dict) else None
+    if isinstance(status, int) and status >= 400:
+        headers = item.get("headers") or {}
+        return ErrorReply(status, delay_s=delay_s, headers=dict(headers))
+    return DefaultReply(delay_s=delay_s)
 
 
 def _requested_model(recorded: RecordedRequest) -> str:
