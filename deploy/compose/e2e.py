@@ -99,7 +99,8 @@ def main() -> int:
     compose = compose_command()
     if not args.skip_build:
         build()
-    # Every service, the gpu and metrics profiles' included, must at least be valid here.
+    # Valid with and without the gpu and metrics profiles (Triton cannot run here).
+    run([*compose, "config", "-q"])
     run([*compose, "--profile", "gpu", "--profile", "metrics", "config", "-q"])
     started = time.monotonic()
     try:
