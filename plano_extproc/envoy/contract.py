@@ -46,6 +46,9 @@ PROXY_PATHS = MappingProxyType(
     }
 )
 MODELS_PATH = "/v1/models"
+# The gRPC decision API (proto/plano/routing/v1/routing.proto), served by the ext_proc workers
+# on their own port; Envoy routes its calls there too.
+ROUTING_GRPC_SERVICE = "plano.routing.v1.RoutingService"
 HEALTH_PATH = "/healthz"
 
 

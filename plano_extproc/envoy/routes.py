@@ -22,11 +22,13 @@ from plano_extproc.envoy.contract import (
     ATTEMPTS_LISTENER,
     CLUSTER_HEADER,
     DECISION_HEADERS,
+    EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     FAILOVER_CLUSTER,
     HEALTH_PATH,
     METADATA_NAMESPACE,
     RETRY_HEADER,
+    ROUTING_GRPC_SERVICE,
     TRANSLATE_FILTER,
     TRANSLATE_HEADER,
 )
@@ -41,6 +43,8 @@ RETRY_ON = "5xx,connect-failure,refused-stream,reset,retriable-status-codes"
 RETRY_BACK_OFF = route.RetryPolicyRetryBackOff(
     base_interval=timedelta(milliseconds=500), max_interval=timedelta(seconds=5)
 )
+# A decision call is bounded by the classifier's deadline well within this.
+DECISION_API_TIMEOUT = timedelta(seconds=30)
 # Envoy requires a positive back-off; the attempt filter does the real waiting.
 MINIMAL_BACK_OFF = timedelta(milliseconds=1)
 TRANSLATED_SUFFIX = "_translated"
@@ -63,6 +67,20 @@ def _health_route() -> route.Route:
             status=200, body=core.DataSource(inline_string="ok")
         ),
         typed_per_filter_config={EXTPROC_FILTER: Any.pack(no_ext_proc)},
+    )
+
+
+def _decision_api_route() -> route.Route:
+    """gRPC calls of the decision API go to the ext_proc workers, which serve it beside the
+    ext_proc service (the routing filter stays out of them)."""
+    return route.Route(
+        name="decision_api",
+        match=route.RouteMatch(
+            prefix=f"/{ROUTING_GRPC_SERVICE}/",
+            grpc=route.RouteMatchGrpcRouteMatchOptions(),
+        ),
+        route=route.RouteAction(cluster=EXTPROC_CLUSTER, timeout=DECISION_API_TIMEOUT),
+        typed_per_filter_config={EXTPROC_FILTER: Any.pack(ext_proc.ExtProcPerRoute(disabled=True))},
     )
 
 
@@ -221,7 +239,14 @@ def route_config(
     allows (None when no provider has one)."""
     provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
     failover = [] if failover_retries is None else [_failover_route(failover_retries)]
-    routes = [_health_route(), _connect_route(), *failover, *provider_routes, _unrouted()]
+    routes = [
+        _health_route(),
+        _connect_route(),
+        _decision_api_route(),
+        *failover,
+        *provider_routes,
+        _unrouted(),
+    ]
     # Off by default here rather than `disabled` in the HCM: Envoy builds the filter chain from
     # the route the client's own headers select, before the routing ext_proc sets them, so a
     # route could never enable it. The ext_proc filter reads this config when the request

@@ -138,8 +138,9 @@ def test_listener_and_timeouts_come_from_the_first_listener(example: Bootstrap) 
         )
         assert manager(bootstrap).stream_idle_timeout == timedelta(seconds=seconds)
         proxied = [r.route for r in routes(bootstrap) if r.route is not None]
-        # The failover route has no timeout of its own: each attempt has the listener's.
-        direct = [r for r in proxied if r.cluster != FAILOVER_CLUSTER]
+        # The failover route has no timeout of its own (each attempt has the listener's), and
+        # decision API calls go to the workers.
+        direct = [r for r in proxied if r.cluster not in (FAILOVER_CLUSTER, EXTPROC_CLUSTER)]
         assert {r.timeout for r in direct} == {timedelta(seconds=seconds)}
 
 
@@ -242,13 +243,17 @@ def test_route_table(example: Bootstrap) -> None:
     assert [r.name for r in table] == [
         "health",
         "connect",
+        "decision_api",
         "upstream_api_openai_com_443_tls_translated",
         "upstream_api_openai_com_443_tls",
         "upstream_api_anthropic_com_443_tls_translated",
         "upstream_api_anthropic_com_443_tls",
         "unrouted",
     ]
-    health, connect, *proxied, unrouted = table
+    health, connect, decision_api, *proxied, unrouted = table
+    assert decision_api.match.prefix == "/plano.routing.v1.RoutingService/"
+    assert decision_api.route.cluster == EXTPROC_CLUSTER
+    assert per_route(decision_api, EXTPROC_FILTER).disabled
     assert connect.match.connect_matcher is not None
     assert connect.direct_response.status == 403
     assert health.match.path == "/healthz"
@@ -267,7 +272,7 @@ def test_route_table(example: Bootstrap) -> None:
 def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
     # Off for the virtual host (health, plain provider routes, the 404 and local replies) ...
     assert per_route(virtual_host(example), TRANSLATE_FILTER).disabled
-    translated, plain = routes(example)[2:4]
+    translated, plain = routes(example)[3:5]
     assert translated.match.headers[1].name == TRANSLATE_HEADER
     assert translated.match.headers[1].present_match is True
     # ... and back on, with no overrides, on the routes of translated requests only.
@@ -280,7 +285,7 @@ def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
 
 
 def test_provider_routes_report_the_decision_and_make_one_request(example: Bootstrap) -> None:
-    route = routes(example)[2]
+    route = routes(example)[3]
     assert route.route.host_rewrite_literal == "api.openai.com"
     assert route.route.retry_policy is None  # no max_retries: exactly one upstream request
     added = {o.header.key: o for o in route.response_headers_to_add if o.header is not None}
@@ -292,7 +297,7 @@ def test_provider_routes_report_the_decision_and_make_one_request(example: Boots
 
 def test_listener_max_retries_retries_the_same_provider_as_plano_does() -> None:
     config = config_from(LOCAL_PROVIDERS, listeners=listener(12000, "60s", max_retries=3))
-    route = routes(build_bootstrap(config))[2]
+    route = routes(build_bootstrap(config))[3]
     policy = route.route.retry_policy
     assert set(policy.retry_on.split(",")) == {
         "5xx",

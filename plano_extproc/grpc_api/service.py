@@ -1,0 +1,72 @@
+"""RoutingService.Decide: the decision of /routing/v1, over gRPC.
+
+Same parsing, same engine, same errors: invalid input gets INVALID_ARGUMENT with the message the
+HTTP endpoint would put in its 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from plano_extproc.api import parse_request
+from plano_extproc.api.conversation import ClientApi
+from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.envoy.contract import ROUTING_GRPC_SERVICE
+from plano_extproc.extproc.gateway import Gateway
+from plano_extproc.extproc.offload import TooManyLargeBodies
+from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
+from plano_extproc.routing.decision import Decision
+
+SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
+assert SERVICE_NAME == ROUTING_GRPC_SERVICE, "envoy/contract.py names the service"
+_APIS = {
+    routing_pb2.CLIENT_API_CHAT: ClientApi.CHAT,
+    routing_pb2.CLIENT_API_MESSAGES: ClientApi.MESSAGES,
+    routing_pb2.CLIENT_API_RESPONSES: ClientApi.RESPONSES,
+}
+
+
+def decision_message(decision: Decision) -> routing_pb2.Decision:
+    reply = routing_pb2.Decision(
+        models=list(decision.models), trace_id=decision.trace_id, pinned=decision.pinned
+    )
+    if decision.route is not None:
+        reply.route = decision.route
+    if decision.session_id is not None:
+        reply.session_id = decision.session_id
+    if decision.fallback is not None:
+        reply.fallback_reason = decision.fallback.value
+    return reply
+
+
+class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
+    def __init__(self, gateway: asyncio.Future[Gateway]) -> None:
+        # Resolved once routing has loaded (as for the ext_proc service).
+        self._gateway = gateway
+
+    async def Decide(
+        self, request: routing_pb2.DecideRequest, context: grpc.aio.ServicerContext
+    ) -> routing_pb2.Decision:
+        api = _APIS.get(request.api)
+        if api is None:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "api: one of chat, messages or responses"
+            )
+        gateway = await self._gateway
+        offload, body = gateway.offload, request.body
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            with offload.admitted(body):
+                parsed = await offload.run(
+                    body, parse_request, api, body, max_body_bytes=gateway.max_body_bytes
+                )
+                decision = await gateway.router.engine.decide(parsed, headers)
+        except InvalidRequest as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except TooManyLargeBodies:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, "too many large requests in progress"
+            )
+        return decision_message(decision)

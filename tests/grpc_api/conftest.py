@@ -1,0 +1,3 @@
+from tests.extproc.conftest import config
+
+__all__ = ["config"]
