@@ -3,39 +3,22 @@ and the same errors as /routing/v1, and server reflection."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import grpc
 import orjson
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from plano_extproc.config.model import Config
-from plano_extproc.extproc.server import serve
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
 from plano_extproc.grpc_api.service import SERVICE_NAME
-from tests.extproc.test_server import free_port, health
+from tests.extproc.test_server import server
 
-SERVING = 1
 CODE = {"messages": [{"role": "user", "content": "Write a Python function"}]}
 
 
 @pytest.fixture
-async def channel(config: Config) -> AsyncIterator[grpc.aio.Channel]:
-    port, stop = free_port(), asyncio.Event()
-    task = asyncio.create_task(serve(config, port=port, stop=stop, drain_seconds=1))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as opened:
-        for _ in range(200):
-            try:
-                if await health(opened, "") == SERVING:
-                    break
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.05)
-        yield opened
-    stop.set()
-    await asyncio.wait_for(task, 10)
+def channel(server: grpc.aio.Channel) -> grpc.aio.Channel:
+    """A real worker (tests/extproc/test_server.py's `server`), SERVING."""
+    return server
 
 
 async def test_a_decision_over_grpc(channel: grpc.aio.Channel) -> None:
@@ -82,3 +65,6 @@ async def test_server_reflection_lists_the_service(channel: grpc.aio.Channel) ->
         names = {s.name for s in reply.list_services_response.service}
         assert SERVICE_NAME in names
         break
+
+
+__all__ = ["server"]
