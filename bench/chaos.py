@@ -37,6 +37,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.gateway import NATIVE_ANTHROPIC_MODEL, Gateway, running_gateway
+from tests.support.processes import child_pids
 from tests.support.redis_server import running_redis_server
 from tests.support.upstream import StreamReply, UpstreamServer, running_upstream
 
@@ -161,7 +162,7 @@ def worker_kill(make: Callable[..., Gateway], seconds: float) -> Row:
     gateway = make(workers=2)
     with Load(gateway, clients=4) as load:
         time.sleep(seconds / 2)
-        victim = _children(gateway.extproc.pid)[0]
+        victim = child_pids(gateway.extproc.pid)[0]
         os.kill(victim, signal.SIGKILL)
         load.grace_from = time.monotonic() + 2
         time.sleep(seconds / 2 + 2)
@@ -239,19 +240,6 @@ def redis_loss(make: Callable[..., Gateway], workdir: Path, seconds: float) -> R
     tally = load.tally
     ok = tally.failed == 0 and tally.hung == 0
     return Row("redis_loss", tally, "no request fails", ok)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
 
 
 def table(rows: list[Row]) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import http_ok
+from tests.support.processes import child_pids, http_ok
 
 pytestmark = pytest.mark.e2e
 
@@ -47,18 +47,6 @@ def _port_taken(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with suppress(OSError):
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                children.append(int(entry.name))
-    return children
 
 
 def _alive(pid: int) -> bool:
@@ -212,7 +200,7 @@ def test_make_run_serves_the_demo_and_the_readme_and_stops_on_ctrl_c(tmp_path: P
 
     with make_run(log_path, children) as up:
         _wait_ready(up, log_path)
-        children += _children(up.pid)
+        children += child_pids(up.pid)
         commands = [_command_line(pid) for pid in children]
         assert len(children) == 2, commands
         assert any(" serve " in command for command in commands), commands

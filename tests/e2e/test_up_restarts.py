@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from tests.e2e.test_up_side_by_side import REQUEST, _config
-from tests.e2e.test_workers import _children
 from tests.support.ports import free_ports
-from tests.support.processes import ManagedProcess, http_ok
+from tests.support.processes import ManagedProcess, child_pids, http_ok
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +22,7 @@ RECOVERY_TIMEOUT_SECONDS = 60.0
 
 def _process_named(parent: int, word: str) -> int:
     """The child whose program (envoy) or subcommand (serve) is `word`."""
-    for pid in _children(parent):
+    for pid in child_pids(parent):
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         if Path(argv[0]).name == word or word in argv[1:5]:
             return pid

@@ -12,7 +12,7 @@ import pytest
 
 from plano_extproc.envoy.contract import EXTPROC_CLUSTER
 from tests.e2e.conftest import GatewayFactory
-from tests.support.processes import grpc_serving
+from tests.support.processes import child_pids, grpc_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -39,21 +39,6 @@ def _requests_per_worker(admin_url: str, ports: tuple[int, ...]) -> dict[int, in
     return totals
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name (which may hold spaces) start with state, then ppid.
-        if int(stat.rpartition(")")[2].split()[1]) == pid:
-            children.append(int(entry.name))
-    return children
-
-
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
@@ -65,7 +50,7 @@ def _gone(pid: int) -> bool:
 def test_two_workers_serve_and_stop_cleanly(make_gateway: GatewayFactory) -> None:
     gateway = make_gateway(workers=WORKERS)
     assert all(grpc_serving(port, EXTPROC_SERVICE)() for port in gateway.extproc_ports)
-    workers = _children(gateway.extproc.pid)
+    workers = child_pids(gateway.extproc.pid)
     assert len(workers) == WORKERS, workers
 
     # Envoy spreads ext_proc streams over both workers once both pass its health checks.
@@ -105,7 +90,7 @@ def test_a_killed_worker_is_restarted_alone_and_envoy_routes_around_it(
     make_gateway: GatewayFactory,
 ) -> None:
     gateway = make_gateway(workers=WORKERS)
-    workers = sorted(_children(gateway.extproc.pid))
+    workers = sorted(child_pids(gateway.extproc.pid))
     assert len(workers) == WORKERS, workers
     victim, survivor = workers
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -119,7 +104,7 @@ def test_a_killed_worker_is_restarted_alone_and_envoy_routes_around_it(
         statuses.append(response.status_code)
         if response.status_code != 200 and time.monotonic() - killed_at > 2:
             late_failures += 1
-        children = _children(gateway.extproc.pid)
+        children = child_pids(gateway.extproc.pid)
         if len(children) == WORKERS and all(
             grpc_serving(port, EXTPROC_SERVICE)() for port in gateway.extproc_ports
         ):
@@ -127,7 +112,7 @@ def test_a_killed_worker_is_restarted_alone_and_envoy_routes_around_it(
         time.sleep(0.05)
 
     assert gateway.extproc.running, gateway.log_tails()
-    assert survivor in _children(gateway.extproc.pid)
-    assert victim not in _children(gateway.extproc.pid)
-    assert len(_children(gateway.extproc.pid)) == WORKERS, gateway.log_tails()
+    assert survivor in child_pids(gateway.extproc.pid)
+    assert victim not in child_pids(gateway.extproc.pid)
+    assert len(child_pids(gateway.extproc.pid)) == WORKERS, gateway.log_tails()
     assert late_failures == 0, statuses

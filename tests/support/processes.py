@@ -188,3 +188,17 @@ def grpc_serving(port: int, service: str = "", host: str = "127.0.0.1") -> Ready
 
 def all_of(*checks: ReadyCheck) -> ReadyCheck:
     return lambda: all(check() for check in checks)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is `pid`, in pid order, from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            # Fields after the command name (which may hold spaces): state, then ppid.
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                children.append(int(entry.name))
+    return sorted(children)
