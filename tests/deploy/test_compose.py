@@ -63,3 +63,13 @@ def test_envoy_yaml_is_generated_for_the_compose_names() -> None:
     )
     assert cluster["type"] == "STRICT_DNS"
     assert cluster["health_checks"][0]["grpc_health_check"]
+
+
+def test_our_containers_run_hardened_like_the_charts_pods(compose: dict[str, Any]) -> None:
+    for name in ("extproc", "envoy"):
+        service = compose["services"][name]
+        assert service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+    envoy_check = compose["services"]["envoy"]["healthcheck"]["test"]
+    assert envoy_check[1:4] == ["python", "-m", "plano_extproc.envoy.admin_probe"]

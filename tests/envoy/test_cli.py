@@ -52,3 +52,12 @@ def test_workers_past_the_last_port_exit_2(capsys: pytest.CaptureFixture[str]) -
     status, out, err = run(capsys, str(EXAMPLE), "--extproc-port", "65535", "--workers", "2")
     assert (status, out) == (2, "")
     assert "65535" in err
+
+
+def test_output_writes_the_file_and_prints_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "envoy.yaml"
+    status, out, err = run(capsys, str(EXAMPLE), "--output", str(target))
+    assert (status, out, err) == (0, "", "")
+    assert target.read_text() == render_envoy_yaml(example_config())

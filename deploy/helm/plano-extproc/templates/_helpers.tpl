@@ -1,0 +1,169 @@
+{{/* Names, labels and the values several templates derive from. */}}
+
+{{- define "plano-extproc.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "plano-extproc.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's resource name: <fullname>-<component>, within the 63-character limit. */}}
+{{- define "plano-extproc.component" -}}
+{{- printf "%s-%s" (include "plano-extproc.fullname" .root | trunc 50 | trimSuffix "-") .component -}}
+{{- end -}}
+
+{{- define "plano-extproc.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "plano-extproc.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "plano-extproc.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{ include "plano-extproc.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: plano-extproc
+{{- end -}}
+
+{{- define "plano-extproc.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "plano-extproc.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "plano-extproc.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding provider keys: the user's, or the chart's own; empty when there is none. */}}
+{{- define "plano-extproc.keysSecret" -}}
+{{- if .Values.existingSecret -}}
+{{- .Values.existingSecret -}}
+{{- else if .Values.providerKeys -}}
+{{- include "plano-extproc.component" (dict "root" . "component" "keys") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ext_proc's headless Service, fully qualified: what Envoy's STRICT_DNS cluster resolves. */}}
+{{- define "plano-extproc.extprocHost" -}}
+{{- printf "%s.%s.svc.%s" (include "plano-extproc.component" (dict "root" . "component" "extproc")) .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+
+{{/* "chart" (the StatefulSet), "url" (external, in the config), "secret" (external, from a Secret) or "none". */}}
+{{- define "plano-extproc.redisMode" -}}
+{{- if .Values.redis.enabled -}}chart
+{{- else if .Values.redis.external.existingSecret -}}secret
+{{- else if .Values.redis.external.url -}}url
+{{- else -}}none
+{{- end -}}
+{{- end -}}
+
+{{- define "plano-extproc.listenerPort" -}}
+{{- $config := include "plano-extproc.userConfig" . | fromYaml -}}
+{{- $listeners := $config.listeners | default list -}}
+{{- if $listeners -}}{{ (first $listeners).port | default 12000 }}{{- else -}}12000{{- end -}}
+{{- end -}}
+
+{{/* The user's Plano config as YAML: a map, text (--set-file), or the chart's files/config.yaml. */}}
+{{- define "plano-extproc.userConfig" -}}
+{{- $config := .Values.config -}}
+{{- if not $config -}}
+{{- $config = .Files.Get "files/config.yaml" -}}
+{{- end -}}
+{{- if kindIs "string" $config -}}
+{{- $parsed := fromYaml $config -}}
+{{- if hasKey $parsed "Error" -}}
+{{- fail (printf "config: not valid YAML: %s" $parsed.Error) -}}
+{{- end -}}
+{{- toYaml $parsed -}}
+{{- else -}}
+{{- toYaml $config -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The config the pods load: the user's, with routing.session_cache pointed at the chart's Redis
+(or the external one) and routing.classifier at the chart's Triton when those are enabled.
+*/}}
+{{- define "plano-extproc.config" -}}
+{{- $config := include "plano-extproc.userConfig" . | fromYaml -}}
+{{- $routing := $config.routing | default dict -}}
+{{- $mode := include "plano-extproc.redisMode" . -}}
+{{- if ne $mode "none" -}}
+{{- $cache := $routing.session_cache | default dict -}}
+{{- $url := "${PLANO_REDIS_URL}" -}}
+{{- if eq $mode "chart" -}}
+{{- $url = printf "redis://%s:6379/0" (include "plano-extproc.component" (dict "root" . "component" "redis")) -}}
+{{- else if eq $mode "url" -}}
+{{- $url = .Values.redis.external.url -}}
+{{- end -}}
+{{- $_ := set $cache "type" "redis" -}}
+{{- $_ = set $cache "url" $url -}}
+{{- $_ = set $routing "session_cache" $cache -}}
+{{- end -}}
+{{- if .Values.triton.enabled -}}
+{{- $classifier := $routing.classifier | default dict -}}
+{{- $target := printf "%s:8001" (include "plano-extproc.component" (dict "root" . "component" "triton")) -}}
+{{- $_ := set $classifier "type" "triton" -}}
+{{- $_ = set $classifier "triton" (dict "url" $target "model" .Values.triton.model) -}}
+{{- $_ = set $routing "classifier" $classifier -}}
+{{- end -}}
+{{- if $routing -}}
+{{- $_ := set $config "routing" $routing -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* Scheduling shared by the ext_proc and Envoy pods: selectors, tolerations, topology spread. */}}
+{{- define "plano-extproc.scheduling" -}}
+{{- $values := index .root.Values .key -}}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .root.Values.topologySpread.enabled }}
+topologySpreadConstraints:
+  {{- range list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+  - maxSkew: {{ $.root.Values.topologySpread.maxSkew }}
+    topologyKey: {{ . }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "plano-extproc.selectorLabels" (dict "root" $.root "component" $.component) | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level settings shared by the chart's own pods. */}}
+{{- define "plano-extproc.podSpecCommon" -}}
+serviceAccountName: {{ include "plano-extproc.serviceAccountName" . }}
+automountServiceAccountToken: false
+terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
