@@ -1,5 +1,6 @@
-"""Decisions per second: the gRPC decision API next to POST /routing/v1, both through Envoy,
-in one run against one gateway (lexical classifier, one ext_proc worker).
+"""Decisions per second: the gRPC decision API next to POST /routing/v1, both through Envoy
+(lexical classifier, one ext_proc worker), on a gateway without tracing and on one that traces
+every request (Envoy's spans and plano.routing, to a local OTLP receiver), in one run.
 
     python bench/grpc_decisions.py [--requests 2000] [--concurrency 16]
 """
@@ -26,6 +27,7 @@ from plano_extproc.grpc_api.generated.plano.routing.v1 import (
     routing_pb2_grpc,
 )
 from tests.support.gateway import running_gateway
+from tests.support.otlp_receiver import running_otlp_receiver
 from tests.support.upstream import running_upstream
 
 BODY = {"messages": [{"role": "user", "content": "Write a Python function for binary search"}]}
@@ -79,16 +81,24 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
+    rows = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         running_upstream() as upstream,
-        running_gateway(Path(tmp), upstream) as gateway,
+        running_otlp_receiver() as receiver,
     ):
-        rows = asyncio.run(run(gateway.base_url, args.requests, args.concurrency))
+        tracing = {"random_sampling": 100, "opentracing_grpc_endpoint": receiver.endpoint}
+        for label, overrides in (("off", {}), ("on, 100 %", {"tracing": tracing})):
+            directory = Path(tmp)
+            with running_gateway(directory, upstream, name=label[:3], overrides=overrides) as gw:
+                measured = asyncio.run(run(gw.base_url, args.requests, args.concurrency))
+            rows += [(name, label, result) for name, result in measured]
+        spans = len(receiver.spans)
     print(f"\n{args.requests} decisions per API at concurrency {args.concurrency}, through Envoy")
-    print("| API | decisions/s | p50 ms | p99 ms |\n|---|---|---|---|")
-    for name, (rate, p50, p99) in rows:
-        print(f"| {name} | {rate:.0f} | {p50:.2f} | {p99:.2f} |")
+    print("| API | tracing | decisions/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    for name, label, (rate, p50, p99) in rows:
+        print(f"| {name} | {label} | {rate:.0f} | {p50:.2f} | {p99:.2f} |")
+    print(f"\nspans received by the OTLP receiver while tracing: {spans}")
     return 0
 
 

@@ -28,6 +28,7 @@ from plano_extproc.config.model import (
     SessionCacheType,
     StateStorageSettings,
     StateStorageType,
+    TracingSettings,
     TritonSettings,
 )
 from plano_extproc.config.spec import WELL_KNOWN_ENDPOINTS
@@ -63,6 +64,7 @@ __all__ = [
     "SessionCacheType",
     "StateStorageSettings",
     "StateStorageType",
+    "TracingSettings",
     "TritonSettings",
     "config_schema",
     "load_config",

@@ -60,6 +60,7 @@ from plano_extproc.config.model import (
     SessionCacheType,
     StateStorageSettings,
     StateStorageType,
+    TracingSettings,
     TritonSettings,
 )
 from plano_extproc.config.reader import (
@@ -96,6 +97,7 @@ from plano_extproc.config.spec import (
     STATE_STORAGE,
     TOP_LEVEL,
     TOP_LEVEL_ROUTES_SINCE,
+    TRACING,
     TRITON,
     WELL_KNOWN_ENDPOINTS,
     AuthType,
@@ -218,6 +220,7 @@ class _Loader:
         aliases = self._aliases(top, providers)
         routing = self._routing(top, self._router_override(top, providers))
         state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
+        tracing = self._tracing(top.section("tracing", TRACING))
         return Config(
             version=version_text,
             providers=providers,
@@ -227,6 +230,7 @@ class _Loader:
             routing=routing,
             listeners=listeners,
             state_storage=state_storage,
+            tracing=tracing,
             warnings=tuple(str(warning) for warning in self.issues.warnings),
         )
 
@@ -789,6 +793,20 @@ class _Loader:
             ttl_seconds=section.integer("ttl_seconds", defaults.ttl_seconds, minimum=1),
             max_entries=section.integer("max_entries", defaults.max_entries, minimum=1),
         )
+
+    def _tracing(self, section: Section | None) -> TracingSettings | None:
+        if section is None:
+            return None
+        defaults = TracingSettings()
+        endpoint = self._http_url(section, "opentracing_grpc_endpoint") or defaults.endpoint
+        percent = section.number("random_sampling")
+        if percent is not None and not 0 <= percent <= 100:
+            self.issues.error(section.where("random_sampling"), "must be a percentage, 0 to 100")
+            percent = None
+        if percent == 0:
+            return None
+        sampling = defaults.sampling_percent if percent is None else percent
+        return TracingSettings(endpoint=endpoint, sampling_percent=sampling)
 
     def _classifier(
         self, section: Section | None, router: tuple[str, OpenAIClassifierSettings] | None

@@ -178,6 +178,16 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TracingSettings:
+    """Plano's `tracing`: OpenTelemetry spans from Envoy and the ext_proc, exported over
+    OTLP/gRPC to `endpoint` (``http(s)://host:port``); `sampling_percent` of the traces that no
+    client decided (a client's sampled flag in `traceparent` is followed)."""
+
+    endpoint: str = "http://localhost:4317"
+    sampling_percent: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     name: str = "egress_traffic"
     address: str = "0.0.0.0"
@@ -199,6 +209,8 @@ class Config:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     listeners: tuple[Listener, ...] = (Listener(),)
     state_storage: StateStorageSettings | None = None
+    # None: no `tracing` section (or random_sampling 0), so nothing is traced.
+    tracing: TracingSettings | None = None
     warnings: tuple[str, ...] = ()
     provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
 

@@ -100,6 +100,7 @@ TOP_LEVEL = KeySpec.of(
         "routing",
         "overrides",
         "state_storage",
+        "tracing",
     ],
     ignored=[
         "agents",
@@ -111,7 +112,6 @@ TOP_LEVEL = KeySpec.of(
         "prompt_targets",
         "ratelimits",
         "system_prompt",
-        "tracing",
     ],
 )
 
@@ -190,6 +190,10 @@ ROUTING = KeySpec.of(
     ignored=["llm_provider", "model", "routing_budget"],
 )
 SESSION_CACHE = KeySpec.of(optional=["type", "url", "tenant_header"])
+TRACING = KeySpec.of(
+    optional=["random_sampling", "opentracing_grpc_endpoint"],
+    ignored=["trace_arch_internal", "span_attributes"],
+)
 STATE_STORAGE = KeySpec.of(required=["type"], optional=["url", "ttl_seconds", "max_entries"])
 CLASSIFIER = KeySpec.of(optional=["type", "timeout_ms", "threshold", "triton", "openai"])
 TRITON = KeySpec.of(optional=["url", "model"])
@@ -235,6 +239,7 @@ SECTION_SPECS = MappingProxyType(
         "openai_classifier": OPENAI_CLASSIFIER,
         "overrides": OVERRIDES,
         "state_storage": STATE_STORAGE,
+        "tracing": TRACING,
         "retry_policy": RETRY_POLICY,
         "status_code_rule": STATUS_CODE_RULE,
         "timeout_rule": TIMEOUT_RULE,

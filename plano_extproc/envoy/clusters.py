@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from envoy_data_plane.envoy.config.cluster import v3 as cluster
 from envoy_data_plane.envoy.config.core import v3 as core
@@ -97,6 +98,27 @@ def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
         # The default panic threshold (50 %) would send streams to unhealthy workers too.
         common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
         circuit_breakers=circuit_breakers(),
+    )
+
+
+def grpc_collector_cluster(name: str, url: str, ca_bundle: str) -> cluster.Cluster:
+    """An OTLP/gRPC collector at ``http(s)://host:port``: HTTP/2, TLS for https."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    http2 = http.HttpProtocolOptionsExplicitHttpConfig(
+        http2_protocol_options=core.Http2ProtocolOptions()
+    )
+    return cluster.Cluster(
+        name=name,
+        type=_discovery(host, cluster.ClusterDiscoveryType.STRICT_DNS),
+        dns_lookup_family=IP_FAMILY,
+        connect_timeout=EXTPROC_CONNECT_TIMEOUT,
+        load_assignment=_load_assignment(name, host, [port]),
+        typed_extension_protocol_options=_protocol_options(
+            http.HttpProtocolOptions(explicit_http_config=http2)
+        ),
+        transport_socket=_tls_socket(host, ca_bundle) if parts.scheme == "https" else None,
     )
 
 

@@ -68,6 +68,7 @@ from plano_extproc.envoy.options import (
 )
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import route_config
+from plano_extproc.envoy.tracing import collector_cluster, connection_manager_tracing
 from plano_extproc.envoy.upstreams import Upstream, upstreams_for
 
 STDOUT_LOG = "envoy.access_loggers.stdout"
@@ -206,6 +207,7 @@ def _connection_manager(
         http_filters=_http_filters(config, max_request_bytes),
         access_log=[_access_log()],
         local_reply_config=local_reply_config(max_request_bytes),
+        tracing=None if config.tracing is None else connection_manager_tracing(config.tracing),
     )
 
 
@@ -267,6 +269,8 @@ def build_bootstrap(
         timeout = timedelta(seconds=config.listeners[0].timeout_seconds)
         listeners.append(attempts_listener(upstreams, timeout, max_request_bytes))
         clusters.append(failover_cluster(config))
+    if config.tracing is not None:
+        clusters.append(collector_cluster(config.tracing, ca_bundle))
     resources = bootstrap.BootstrapStaticResources(listeners=listeners, clusters=clusters)
     return bootstrap.Bootstrap(
         static_resources=resources,

@@ -67,7 +67,7 @@ from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
-from plano_extproc.telemetry.trace import trace_id_from_traceparent
+from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
 from plano_extproc.translate import Translation, upstream_translation, wire_api
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ class PendingRequest:
     api: ClientApi
     headers: dict[str, str]
     query: str = ""
+    # Envoy's span for this ext_proc call, when Envoy traces: the routing span's parent.
+    trace_parent: TraceParent | None = None
 
 
 def _models_listing(config: Config) -> bytes:
@@ -193,7 +195,12 @@ class Gateway:
         self._failover = Failover(config, self._plans, router.affinity, offload=self._offload)
 
     def on_headers(
-        self, method: str, path: str, end_of_stream: bool, headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        end_of_stream: bool,
+        headers: dict[str, str],
+        trace_parent: TraceParent | None = None,
     ) -> tuple[ProcessingResponse, PendingRequest | None]:
         path, _, query = path.partition("?")
         if path in DECISION_PATHS:
@@ -229,7 +236,7 @@ class Gateway:
                 status=415,
             )
             return error_reply(error), None
-        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers, query)
+        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers, query, trace_parent)
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
@@ -246,7 +253,9 @@ class Gateway:
             parsed = await self._offload.run(
                 body, parse_request, pending.api, body, max_body_bytes=self._max_body_bytes
             )
-            decision = await self._router.engine.decide(parsed, pending.headers)
+            decision = await self._router.engine.decide(
+                parsed, pending.headers, pending.trace_parent
+            )
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())
                 reply = raw_json_reply(200, payload, _fallback_headers(decision))
@@ -445,7 +454,7 @@ def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:
 def _traceparent(decision: Decision, pending: PendingRequest) -> list[HeaderValueOption]:
     """The client's traceparent when it is valid; else one of ours (an invalid one would leave
     the provider's trace unconnected)."""
-    if trace_id_from_traceparent(pending.headers.get("traceparent")) is not None:
+    if request_trace_parent(pending.headers) is not None:
         return []
     return [set_header("traceparent", f"00-{decision.trace_id}-{os.urandom(8).hex()}-01")]
 

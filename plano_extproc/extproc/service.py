@@ -34,6 +34,7 @@ from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict, json_reply
 from plano_extproc.extproc.offload import Offload
 from plano_extproc.extproc.translation import ResponseTranslation
+from plano_extproc.telemetry.trace import TraceParent, metadata_trace_parent
 
 _ACKNOWLEDGE = {
     "response_body": ProcessingResponse(response_body=BodyResponse()),
@@ -77,7 +78,9 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
         async for message in request_iterator:
             phase = message.WhichOneof("request")
             if phase == "request_headers":
-                pending, reply = self._on_headers(gateway, message)
+                pending, reply = self._on_headers(
+                    gateway, message, metadata_trace_parent(context.invocation_metadata())
+                )
                 yield reply
             elif phase == "request_body" and pending is not None:
                 body = message.request_body.body
@@ -120,13 +123,13 @@ class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServ
 
     @staticmethod
     def _on_headers(
-        gateway: Gateway, message: ProcessingRequest
+        gateway: Gateway, message: ProcessingRequest, trace_parent: TraceParent | None
     ) -> tuple[PendingRequest | None, ProcessingResponse]:
         headers = header_dict(message.request_headers.headers)
         method = headers.pop(":method", "")
         path = headers.pop(":path", "")
         reply, pending = gateway.on_headers(
-            method, path, message.request_headers.end_of_stream, headers
+            method, path, message.request_headers.end_of_stream, headers, trace_parent
         )
         return pending, reply
 

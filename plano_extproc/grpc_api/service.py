@@ -18,6 +18,7 @@ from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.offload import TooManyLargeBodies
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
 from plano_extproc.routing.decision import Decision
+from plano_extproc.telemetry.trace import metadata_trace_parent, request_trace_parent
 
 SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
 assert SERVICE_NAME == ROUTING_GRPC_SERVICE, "envoy/contract.py names the service"
@@ -62,7 +63,12 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
                 parsed = await offload.run(
                     body, parse_request, api, body, max_body_bytes=gateway.max_body_bytes
                 )
-                decision = await gateway.router.engine.decide(parsed, headers)
+                # The request's own traceparent names its trace; else the call's (a traced
+                # client or Envoy).
+                parent = request_trace_parent(headers) or metadata_trace_parent(
+                    context.invocation_metadata()
+                )
+                decision = await gateway.router.engine.decide(parsed, headers, parent)
         except InvalidRequest as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except TooManyLargeBodies:

@@ -42,3 +42,13 @@ class Decision:
             body["session_id"] = self.session_id
             body["pinned"] = self.pinned
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTiming:
+    """When a decision started and ended (ns since the epoch), and how long its classifier
+    took (None when it was not asked: a pin, or no routes)."""
+
+    start_ns: int
+    end_ns: int
+    classify_seconds: float | None

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
+from typing import Protocol
 
 from plano_extproc.affinity.base import AffinityStore, Pin
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
@@ -19,14 +21,14 @@ from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.config.model import Config, Route
 from plano_extproc.metrics_sources.base import ModelMetrics
-from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, Fallback
+from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
 from plano_extproc.routing.ranking import rank
 from plano_extproc.telemetry.metrics import (
     AFFINITY_STALE_PINS,
     CLASSIFIER_FAILURES,
     ROUTING_DECISIONS,
 )
-from plano_extproc.telemetry.trace import trace_id_for
+from plano_extproc.telemetry.trace import TraceParent, new_trace_id, request_trace_parent
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,20 @@ _TIMEOUTS = CLASSIFIER_FAILURES.labels("timeout")
 _ERRORS = CLASSIFIER_FAILURES.labels("error")
 
 
+class DecisionRecorder(Protocol):
+    """Told of every decision, e.g. to trace it; must not block (telemetry/otel_spans.py)."""
+
+    def record(
+        self,
+        request: ParsedRequest,
+        decision: Decision,
+        parent: TraceParent | None,
+        timing: DecisionTiming,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class RoutingEngine:
     def __init__(
         self,
@@ -49,19 +65,42 @@ class RoutingEngine:
         metrics: ModelMetrics,
         *,
         rng: random.Random | None = None,
+        recorder: DecisionRecorder | None = None,
     ) -> None:
         self._config = config
         self._classifier = classifier
         self._affinity = affinity
         self._metrics = metrics
         self._rng = rng or random.Random()
+        self._recorder = recorder
         self._deadline_s = config.routing.classifier.timeout_ms / 1000
         self._tenant_header = config.routing.session_cache.tenant_header
 
-    async def decide(self, request: ParsedRequest, headers: Mapping[str, str]) -> Decision:
-        """`headers` is keyed by lowercase names. Raises InvalidRequest only for bad input."""
+    async def decide(
+        self,
+        request: ParsedRequest,
+        headers: Mapping[str, str],
+        parent: TraceParent | None = None,
+    ) -> Decision:
+        """`headers` is keyed by lowercase names. `parent` is the trace context the request
+        arrived in when its caller knows better than the request's own `traceparent` (Envoy's
+        span for the ext_proc call). Raises InvalidRequest only for bad input."""
+        parent = parent or request_trace_parent(headers)
+        trace_id = parent.trace_id if parent is not None else new_trace_id()
+        if self._recorder is None:
+            decision, _ = await self._decide(request, headers, trace_id)
+            return decision
+        start_ns = time.time_ns()
+        decision, classify_seconds = await self._decide(request, headers, trace_id)
+        timing = DecisionTiming(start_ns, time.time_ns(), classify_seconds)
+        self._recorder.record(request, decision, parent, timing)
+        return decision
+
+    async def _decide(
+        self, request: ParsedRequest, headers: Mapping[str, str], trace_id: str
+    ) -> tuple[Decision, float | None]:
+        """The decision, and the seconds its classifier took (None when not asked)."""
         routes = self._routes_for(request)
-        trace_id = trace_id_for(headers)
         session = session_from_headers(headers, self._tenant_header)
         key = affinity_key(*session) if session else None
         session_id = session[0] if session else None
@@ -71,23 +110,26 @@ class RoutingEngine:
             pin = await self._affinity.get(key)
             if pin is not None and pin.model in self._config.provider_by_name:
                 _PINNED.inc()
-                return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True)
+                return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True), None
             # A pin naming a model this config no longer declares (a rollout sharing Redis)
             # is a miss: the request is routed again and the session re-pinned.
             stale = pin is not None
             if stale:
                 _STALE_PINS.inc()
 
+        started = time.perf_counter()
         route, fallback = await self._classify(routes, request)
+        classify_seconds = time.perf_counter() - started if routes else None
         if route is None:
             (_FELL_BACK if fallback else _NO_ROUTE).inc()
-            return Decision((NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback)
+            decision = Decision((NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback)
+            return decision, classify_seconds
 
         models = rank(route.models, route.policy, self._metrics, self._rng)
         _ROUTED.inc()
         if key is not None:
             await self._affinity.put(key, Pin(models[0], route.name), replace=stale)
-        return Decision(models, route.name, trace_id, session_id)
+        return Decision(models, route.name, trace_id, session_id), classify_seconds
 
     def _routes_for(self, request: ParsedRequest) -> tuple[Route, ...]:
         if request.inline_routes is None:

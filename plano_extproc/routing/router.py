@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from plano_extproc.affinity import AffinityStore, build_affinity_store
@@ -9,8 +10,9 @@ from plano_extproc.classifiers.base import Classifier
 from plano_extproc.classifiers.factory import build_classifier
 from plano_extproc.config.model import Config
 from plano_extproc.metrics_sources import MetricsStore
-from plano_extproc.routing.engine import RoutingEngine
+from plano_extproc.routing.engine import DecisionRecorder, RoutingEngine
 from plano_extproc.routing.resolve import ModelResolver
+from plano_extproc.telemetry.tracing import decision_recorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,7 @@ class Router:
     classifier: Classifier
     affinity: AffinityStore
     metrics: MetricsStore
+    recorder: DecisionRecorder | None = None
 
     @classmethod
     async def start(cls, config: Config) -> Router:
@@ -30,10 +33,15 @@ class Router:
         await classifier.start()
         await metrics.start()
         metrics.warn_models_without_data(config.routes)
-        engine = RoutingEngine(config, classifier, affinity, metrics)
-        return cls(engine, ModelResolver.for_config(config), classifier, affinity, metrics)
+        recorder = decision_recorder(config)
+        engine = RoutingEngine(config, classifier, affinity, metrics, recorder=recorder)
+        resolver = ModelResolver.for_config(config)
+        return cls(engine, resolver, classifier, affinity, metrics, recorder)
 
     async def close(self) -> None:
+        if self.recorder is not None:
+            # Flushes queued spans: blocking, bounded by the exporter's timeout.
+            await asyncio.to_thread(self.recorder.close)
         await self.metrics.close()
         await self.affinity.close()
         await self.classifier.close()

@@ -25,6 +25,7 @@ from plano_extproc.config import (
     SessionCacheType,
     StateStorageSettings,
     StateStorageType,
+    TracingSettings,
     TritonSettings,
     load_config,
     load_config_text,
@@ -563,6 +564,7 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
 
     assert config.listeners == (Listener("llm", "0.0.0.0", 12000, 300.0, max_retries=3),)
     assert config.state_storage == StateStorageSettings(StateStorageType.MEMORY)
+    assert config.tracing == TracingSettings("http://localhost:4317", 100.0)
     assert config.warnings == (
         "mode: not implemented by plano-extproc; ignored",
         "system_prompt: not implemented by plano-extproc; ignored",
@@ -572,7 +574,6 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
         "prompt_targets: not implemented by plano-extproc; ignored",
         "prompt_guards: not implemented by plano-extproc; ignored",
         "ratelimits: not implemented by plano-extproc; ignored",
-        "tracing: not implemented by plano-extproc; ignored",
         "prompt_caching: not implemented by plano-extproc; ignored",
         "listeners[1].router: not implemented by plano-extproc; ignored",
         "listeners[1].agents: not implemented by plano-extproc; ignored",
@@ -580,7 +581,40 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
         "overrides.optimize_context_window: not implemented by plano-extproc; ignored",
         "overrides.upstream_connect_timeout: not implemented by plano-extproc; ignored",
         "routing.routing_budget: not implemented by plano-extproc; ignored",
+        "tracing.trace_arch_internal: not implemented by plano-extproc; ignored",
     )
+
+
+def test_tracing_is_off_without_the_section_or_at_zero_sampling() -> None:
+    assert load(MINIMAL).tracing is None
+    assert load(MINIMAL + "    tracing: {random_sampling: 0}\n").tracing is None
+
+
+def test_tracing_endpoint_and_sampling() -> None:
+    config = load(
+        MINIMAL
+        + "    tracing: {random_sampling: 12.5, opentracing_grpc_endpoint: 'http://otel:4317'}\n"
+    )
+
+    assert config.tracing == TracingSettings("http://otel:4317", 12.5)
+
+
+@pytest.mark.parametrize(
+    ("tracing", "problem"),
+    [
+        ("{random_sampling: 101}", "tracing.random_sampling: must be a percentage, 0 to 100"),
+        (
+            "{opentracing_grpc_endpoint: 'otel:4317'}",
+            "tracing.opentracing_grpc_endpoint: must start",
+        ),
+        ("{random_sampling: all}", "tracing.random_sampling: must be a number"),
+    ],
+)
+def test_bad_tracing_settings_are_reported(tracing: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(MINIMAL + f"    tracing: {tracing}\n")
+
+    assert any(str(issue).startswith(problem) for issue in raised.value.issues), raised.value
 
 
 @pytest.mark.parametrize(

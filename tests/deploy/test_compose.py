@@ -73,3 +73,16 @@ def test_our_containers_run_hardened_like_the_charts_pods(compose: dict[str, Any
         assert service["security_opt"] == ["no-new-privileges:true"], name
     envoy_check = compose["services"]["envoy"]["healthcheck"]["test"]
     assert envoy_check[1:4] == ["python", "-m", "plano_extproc.envoy.admin_probe"]
+
+
+def test_tracing_profile_runs_the_collector_the_config_exports_to(
+    compose: dict[str, Any],
+) -> None:
+    collector = compose["services"]["otel-collector"]
+    assert collector["profiles"] == ["tracing"]
+    config = load_config(COMPOSE_DIR / "config.yaml", require_keys=False)
+    assert config.tracing is not None
+    assert config.tracing.endpoint == "http://otel-collector:4317"
+    pipeline = yaml.safe_load((COMPOSE_DIR / "otel-collector.yaml").read_text())
+    assert pipeline["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(":4317")
+    assert pipeline["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]

@@ -24,6 +24,7 @@ from plano_extproc.metrics_sources.base import StaticMetrics
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.engine import RoutingEngine
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
+from plano_extproc.telemetry.trace import TraceParent
 
 from .conftest import CLAUDE, GPT4O, MINI
 
@@ -199,3 +200,63 @@ def test_decision_json_has_documented_key_order() -> None:
         "session_id": "abc",
         "pinned": True,
     }
+
+
+class RecordingRecorder:
+    def __init__(self) -> None:
+        self.records: list[tuple] = []
+
+    def record(self, request, decision, parent, timing) -> None:  # type: ignore[no-untyped-def]
+        self.records.append((request, decision, parent, timing))
+
+    def close(self) -> None: ...
+
+
+def traced_engine(config: Config, classifier=None) -> tuple[RoutingEngine, RecordingRecorder]:
+    recorder = RecordingRecorder()
+    store = MemoryAffinityStore(ttl_seconds=600, max_entries=100)
+    built = RoutingEngine(
+        config, classifier or LexicalClassifier(), store, StaticMetrics(), recorder=recorder
+    )
+    return built, recorder
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+async def test_recorder_gets_each_decision_with_its_timing_and_parent(
+    demo_config: Config,
+) -> None:
+    traced, recorder = traced_engine(demo_config, ScriptedClassifier("code_generation", delay=0.02))
+    asked = request("Write a Python function")
+    decision = await traced.decide(asked, {"traceparent": TRACEPARENT})
+
+    ((seen_request, seen_decision, parent, timing),) = recorder.records
+    assert (seen_request, seen_decision) == (asked, decision)
+    assert parent is not None
+    assert (parent.trace_id, parent.span_id) == (decision.trace_id, "00f067aa0ba902b7")
+    assert timing.classify_seconds is not None
+    assert timing.classify_seconds >= 0.02
+    assert timing.end_ns - timing.start_ns >= timing.classify_seconds * 1e9
+
+
+async def test_a_callers_parent_wins_over_the_request_header(demo_config: Config) -> None:
+    traced, recorder = traced_engine(demo_config)
+    envoys = TraceParent("4bf92f3577b34da6a3ce929d0e0e4736", "1111111111111111", sampled=True)
+    decision = await traced.decide(request("hi"), {"traceparent": TRACEPARENT}, envoys)
+
+    assert recorder.records[0][2] == envoys
+    assert decision.trace_id == envoys.trace_id
+
+
+async def test_pins_and_no_routes_are_recorded_without_classifier_time(
+    demo_config: Config,
+) -> None:
+    traced, recorder = traced_engine(demo_config)
+    headers = {"x-model-affinity": "s-1"}
+    await traced.decide(request("Write a Python function"), headers)
+    pinned = await traced.decide(request("Write a Python function"), headers)
+
+    assert pinned.pinned
+    assert recorder.records[1][3].classify_seconds is None
+    assert recorder.records[0][3].classify_seconds is not None
