@@ -57,7 +57,7 @@ chaos: install
 # The compose stack (deploy/compose): build the images (a debootstrap base, host-built wheels),
 # start it, run tests/compose against it with the SDKs, take it down. Needs a Docker daemon,
 # debootstrap and docker compose (or docker-compose).
-e2e: install
+e2e: install helm
 	$(PYTHON) deploy/compose/e2e.py
 
 # The gRPC stubs of proto/ (grpcio-tools); committed, and tests/grpc_api checks they are current.

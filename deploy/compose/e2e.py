@@ -1,5 +1,6 @@
 """`make e2e`: build the images, start the compose stack, run tests/compose against it, and
-take the stack down again whatever happened.
+take the stack down again whatever happened; then run the Helm chart's rendered pods in Docker
+(tests/chart_pods) with the same images.
 
     python deploy/compose/e2e.py [--skip-build]
 
@@ -99,9 +100,11 @@ def main() -> int:
     compose = compose_command()
     if not args.skip_build:
         build()
-    # Valid with and without the gpu and metrics profiles (Triton cannot run here).
+    # Valid with and without the optional profiles (Triton cannot run here, and the profiles'
+    # images cannot be pulled).
     run([*compose, "config", "-q"])
-    run([*compose, "--profile", "gpu", "--profile", "metrics", "config", "-q"])
+    profiles = ["--profile", "gpu", "--profile", "metrics", "--profile", "tracing"]
+    run([*compose, *profiles, "config", "-q"])
     started = time.monotonic()
     try:
         run([*compose, "up", "-d"])
@@ -121,9 +124,20 @@ def main() -> int:
             check=False,
         )
         print(f"stack start {stack_s:.1f} s, suite {time.monotonic() - suite_started:.1f} s")
-        return result.returncode
     finally:
         subprocess.run([*compose, "down", "-v", "--remove-orphans"], env=ENV, check=False)
+    return result.returncode or run_chart_pods()
+
+
+def run_chart_pods() -> int:
+    """The Helm chart's pods, rendered by helm and run in Docker (tests/chart_pods)."""
+    started = time.monotonic()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/chart_pods"]
+    print("+", " ".join(command), flush=True)
+    env = {**ENV, "PLANO_CHART_PODS": "1"}
+    result = subprocess.run(command, cwd=REPO, env=env, check=False)
+    print(f"chart pods {time.monotonic() - started:.1f} s")
+    return result.returncode
 
 
 if __name__ == "__main__":

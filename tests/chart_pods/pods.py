@@ -222,12 +222,17 @@ class Cluster:
         (main,) = self.workload(component)["spec"]["template"]["spec"]["containers"]
         probes = [main[key] for key in ("startupProbe", "readinessProbe") if key in main]
         deadline = time.monotonic() + PROBE_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.running(container):
             if all(self.probe(container, p) for p in probes if "tcpSocket" not in p):
                 return
             time.sleep(1)
         logs = docker("logs", "--tail", "40", container, check=False)
         raise AssertionError(f"{container} never became ready:\n{logs.stdout}{logs.stderr}")
+
+    @staticmethod
+    def running(container: str) -> bool:
+        state = docker("inspect", "--format", "{{.State.Running}}", container, check=False)
+        return state.stdout.strip() == "true"
 
     def remove(self) -> None:
         for container in self.containers:
