@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any as AnyField
 from urllib.parse import urlsplit
 
 from envoy_data_plane.envoy.config.cluster import v3 as cluster
@@ -77,35 +78,10 @@ def _discovery(host: str, for_names: cluster.ClusterDiscoveryType) -> cluster.Cl
     return cluster.ClusterDiscoveryType.STATIC if _is_ip(host) else for_names
 
 
-def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
-    """The ext_proc workers over HTTP/2; only those whose gRPC health is SERVING get streams.
-
-    A host name (a Kubernetes Service, a compose service) is resolved to all its addresses.
-    """
-    http2 = http.HttpProtocolOptionsExplicitHttpConfig(
-        http2_protocol_options=core.Http2ProtocolOptions()
-    )
-    return cluster.Cluster(
-        name=EXTPROC_CLUSTER,
-        type=_discovery(host, cluster.ClusterDiscoveryType.STRICT_DNS),
-        dns_lookup_family=IP_FAMILY,
-        connect_timeout=EXTPROC_CONNECT_TIMEOUT,
-        load_assignment=_load_assignment(EXTPROC_CLUSTER, host, ports),
-        typed_extension_protocol_options=_protocol_options(
-            http.HttpProtocolOptions(explicit_http_config=http2)
-        ),
-        health_checks=[_grpc_health_check()],
-        # The default panic threshold (50 %) would send streams to unhealthy workers too.
-        common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
-        circuit_breakers=circuit_breakers(),
-    )
-
-
-def grpc_collector_cluster(name: str, url: str, ca_bundle: str) -> cluster.Cluster:
-    """An OTLP/gRPC collector at ``http(s)://host:port``: HTTP/2, TLS for https."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _grpc_cluster(
+    name: str, host: str, ports: Sequence[int], **fields: AnyField
+) -> cluster.Cluster:
+    """A gRPC (HTTP/2) upstream: a host name is resolved to all its addresses (STRICT_DNS)."""
     http2 = http.HttpProtocolOptionsExplicitHttpConfig(
         http2_protocol_options=core.Http2ProtocolOptions()
     )
@@ -114,12 +90,37 @@ def grpc_collector_cluster(name: str, url: str, ca_bundle: str) -> cluster.Clust
         type=_discovery(host, cluster.ClusterDiscoveryType.STRICT_DNS),
         dns_lookup_family=IP_FAMILY,
         connect_timeout=EXTPROC_CONNECT_TIMEOUT,
-        load_assignment=_load_assignment(name, host, [port]),
+        load_assignment=_load_assignment(name, host, ports),
         typed_extension_protocol_options=_protocol_options(
             http.HttpProtocolOptions(explicit_http_config=http2)
         ),
-        transport_socket=_tls_socket(host, ca_bundle) if parts.scheme == "https" else None,
+        **fields,
     )
+
+
+def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
+    """The ext_proc workers over HTTP/2; only those whose gRPC health is SERVING get streams.
+
+    A host name (a Kubernetes Service, a compose service) is resolved to all its addresses.
+    """
+    return _grpc_cluster(
+        EXTPROC_CLUSTER,
+        host,
+        ports,
+        health_checks=[_grpc_health_check()],
+        # The default panic threshold (50 %) would send streams to unhealthy workers too.
+        common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
+        circuit_breakers=circuit_breakers(),
+    )
+
+
+def grpc_collector_cluster(name: str, url: str, ca_bundle: str) -> cluster.Cluster:
+    """An OTLP/gRPC collector at ``http(s)://host:port``: TLS for https."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    tls_socket = _tls_socket(host, ca_bundle) if parts.scheme == "https" else None
+    return _grpc_cluster(name, host, [port], transport_socket=tls_socket)
 
 
 def _san_matcher(host: str) -> tls.SubjectAltNameMatcher:
