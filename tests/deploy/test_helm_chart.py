@@ -460,3 +460,31 @@ def test_notes_show_the_curl_to_try_and_warn_about_missing_keys(tmp_path: Path) 
     assert "no provider keys" in notes
     with_keys = rendered_notes(tmp_path / "keys", "--set", "existingSecret=plano-keys")
     assert "no provider keys" not in with_keys
+
+
+@pytest.mark.parametrize(
+    "listeners",
+    [
+        [
+            {"type": "prompt", "name": "prompts", "port": 10001},
+            {"type": "model", "name": "llm", "port": 10000, "address": "127.0.0.1"},
+        ],
+        {"egress_traffic": {"port": 10000, "address": "127.0.0.1"}},
+    ],
+    ids=["list", "legacy-map"],
+)
+def test_envoy_serves_the_first_model_listener_on_every_address(
+    tmp_path: Path, listeners: object
+) -> None:
+    config = {
+        "version": "v0.4.0",
+        "listeners": listeners,
+        "model_providers": [{"model": "openai/gpt-4o-mini", "access_key": "$OPENAI_API_KEY"}],
+    }
+    given = tmp_path / "values.yaml"
+    given.write_text(yaml.safe_dump({"config": yaml.safe_dump(config)}))
+    rendered = Rendered.of(*values(given))
+    loaded = load_config_text(rendered.plano_config(), {**KEYS, "PLANO_REDIS_URL": "redis://x"})
+    assert (loaded.listeners[0].address, loaded.listeners[0].port) == ("0.0.0.0", 10000)
+    pod = rendered.one("Deployment", "envoy")["spec"]["template"]["spec"]
+    assert container(pod, "envoy")["ports"][0]["containerPort"] == 10000

@@ -71,10 +71,22 @@ app.kubernetes.io/part-of: plano-extproc
 {{- end -}}
 {{- end -}}
 
+{{/* The port of the config's first model listener (what the service routes on), as Plano reads it. */}}
 {{- define "plano-extproc.listenerPort" -}}
-{{- $config := include "plano-extproc.userConfig" . | fromYaml -}}
-{{- $listeners := $config.listeners | default list -}}
-{{- if $listeners -}}{{ (first $listeners).port | default 12000 }}{{- else -}}12000{{- end -}}
+{{- $listeners := (include "plano-extproc.userConfig" . | fromYaml).listeners -}}
+{{- $port := 12000 -}}
+{{- if kindIs "slice" $listeners -}}
+{{- $found := false -}}
+{{- range $listeners -}}
+{{- if and (not $found) (eq (.type | default "model") "model") -}}
+{{- $port = .port | default 12000 -}}
+{{- $found = true -}}
+{{- end -}}
+{{- end -}}
+{{- else if kindIs "map" $listeners -}}
+{{- $port = (($listeners.egress_traffic | default dict).port | default 12000) -}}
+{{- end -}}
+{{- $port | int -}}
 {{- end -}}
 
 {{/* The user's Plano config as YAML: a map, text (--set-file), or the chart's files/config.yaml. */}}
@@ -113,6 +125,18 @@ The config the pods load: the user's, with routing.session_cache pointed at the 
 {{- $_ := set $cache "type" "redis" -}}
 {{- $_ = set $cache "url" $url -}}
 {{- $_ = set $routing "session_cache" $cache -}}
+{{- end -}}
+{{- /* In a pod the listener must accept its Service's traffic, not only the pod's own. */ -}}
+{{- if kindIs "slice" $config.listeners -}}
+{{- range $config.listeners -}}
+{{- if eq (.type | default "model") "model" -}}
+{{- $_ := set . "address" "0.0.0.0" -}}
+{{- end -}}
+{{- end -}}
+{{- else if kindIs "map" $config.listeners -}}
+{{- with $config.listeners.egress_traffic -}}
+{{- $_ := set . "address" "0.0.0.0" -}}
+{{- end -}}
 {{- end -}}
 {{- if .Values.triton.enabled -}}
 {{- $classifier := $routing.classifier | default dict -}}
