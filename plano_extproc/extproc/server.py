@@ -48,6 +48,11 @@ def _server_options(config: Config) -> tuple[tuple[str, int], ...]:
     )
 
 
+def listen_address(host: str, port: int) -> str:
+    """gRPC's `host:port`, with an IPv6 host (``::``) in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _set_health(servicer: health.aio.HealthServicer, status: int) -> asyncio.Future[None]:
     return asyncio.gather(*(servicer.set(name, status) for name in HEALTH_SERVICES))
 
@@ -82,10 +87,11 @@ async def serve(
         ),
         server,
     )
+    address = listen_address(host, port)
     try:
-        server.add_insecure_port(f"{host}:{port}")
+        server.add_insecure_port(address)
     except RuntimeError as error:
-        raise OSError(f"cannot listen on {host}:{port}: address in use or not permitted") from error
+        raise OSError(f"cannot listen on {address}: address in use or not permitted") from error
     await server.start()
     log.info("ext_proc listening on %s:%d; loading routing", host, port)
 

@@ -5,6 +5,7 @@ the chart's promises checked on what it renders."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -365,6 +366,16 @@ def test_triton_can_serve_a_repository_from_a_claim() -> None:
         (("--set", "envoy.service.type=External"), "envoy.service.type"),
         (("--set", "extproc.replicass=2"), "replicass"),
         (("--set", "config=version: [unclosed"), "config: not valid YAML"),
+        (("--set", "config= "), "config: the text is empty"),
+        (("--set", "redis.external.url=redis://r:6379"), "set redis.enabled=false"),
+        (("--set", "terminationGracePeriodSeconds=100"), "at least 315"),
+        (
+            (
+                "--set-json",
+                'config={"version":"v0.4.0","listeners":[{"name":"l","type":"model","timeout":"10m"}]}',
+            ),
+            "listener timeout of 600 s: set it to at least 615",
+        ),
     ],
 )
 def test_bad_values_fail_the_render_with_a_reason(options: tuple[str, ...], message: str) -> None:
@@ -488,3 +499,41 @@ def test_envoy_serves_the_first_model_listener_on_every_address(
     assert (loaded.listeners[0].address, loaded.listeners[0].port) == ("0.0.0.0", 10000)
     pod = rendered.one("Deployment", "envoy")["spec"]["template"]["spec"]
     assert container(pod, "envoy")["ports"][0]["containerPort"] == 10000
+
+
+def test_responses_state_follows_the_charts_redis() -> None:
+    config = {
+        "version": "v0.4.0",
+        "model_providers": [{"model": "openai/gpt-4o-mini", "access_key": "$OPENAI_API_KEY"}],
+        "state_storage": {"type": "memory"},
+    }
+    rendered = Rendered.of("--set-json", f"config={json.dumps(config)}")
+    loaded = load_config_text(rendered.plano_config(), KEYS)
+    assert loaded.state_storage is not None
+    assert loaded.state_storage.type.value == "redis"
+    assert loaded.state_storage.url == loaded.routing.session_cache.url
+
+
+def test_a_long_release_name_keeps_every_name_within_kubernetes_limits() -> None:
+    release = "a-very-long-release-name-for-the-gateway"
+    result = helm("template", release, str(CHART), "--namespace", NAMESPACE)
+    assert result.returncode == 0, result.stderr
+    documents = [d for d in yaml.safe_load_all(result.stdout) if d]
+    for document in documents:
+        assert len(document["metadata"]["name"]) <= 63, document["metadata"]["name"]
+    (statefulset,) = [d for d in documents if d["kind"] == "StatefulSet"]
+    # Its pods get a controller-revision-hash label of the name + 11 characters.
+    assert len(statefulset["metadata"]["name"]) <= 52
+
+
+def test_triton_is_replaced_not_surged_on_its_one_gpu() -> None:
+    rendered = Rendered.of(*values(CHART / "ci" / "triton-values.yaml"))
+    assert rendered.one("Deployment", "triton")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_ipv6_clusters_listen_on_every_ipv6_address() -> None:
+    rendered = Rendered.of("--set", "listenAddress=::")
+    pod = rendered.one("Deployment", "extproc")["spec"]["template"]["spec"]
+    assert "--host=::" in container(pod, "extproc")["args"]
+    config = load_config_text(rendered.plano_config(), KEYS)
+    assert config.listeners[0].address == "::"

@@ -13,7 +13,12 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from plano_extproc.config.model import Config
-from plano_extproc.extproc.server import EXTPROC_SERVICE, default_drain_seconds, serve
+from plano_extproc.extproc.server import (
+    EXTPROC_SERVICE,
+    default_drain_seconds,
+    listen_address,
+    serve,
+)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -160,3 +165,11 @@ async def test_streams_opened_while_envoy_learns_of_the_drain_are_served(
 
 def test_the_default_drain_outlasts_the_longest_request(config: Config) -> None:
     assert default_drain_seconds(config) == config.listeners[0].timeout_seconds + 5
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("0.0.0.0", "0.0.0.0:50051"), ("::", "[::]:50051"), ("127.0.0.1", "127.0.0.1:50051")],
+)
+def test_listen_address_brackets_ipv6_hosts(host: str, address: str) -> None:
+    assert listen_address(host, 50051) == address

@@ -19,7 +19,8 @@
 
 {{/* A component's resource name: <fullname>-<component>, within the 63-character limit. */}}
 {{- define "plano-extproc.component" -}}
-{{- printf "%s-%s" (include "plano-extproc.fullname" .root | trunc 50 | trimSuffix "-") .component -}}
+{{- /* 40 + "-" + component stays under 52, which a StatefulSet's pod labels need. */ -}}
+{{- printf "%s-%s" (include "plano-extproc.fullname" .root | trunc 40 | trimSuffix "-") .component -}}
 {{- end -}}
 
 {{- define "plano-extproc.selectorLabels" -}}
@@ -37,7 +38,7 @@ app.kubernetes.io/part-of: plano-extproc
 {{- end -}}
 
 {{- define "plano-extproc.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" .Values.image.repository (toString (default .Chart.AppVersion .Values.image.tag)) -}}
 {{- end -}}
 
 {{- define "plano-extproc.serviceAccountName" -}}
@@ -92,6 +93,9 @@ app.kubernetes.io/part-of: plano-extproc
 {{/* The user's Plano config as YAML: a map, text (--set-file), or the chart's files/config.yaml. */}}
 {{- define "plano-extproc.userConfig" -}}
 {{- $config := .Values.config -}}
+{{- if and (kindIs "string" $config) (not (trim $config)) -}}
+{{- fail "config: the text is empty (was --set-file given the right file?)" -}}
+{{- end -}}
 {{- if not $config -}}
 {{- $config = .Files.Get "files/config.yaml" -}}
 {{- end -}}
@@ -125,17 +129,21 @@ The config the pods load: the user's, with routing.session_cache pointed at the 
 {{- $_ := set $cache "type" "redis" -}}
 {{- $_ = set $cache "url" $url -}}
 {{- $_ = set $routing "session_cache" $cache -}}
+{{- with $config.state_storage -}}
+{{- $_ := set . "type" "redis" -}}
+{{- $_ = set . "url" $url -}}
+{{- end -}}
 {{- end -}}
 {{- /* In a pod the listener must accept its Service's traffic, not only the pod's own. */ -}}
 {{- if kindIs "slice" $config.listeners -}}
 {{- range $config.listeners -}}
 {{- if eq (.type | default "model") "model" -}}
-{{- $_ := set . "address" "0.0.0.0" -}}
+{{- $_ := set . "address" $.Values.listenAddress -}}
 {{- end -}}
 {{- end -}}
 {{- else if kindIs "map" $config.listeners -}}
 {{- with $config.listeners.egress_traffic -}}
-{{- $_ := set . "address" "0.0.0.0" -}}
+{{- $_ := set . "address" $.Values.listenAddress -}}
 {{- end -}}
 {{- end -}}
 {{- if .Values.triton.enabled -}}
@@ -190,4 +198,39 @@ securityContext:
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* The first model listener's timeout in whole seconds (Plano's default 300 s). */}}
+{{- define "plano-extproc.listenerTimeout" -}}
+{{- $listeners := (include "plano-extproc.userConfig" . | fromYaml).listeners -}}
+{{- $timeout := "300s" -}}
+{{- if kindIs "slice" $listeners -}}
+{{- $found := false -}}
+{{- range $listeners -}}
+{{- if and (not $found) (eq (.type | default "model") "model") -}}
+{{- $timeout = .timeout | default "300s" -}}
+{{- $found = true -}}
+{{- end -}}
+{{- end -}}
+{{- else if kindIs "map" $listeners -}}
+{{- $timeout = ($listeners.egress_traffic | default dict).timeout | default "300s" -}}
+{{- end -}}
+{{- $text := toString $timeout -}}
+{{- if hasSuffix "ms" $text -}}{{ div (trimSuffix "ms" $text | int) 1000 }}
+{{- else if hasSuffix "h" $text -}}{{ mul (trimSuffix "h" $text | int) 3600 }}
+{{- else if hasSuffix "m" $text -}}{{ mul (trimSuffix "m" $text | int) 60 }}
+{{- else -}}{{ trimSuffix "s" $text | float64 | ceil | int }}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails the render when a stopping pod could be killed with requests still open. */}}
+{{- define "plano-extproc.checkGracePeriod" -}}
+{{- $timeout := include "plano-extproc.listenerTimeout" . | int -}}
+{{- $needed := add $timeout 15 -}}
+{{- if lt (int .Values.terminationGracePeriodSeconds) $needed -}}
+{{- fail (printf "terminationGracePeriodSeconds %d is too short for the listener timeout of %d s: set it to at least %d (the timeout + 5 s of drain + 10 s for Envoy's preStop)" (int .Values.terminationGracePeriodSeconds) $timeout $needed) -}}
+{{- end -}}
+{{- if and .Values.redis.enabled (or .Values.redis.external.url .Values.redis.external.existingSecret) -}}
+{{- fail "redis: set redis.enabled=false to use redis.external.*" -}}
+{{- end -}}
 {{- end -}}
