@@ -17,12 +17,14 @@ are answered from a decision cache.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -135,10 +137,30 @@ def _normalized(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def inference_workers() -> int:
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def inference_workers(cpu_max: Path = CGROUP_CPU_MAX) -> int:
     """Batches run at once, one per core, each on one thread: small matrices gain little from
-    splitting one product over threads, and much from running two batches side by side."""
-    return max(1, len(os.sched_getaffinity(0)))
+    splitting one product over threads, and much from running two batches side by side.
+
+    The cores are those the process may run on, capped by its cgroup's CPU quota (a container's
+    CPU limit), which the affinity mask does not show.
+    """
+    cores = max(1, len(os.sched_getaffinity(0)))
+    quota = cgroup_cpu_quota(cpu_max)
+    return cores if quota is None else max(1, min(cores, math.ceil(quota)))
+
+
+def cgroup_cpu_quota(cpu_max: Path) -> float | None:
+    """Cores allowed by a cgroup v2 `cpu.max` ("quota period", or "max period"); None: no cap."""
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return int(quota) / int(period)
 
 
 def conversation_phrases() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,8 @@ from plano_extproc.classifiers.embedded import (
     EmbeddedClassifier,
     Query,
     build_query,
+    cgroup_cpu_quota,
+    inference_workers,
 )
 from plano_extproc.classifiers.encoder import SentenceEncoder, load_encoder
 from plano_extproc.classifiers.factory import build_classifier
@@ -258,3 +261,20 @@ async def test_a_big_inline_route_set_does_not_starve_config_decisions(
     assert not heavy.done()
     result = await heavy
     assert result is None or result.startswith("big")
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000\n", None), ("150000 100000\n", 1.5), ("100000 100000", 1.0), ("", None)],
+)
+def test_cgroup_cpu_quota(tmp_path: Path, cpu_max: str, expected: float | None) -> None:
+    limit = tmp_path / "cpu.max"
+    limit.write_text(cpu_max)
+    assert cgroup_cpu_quota(limit) == expected
+
+
+def test_inference_workers_respect_a_container_cpu_limit(tmp_path: Path) -> None:
+    limit = tmp_path / "cpu.max"
+    limit.write_text("50000 100000\n")
+    assert inference_workers(limit) == 1
+    assert inference_workers(tmp_path / "missing") == max(1, len(os.sched_getaffinity(0)))
