@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
@@ -42,6 +42,9 @@ INSTRUMENTATION_SCOPE = "plano_extproc.routing"
 # Spans waiting for export; past this the SDK drops new ones rather than grow.
 MAX_QUEUED_SPANS = 4096
 EXPORT_TIMEOUT_SECONDS = 5.0
+# Session ids and requested model names come from clients: a string attribute is cut here, so a
+# 60 KiB header cannot become 60 KiB in every exported span.
+MAX_ATTRIBUTE_CHARS = 256
 # GenAI semantic conventions name some providers differently from Plano's prefixes.
 GEN_AI_PROVIDER_NAMES = MappingProxyType(
     {"mistral": "mistral_ai", "xai": "x_ai", "gemini": "gcp.gemini"}
@@ -107,6 +110,7 @@ def tracer_provider(settings: TracingSettings, exporter: SpanExporter) -> Tracer
         resource=Resource.create({"service.name": SERVICE_NAME}),
         sampler=ParentBased(TraceIdRatioBased(settings.sampling_percent / 100)),
         id_generator=_DecisionTraceIds(),
+        span_limits=SpanLimits(max_span_attribute_length=MAX_ATTRIBUTE_CHARS),
     )
     processor = BatchSpanProcessor(
         exporter,

@@ -12,6 +12,7 @@ from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
 from plano_extproc.telemetry.otel_spans import (
+    MAX_ATTRIBUTE_CHARS,
     SPAN_NAME,
     RoutingSpans,
     otlp_exporter,
@@ -171,3 +172,14 @@ def test_a_collector_that_is_down_is_reported_once_not_per_export(
         r for r in caplog.records if "span export to http://127.0.0.1:1 failed" in r.message
     ]
     assert len(failures) == 1
+
+
+def test_client_strings_in_attributes_are_bounded(
+    spans: RoutingSpans, exporter: InMemorySpanExporter
+) -> None:
+    huge = "s" * 20_000
+    fell_back = Decision((NO_ROUTE_MODEL,), None, TRACE_ID, huge, fallback=Fallback.ERROR)
+    spans.record(parsed("m" * 20_000), fell_back, None, TIMING)
+    (span,) = finished(spans, exporter)
+    assert span.attributes["plano.session_id"] == "s" * MAX_ATTRIBUTE_CHARS
+    assert span.attributes["gen_ai.request.model"] == "m" * MAX_ATTRIBUTE_CHARS
