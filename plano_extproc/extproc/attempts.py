@@ -26,16 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from envoy.extensions.filters.http.ext_proc.v3.processing_mode_pb2 import ProcessingMode
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    BodyMutation,
-    BodyResponse,
-    CommonResponse,
-    HeaderMutation,
-    HeadersResponse,
-    ProcessingRequest,
-    ProcessingResponse,
-)
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
@@ -55,6 +45,16 @@ from plano_extproc.envoy.contract import (
     STREAM_KEY,
     TRANSLATION_KEY,
     UPSTREAM_TIMEOUT_HEADER,
+)
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMutation,
+    HeadersResponse,
+    ProcessingMode,
+    ProcessingRequest,
+    ProcessingResponse,
 )
 from plano_extproc.extproc.messages import (
     header_dict,

@@ -16,8 +16,6 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from envoy.config.core.v3.base_pb2 import HeaderValueOption
-from envoy.service.ext_proc.v3.external_processor_pb2 import ProcessingResponse
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
@@ -55,6 +53,7 @@ from plano_extproc.envoy.contract import (
 from plano_extproc.envoy.upstreams import upstreams_for
 from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
 from plano_extproc.extproc.forwarded_headers import not_forwarded
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
 from plano_extproc.extproc.messages import (
     CONTINUE_HEADERS,
     error_reply,

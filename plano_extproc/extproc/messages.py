@@ -6,20 +6,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue, HeaderValueOption
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    BodyMutation,
-    BodyResponse,
-    CommonResponse,
-    HeaderMutation,
-    HeadersResponse,
-    ImmediateResponse,
-    ProcessingResponse,
-)
-from envoy.type.v3.http_status_pb2 import HttpStatus
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.api.errors import InvalidRequest
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMap,
+    HeaderMutation,
+    HeadersResponse,
+    HeaderValue,
+    HeaderValueOption,
+    HttpStatus,
+    ImmediateResponse,
+    ProcessingResponse,
+)
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 _JSON_HEADERS = (("content-type", "application/json"),)
@@ -52,7 +54,7 @@ def raw_json_reply(
     status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()
 ) -> ProcessingResponse:
     mutation = HeaderMutation(set_headers=[set_header(k, v) for k, v in (*_JSON_HEADERS, *headers)])
-    reply = ImmediateResponse(status=HttpStatus(code=status), headers=mutation, body=body)  # type: ignore[arg-type]
+    reply = ImmediateResponse(status=HttpStatus(code=status), headers=mutation, body=body)
     return ProcessingResponse(immediate_response=reply)
 
 

@@ -15,13 +15,13 @@ import logging
 import signal
 
 import grpc
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from plano_extproc.config.model import Config
 from plano_extproc.envoy.contract import EXTPROC_HEALTH_SERVICE as EXTPROC_SERVICE
 from plano_extproc.extproc.gateway import Gateway
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
 from plano_extproc.extproc.service import ExternalProcessorService
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2_grpc
 from plano_extproc.grpc_api.service import SERVICE_NAME as ROUTING_SERVICE
@@ -74,7 +74,7 @@ async def serve(
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     gateway: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
-    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(
+    ext_proc_pb2_grpc.add_ExternalProcessorServicer_to_server(
         ExternalProcessorService(gateway), server
     )
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingServicer(gateway), server)

@@ -16,13 +16,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    BodyResponse,
-    ProcessingRequest,
-    ProcessingResponse,
-    TrailersResponse,
-)
 from google.protobuf.duration_pb2 import Duration
 
 from plano_extproc.envoy.contract import (
@@ -31,6 +24,13 @@ from plano_extproc.envoy.contract import (
     LARGE_BODY_MESSAGE_TIMEOUT,
 )
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    BodyResponse,
+    ProcessingRequest,
+    ProcessingResponse,
+    TrailersResponse,
+)
 from plano_extproc.extproc.messages import CONTINUE_HEADERS, header_dict, json_reply
 from plano_extproc.extproc.offload import Offload
 from plano_extproc.extproc.translation import ResponseTranslation
@@ -59,7 +59,7 @@ _LONGER_WAIT = ProcessingResponse(
 )
 
 
-class ExternalProcessorService(external_processor_pb2_grpc.ExternalProcessorServicer):
+class ExternalProcessorService(ext_proc_pb2_grpc.ExternalProcessorServicer):
     def __init__(self, gateway: asyncio.Future[Gateway]) -> None:
         # Resolved once the router has loaded; health reports NOT_SERVING until then, so
         # Envoy only opens streams early if health checking is off.

@@ -12,15 +12,6 @@ from __future__ import annotations
 import logging
 
 import orjson
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    BodyMutation,
-    BodyResponse,
-    CommonResponse,
-    HeaderMutation,
-    HeadersResponse,
-    ProcessingRequest,
-    ProcessingResponse,
-)
 
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.items import COMPLETED_EVENT, completed_exchange
@@ -30,6 +21,15 @@ from plano_extproc.envoy.contract import (
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
+)
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMutation,
+    HeadersResponse,
+    ProcessingRequest,
+    ProcessingResponse,
 )
 from plano_extproc.extproc.messages import header_dict, json_reply, set_header
 from plano_extproc.translate import (

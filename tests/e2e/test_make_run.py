@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from plano_extproc.cli.up import installed_executable
 from tests.support.processes import child_pids, http_ok
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +68,7 @@ def make_run(log_path: Path, children: list[int]) -> Iterator[subprocess.Popen[b
     """`up` in the repository root, with no provider keys in its environment. On exit, anything
     left of it is killed: its process group and the `children` the test saw (they lead their own
     sessions)."""
-    executable = shutil.which(MAKE_RUN[0])
+    executable = installed_executable(MAKE_RUN[0])
     if executable is None:
         pytest.fail(f"{MAKE_RUN[0]} is not installed (make install)")
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}

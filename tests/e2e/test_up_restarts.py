@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from plano_extproc.cli.up import installed_executable
 from tests.e2e.test_up_side_by_side import REQUEST, _config
 from tests.support.ports import free_ports
 from tests.support.processes import ManagedProcess, child_pids, http_ok
@@ -30,7 +30,7 @@ def _process_named(parent: int, word: str) -> int:
 
 
 def test_envoy_outlives_a_dead_ext_proc_which_comes_back(tmp_path: Path) -> None:
-    executable = shutil.which("plano-extproc")
+    executable = installed_executable("plano-extproc")
     if executable is None:
         pytest.fail("plano-extproc is not installed (make install)")
     listener, extproc = free_ports(2)

@@ -3,7 +3,6 @@ second gateway starts and both answer (with a fixed base id 0 for both, the seco
 
 from __future__ import annotations
 
-import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 import yaml
 
+from plano_extproc.cli.up import installed_executable
 from tests.support.ports import free_ports
 from tests.support.processes import ManagedProcess, http_ok
 
@@ -30,7 +30,7 @@ def _config(path: Path, listener_port: int) -> Path:
 
 
 def test_two_gateways_run_side_by_side(tmp_path: Path) -> None:
-    executable = shutil.which("plano-extproc")
+    executable = installed_executable("plano-extproc")
     if executable is None:
         pytest.fail("plano-extproc is not installed (make install)")
     listeners = free_ports(2)

@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
-from envoy.config.core.v3.base_pb2 import HeaderValue, HeaderValueOption
-from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as pb_grpc
-from envoy.type.v3.http_status_pb2 import HttpStatus
 from google.protobuf.struct_pb2 import Struct
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -26,6 +22,13 @@ from plano_extproc.envoy.contract import (
     CLUSTER_HEADER,
     EXTPROC_HEALTH_SERVICE,
     METADATA_NAMESPACE,
+)
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2 as pb
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc as pb_grpc
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    HeaderValue,
+    HeaderValueOption,
+    HttpStatus,
 )
 
 JSON = (("content-type", "application/json"),)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from plano_extproc.cli.up import installed_executable
 from plano_extproc.config import Config, load_config, load_config_text
 from tests.support import gateway as gateway_support
 
-ENVOY = shutil.which("envoy")
+ENVOY = installed_executable("envoy")
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
 COMMITTED_ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"

@@ -8,12 +8,6 @@ from typing import Any
 
 import orjson
 import pytest
-from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    HttpBody,
-    HttpHeaders,
-    ProcessingRequest,
-)
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
@@ -34,6 +28,13 @@ from plano_extproc.envoy.contract import (
 )
 from plano_extproc.envoy.upstreams import upstreams_for
 from plano_extproc.extproc.attempts import AttemptStream, Failover, FailoverPlan
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    HeaderMap,
+    HeaderValue,
+    HttpBody,
+    HttpHeaders,
+    ProcessingRequest,
+)
 from plano_extproc.extproc.provider_request import provider_plan
 from plano_extproc.failover.blocks import MemoryBlockStore
 from plano_extproc.routing.decision import Decision

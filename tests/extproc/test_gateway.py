@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from envoy.service.ext_proc.v3.external_processor_pb2 import ProcessingResponse
 
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import ProcessingResponse
 
 CODE_REQUEST = {
     "model": "gpt-4o-mini",

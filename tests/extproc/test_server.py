@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import grpc
 import orjson
 import pytest
-from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
-from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from plano_extproc.config.model import Config
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2 as ep
+from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderMap, HeaderValue
 from plano_extproc.extproc.server import (
     EXTPROC_SERVICE,
     default_drain_seconds,
@@ -66,7 +66,7 @@ async def server(config: Config) -> AsyncIterator[grpc.aio.Channel]:
 async def exchange(
     channel: grpc.aio.Channel, *messages: ep.ProcessingRequest
 ) -> list[ep.ProcessingResponse]:
-    stub = external_processor_pb2_grpc.ExternalProcessorStub(channel)
+    stub = ext_proc_pb2_grpc.ExternalProcessorStub(channel)
 
     async def outgoing() -> AsyncIterator[ep.ProcessingRequest]:
         for message in messages:
@@ -131,7 +131,7 @@ async def test_port_in_use_is_an_error(config: Config) -> None:
 
 async def test_the_routing_stream_ends_with_its_answer(server: grpc.aio.Channel) -> None:
     """Envoy then continues without the service: a restart cannot fail the proxied request."""
-    stub = external_processor_pb2_grpc.ExternalProcessorStub(server)
+    stub = ext_proc_pb2_grpc.ExternalProcessorStub(server)
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     call = stub.Process()
     await call.write(request_headers("/v1/chat/completions"))

@@ -4,10 +4,14 @@ import re
 
 import orjson
 import pytest
-from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue
-from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 from google.protobuf.struct_pb2 import Struct
 
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    HeaderMap,
+    HeaderValue,
+    HttpHeaders,
+    ProcessingRequest,
+)
 from plano_extproc.extproc.translation import ResponseTranslation
 from tests.translate.support import (
     CHAT_COMPLETION,

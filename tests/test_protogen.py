@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plano_extproc.grpc_api.generate import IMPORT_PREFIX, REPO, generate
+from plano_extproc.protogen import IMPORT_PREFIXES, REPO, generate
 
 
 def test_committed_stubs_match_the_proto_files(tmp_path: Path) -> None:
@@ -14,6 +14,12 @@ def test_committed_stubs_match_the_proto_files(tmp_path: Path) -> None:
     for path in fresh:
         committed = REPO / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), f"{committed} is stale: make proto"
-    names = {p.relative_to(tmp_path / IMPORT_PREFIX) for p in fresh}
-    on_disk = {p.relative_to(REPO / IMPORT_PREFIX) for p in (REPO / IMPORT_PREFIX).rglob("*_pb2*")}
+    names = {p.relative_to(tmp_path) for p in fresh if "_pb2" in p.name}
+    on_disk = {
+        p.relative_to(REPO)
+        for prefix in IMPORT_PREFIXES.values()
+        for p in (REPO / prefix).rglob("*_pb2*")
+    }
     assert on_disk == names
+    for prefix in IMPORT_PREFIXES.values():
+        assert any(p.parts[: len(Path(prefix).parts)] == Path(prefix).parts for p in names), prefix
