@@ -221,10 +221,17 @@ def envoy_document(config_path: Path, extproc_ports: Sequence[int] | None) -> di
         if extproc_ports is None:
             filters = manager["http_filters"]
             manager["http_filters"] = [f for f in filters if not _is_ext_proc(f["typed_config"])]
+            _drop_routes_to(manager, EXTPROC_CLUSTER)
     if extproc_ports is None:
         resources = document["static_resources"]
         resources["clusters"] = [c for c in resources["clusters"] if c["name"] != EXTPROC_CLUSTER]
     return document
+
+
+def _drop_routes_to(manager: dict[str, Any], cluster: str) -> None:
+    """Without the ext_proc cluster, the gRPC decision API's route to it would not load."""
+    for host in manager.get("route_config", {}).get("virtual_hosts", []):
+        host["routes"] = [r for r in host["routes"] if r.get("route", {}).get("cluster") != cluster]
 
 
 def _connection_managers(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
