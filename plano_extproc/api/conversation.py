@@ -7,14 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from plano_extproc.config.model import Route
-
-
-class ClientApi(StrEnum):
-    """The client-facing API a request was written in."""
-
-    CHAT = "chat"  # OpenAI Chat Completions
-    MESSAGES = "messages"  # Anthropic Messages
-    RESPONSES = "responses"  # OpenAI Responses
+from plano_extproc.contract.client_api import ClientApi
 
 
 class Role(StrEnum):

@@ -7,7 +7,7 @@ from typing import Any
 
 from plano_extproc.api import reasons
 from plano_extproc.api.anthropic_messages import anthropic_messages
-from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest
+from plano_extproc.api.conversation import Message, ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.api.fields import json_type, optional_bool, optional_str
 from plano_extproc.api.inline_routes import inline_routes
@@ -15,6 +15,7 @@ from plano_extproc.api.json_codec import decode_json
 from plano_extproc.api.openai_chat import chat_messages
 from plano_extproc.api.openai_responses import responses_messages
 from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES
+from plano_extproc.contract.client_api import ClientApi
 
 _CONVERSATION_PARSERS: dict[ClientApi, Callable[[dict[str, Any]], tuple[Message, ...]]] = {
     ClientApi.CHAT: chat_messages,

@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from plano_extproc.api.conversation import ClientApi, Message
-from plano_extproc.api.paths import provider_path
+from plano_extproc.api.conversation import Message
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import OpenAIClassifierSettings, Route
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.providers.paths import provider_path
 from plano_extproc.resilience import CoolDownBreaker
 from plano_extproc.routing.prompt import (
     build_router_prompt,

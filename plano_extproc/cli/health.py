@@ -11,7 +11,7 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from plano_extproc.envoy.contract import EXTPROC_HEALTH_SERVICE
+from plano_extproc.contract.clusters import EXTPROC_HEALTH_SERVICE
 
 NOT_SERVING_STATUS = 1
 

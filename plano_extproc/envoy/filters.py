@@ -15,7 +15,8 @@ from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager i
 from envoy_data_plane.envoy.type.matcher import v3 as matcher
 from envoy_data_plane.google.protobuf import Any
 
-from plano_extproc.envoy.contract import CLUSTER_HEADER, EXTPROC_CLUSTER
+from plano_extproc.contract.clusters import EXTPROC_CLUSTER
+from plano_extproc.contract.headers import CLUSTER_HEADER
 
 ROUTER_FILTER = "envoy.filters.http.router"
 BUFFER_FILTER = "envoy.filters.http.buffer"

@@ -31,16 +31,14 @@ from envoy_data_plane.envoy.extensions.resource_monitors.downstream_connections 
 from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.config.model import Config, Listener
-from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
-from plano_extproc.envoy.contract import (
-    ATTEMPTS_KEY,
-    DECISION_HEADERS,
+from plano_extproc.contract.clusters import (
     EXTPROC_FILTER,
     LARGE_BODY_MESSAGE_TIMEOUT,
-    METADATA_NAMESPACE,
     TRANSLATE_FILTER,
-    TRANSLATE_HEADER,
 )
+from plano_extproc.contract.headers import DECISION_HEADERS, TRANSLATE_HEADER
+from plano_extproc.contract.metadata import ATTEMPTS_KEY, METADATA_NAMESPACE
+from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
 from plano_extproc.envoy.failover import (
     attempts_listener,
     bootstrap_extensions,
@@ -69,7 +67,7 @@ from plano_extproc.envoy.options import (
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import route_config
 from plano_extproc.envoy.tracing import collector_cluster, connection_manager_tracing
-from plano_extproc.envoy.upstreams import Upstream, upstreams_for
+from plano_extproc.providers.upstreams import Upstream, upstreams_for
 
 STDOUT_LOG = "envoy.access_loggers.stdout"
 ROUTING_STAT_PREFIX = "plano"

@@ -17,7 +17,7 @@ from envoy_data_plane.envoy.extensions.access_loggers.filters.cel import v3 as c
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as hcm
 from envoy_data_plane.google.protobuf import Any, Struct
 
-from plano_extproc.envoy.contract import UPSTREAM_TIMEOUT_HEADER
+from plano_extproc.contract.headers import UPSTREAM_TIMEOUT_HEADER
 
 # ext_proc answers 500 when its gRPC stream fails (failure_mode_allow is false) and 504 when a
 # message times out; the ext_proc service itself never uses either status.

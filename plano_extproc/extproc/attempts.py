@@ -30,21 +30,19 @@ from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.base import AffinityStore, Pin
-from plano_extproc.api.conversation import ClientApi
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.config.retry_policy import ApplyTo, LatencyMeasure, RetryPolicy
-from plano_extproc.envoy.contract import (
-    ATTEMPTS_HEADER,
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.headers import ATTEMPTS_HEADER, RETRY_HEADER, UPSTREAM_TIMEOUT_HEADER
+from plano_extproc.contract.metadata import (
     ATTEMPTS_KEY,
     FAILOVER_KEY,
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     NEXT_KEY,
-    RETRY_HEADER,
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
-    UPSTREAM_TIMEOUT_HEADER,
 )
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     BodyMutation,

@@ -20,10 +20,21 @@ from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
 from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
-from plano_extproc.api.conversation import ClientApi, ParsedRequest
+from plano_extproc.api.conversation import ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.clusters import FAILOVER_CLUSTER
+from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
+from plano_extproc.contract.metadata import (
+    INCLUDE_USAGE_KEY,
+    METADATA_NAMESPACE,
+    STATE_KEY,
+    STREAM_KEY,
+    TRANSLATION_KEY,
+)
+from plano_extproc.contract.paths import DECISION_PATHS, MODELS_PATH, PROXY_PATHS
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -37,20 +48,6 @@ from plano_extproc.conversations.items import (
     previous_response_id,
     with_history,
 )
-from plano_extproc.envoy.contract import (
-    CLUSTER_HEADER,
-    DECISION_PATHS,
-    FAILOVER_CLUSTER,
-    INCLUDE_USAGE_KEY,
-    METADATA_NAMESPACE,
-    MODELS_PATH,
-    PROXY_PATHS,
-    STATE_KEY,
-    STREAM_KEY,
-    TRANSLATE_HEADER,
-    TRANSLATION_KEY,
-)
-from plano_extproc.envoy.upstreams import upstreams_for
 from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
 from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
@@ -64,6 +61,7 @@ from plano_extproc.extproc.messages import (
 )
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
+from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from plano_extproc.api import needs_rewrite, rewrite_body
-from plano_extproc.api.conversation import ClientApi
 from plano_extproc.config.model import ModelProvider, ProviderApi
-from plano_extproc.envoy.contract import CLUSTER_HEADER
-from plano_extproc.envoy.upstreams import Upstream
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
+from plano_extproc.providers.upstreams import Upstream
 from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
 
 ANTHROPIC_VERSION = "2023-06-01"

@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from plano_extproc.config.model import Config
-from plano_extproc.envoy.contract import EXTPROC_HEALTH_SERVICE as EXTPROC_SERVICE
+from plano_extproc.contract.clusters import EXTPROC_HEALTH_SERVICE as EXTPROC_SERVICE
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
 from plano_extproc.extproc.service import ExternalProcessorService

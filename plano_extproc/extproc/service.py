@@ -18,11 +18,8 @@ from collections.abc import AsyncIterator
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from plano_extproc.envoy.contract import (
-    ATTEMPT_FILTER_KIND,
-    FILTER_KIND_METADATA,
-    LARGE_BODY_MESSAGE_TIMEOUT,
-)
+from plano_extproc.contract.clusters import LARGE_BODY_MESSAGE_TIMEOUT
+from plano_extproc.contract.metadata import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (

@@ -13,15 +13,15 @@ import logging
 
 import orjson
 
-from plano_extproc.conversations.base import Items
-from plano_extproc.conversations.items import COMPLETED_EVENT, completed_exchange
-from plano_extproc.envoy.contract import (
+from plano_extproc.contract.metadata import (
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
 )
+from plano_extproc.conversations.base import Items
+from plano_extproc.conversations.items import COMPLETED_EVENT, completed_exchange
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     BodyMutation,
     BodyResponse,

@@ -11,9 +11,9 @@ import asyncio
 import grpc
 
 from plano_extproc.api import parse_request
-from plano_extproc.api.conversation import ClientApi
 from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.envoy.contract import ROUTING_GRPC_SERVICE
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.clusters import ROUTING_GRPC_SERVICE
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.offload import TooManyLargeBodies
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -21,7 +21,7 @@ from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.trace import metadata_trace_parent, request_trace_parent
 
 SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
-assert SERVICE_NAME == ROUTING_GRPC_SERVICE, "envoy/contract.py names the service"
+assert SERVICE_NAME == ROUTING_GRPC_SERVICE, "contract/clusters.py names the service"
 _APIS = {
     routing_pb2.CLIENT_API_CHAT: ClientApi.CHAT,
     routing_pb2.CLIENT_API_MESSAGES: ClientApi.MESSAGES,

@@ -14,7 +14,7 @@ from tritonclient.grpc import InferInput
 from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.utils import InferenceServerException
 
-from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest, Role
+from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.classifiers import triton
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.factory import UnavailableClassifier, build_classifier
@@ -26,6 +26,7 @@ from plano_extproc.config.model import (
     Route,
     TritonSettings,
 )
+from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.prompt import build_router_prompt
 from plano_extproc.routing.router import Router

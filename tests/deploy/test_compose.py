@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from plano_extproc.config import load_config
-from plano_extproc.envoy.contract import EXTPROC_CLUSTER
+from plano_extproc.contract.clusters import EXTPROC_CLUSTER
 from plano_extproc.envoy.render import render_envoy_yaml
 
 COMPOSE_DIR = Path(__file__).parents[2] / "deploy" / "compose"

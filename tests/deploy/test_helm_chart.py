@@ -18,7 +18,7 @@ import yaml
 from plano_extproc.cli.main import main as cli
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import SessionCacheType
-from plano_extproc.envoy.contract import EXTPROC_CLUSTER, EXTPROC_HEALTH_SERVICE
+from plano_extproc.contract.clusters import EXTPROC_CLUSTER, EXTPROC_HEALTH_SERVICE
 from tests.deploy.helm import (
     CHART,
     MATRIX,

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plano_extproc.envoy.contract import EXTPROC_CLUSTER
+from plano_extproc.contract.clusters import EXTPROC_CLUSTER
 from tests.e2e.conftest import GatewayFactory
 from tests.support.processes import child_pids, grpc_serving
 

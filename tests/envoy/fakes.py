@@ -18,11 +18,9 @@ import grpc
 from google.protobuf.struct_pb2 import Struct
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from plano_extproc.envoy.contract import (
-    CLUSTER_HEADER,
-    EXTPROC_HEALTH_SERVICE,
-    METADATA_NAMESPACE,
-)
+from plano_extproc.contract.clusters import EXTPROC_HEALTH_SERVICE
+from plano_extproc.contract.headers import CLUSTER_HEADER
+from plano_extproc.contract.metadata import METADATA_NAMESPACE
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2 as pb
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc as pb_grpc
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (

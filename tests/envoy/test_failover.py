@@ -14,16 +14,10 @@ from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v
 )
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
 
+from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, FAILOVER_CLUSTER
+from plano_extproc.contract.headers import CLUSTER_HEADER, RETRY_HEADER, UPSTREAM_TIMEOUT_HEADER
+from plano_extproc.contract.metadata import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
 from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
-from plano_extproc.envoy.contract import (
-    ATTEMPT_FILTER_KIND,
-    ATTEMPTS_LISTENER,
-    CLUSTER_HEADER,
-    FAILOVER_CLUSTER,
-    FILTER_KIND_METADATA,
-    RETRY_HEADER,
-    UPSTREAM_TIMEOUT_HEADER,
-)
 from plano_extproc.envoy.render import build_bootstrap
 from tests.envoy.support import LOCAL_PROVIDERS, config_from, example_config
 

@@ -33,17 +33,15 @@ from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOpti
 from envoy_data_plane.google.protobuf import Any
 
 from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES, Config
-from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
-from plano_extproc.envoy.contract import (
-    CLUSTER_HEADER,
-    DECISION_HEADERS,
+from plano_extproc.contract.clusters import (
     EXTPROC_CLUSTER,
     EXTPROC_FILTER,
     EXTPROC_HEALTH_SERVICE,
     FAILOVER_CLUSTER,
     TRANSLATE_FILTER,
-    TRANSLATE_HEADER,
 )
+from plano_extproc.contract.headers import CLUSTER_HEADER, DECISION_HEADERS, TRANSLATE_HEADER
+from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
 from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
 from plano_extproc.envoy.routes import ROUTING_HEADERS

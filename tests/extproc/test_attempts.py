@@ -13,20 +13,16 @@ from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.base import Pin
 from plano_extproc.affinity.memory import MemoryAffinityStore
-from plano_extproc.api.conversation import ClientApi
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config
-from plano_extproc.envoy.contract import (
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.headers import (
     ATTEMPTS_HEADER,
-    ATTEMPTS_KEY,
     CLUSTER_HEADER,
-    FAILOVER_KEY,
-    METADATA_NAMESPACE,
-    NEXT_KEY,
     RETRY_HEADER,
     UPSTREAM_TIMEOUT_HEADER,
 )
-from plano_extproc.envoy.upstreams import upstreams_for
+from plano_extproc.contract.metadata import ATTEMPTS_KEY, FAILOVER_KEY, METADATA_NAMESPACE, NEXT_KEY
 from plano_extproc.extproc.attempts import AttemptStream, Failover, FailoverPlan
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     HeaderMap,
@@ -37,6 +33,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
 )
 from plano_extproc.extproc.provider_request import provider_plan
 from plano_extproc.failover.blocks import MemoryBlockStore
+from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from tests.support.clock import FakeClock
 

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from plano_extproc.affinity.base import Pin
 from plano_extproc.affinity.keys import affinity_key
 from plano_extproc.affinity.memory import MemoryAffinityStore
-from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest, Role
+from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.classifiers.lexical import LexicalClassifier
 from plano_extproc.config.model import (
@@ -20,6 +20,7 @@ from plano_extproc.config.model import (
     RoutingSettings,
     SessionCacheSettings,
 )
+from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.metrics_sources.base import StaticMetrics
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.engine import RoutingEngine

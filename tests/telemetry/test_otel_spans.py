@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from plano_extproc.api.conversation import ClientApi, Message, ParsedRequest, Role
+from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
+from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
 from plano_extproc.telemetry.otel_spans import (
     MAX_ATTRIBUTE_CHARS,

@@ -1,18 +1,9 @@
-"""The HTTP path each client API lives at, under a provider's base path."""
+"""The path a client API has at a provider, under the provider's base path."""
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
-from plano_extproc.api.conversation import ClientApi
-
-API_PATHS = MappingProxyType(
-    {
-        ClientApi.CHAT: "/v1/chat/completions",
-        ClientApi.MESSAGES: "/v1/messages",
-        ClientApi.RESPONSES: "/v1/responses",
-    }
-)
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.paths import API_PATHS
 
 
 def provider_path(base_path: str, api: ClientApi) -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from plano_extproc.api.conversation import ClientApi
-from plano_extproc.api.paths import provider_path
 from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.providers.paths import provider_path
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 

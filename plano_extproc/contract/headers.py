@@ -1,0 +1,31 @@
+"""HTTP headers the service sets and Envoy's routes read (or the reverse)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+# Set by the ext_proc on proxied requests (overwriting any client value); routes match on it.
+CLUSTER_HEADER = "x-plano-cluster"
+
+# Response headers the route config fills from the decision's metadata keys
+# (metadata.METADATA_NAMESPACE).
+DECISION_HEADERS = MappingProxyType(
+    {
+        "x-plano-route": "route",
+        "x-plano-model": "model",
+        "x-plano-models": "models",
+        "x-plano-pinned": "pinned",
+        "x-plano-route-fallback": "fallback",
+    }
+)
+
+# Requests whose upstream speaks another API carry this header (the Translation's value) so
+# their route enables the response-translating ext_proc filter; the route strips it upstream.
+TRANSLATE_HEADER = "x-plano-translate"
+
+# Set by the attempt filter on a failed attempt's response to make Envoy retry it; never
+# reaches a client.
+RETRY_HEADER = "x-plano-retry"
+# Added by the internal listener to its own timeout reply, so a timed-out attempt is known.
+UPSTREAM_TIMEOUT_HEADER = "x-plano-upstream-timeout"
+ATTEMPTS_HEADER = "x-plano-attempts"

@@ -1,0 +1,24 @@
+"""Dynamic metadata the service writes and Envoy forwards back to it (or logs)."""
+
+from __future__ import annotations
+
+# The namespace the ext_proc writes its decision into; the route config copies the keys into
+# response headers (headers.DECISION_HEADERS) and the access log reads them.
+METADATA_NAMESPACE = "plano"
+
+# Keys the translating filter forwards back to the service.
+TRANSLATION_KEY = "translate"
+STREAM_KEY = "stream"
+INCLUDE_USAGE_KEY = "include_usage"
+# The key under which a Responses request's input items wait for its answer (state_storage).
+STATE_KEY = "state"
+
+# Failover: the request's candidates and policy (routing filter), every attempt so far and
+# where the next one goes (attempt filter).
+FAILOVER_KEY = "failover"
+ATTEMPTS_KEY = "attempts"
+NEXT_KEY = "next"
+
+# gRPC initial metadata on the attempt filter's streams, so the service knows them apart.
+FILTER_KIND_METADATA = "x-plano-filter"
+ATTEMPT_FILTER_KIND = "attempt"

@@ -1,0 +1,1 @@
+"""Where and how each provider is called: its endpoint, cluster and paths."""
