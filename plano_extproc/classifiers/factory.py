@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from plano_extproc.classifiers.arch_router.openai_compat import OpenAICompatibleClassifier
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.classifiers.lexical import LexicalClassifier
-from plano_extproc.classifiers.openai_compat import OpenAICompatibleClassifier
 from plano_extproc.config.model import ClassifierSettings, ClassifierType, Route, TritonSettings
 
 
@@ -33,7 +33,7 @@ def build_classifier(settings: ClassifierSettings, routes: tuple[Route, ...] = (
 def _triton_classifier(settings: TritonSettings, timeout_ms: int) -> Classifier:
     # tritonclient is an optional extra; without it the other classifier types still work.
     try:
-        from plano_extproc.classifiers.triton import TritonClassifier
+        from plano_extproc.classifiers.arch_router.triton import TritonClassifier
     except ImportError as error:
         raise UnavailableClassifier(
             "routing.classifier.type 'triton' needs tritonclient: "

@@ -22,7 +22,7 @@ from plano_extproc.classifiers.factory import UnavailableClassifier
 from plano_extproc.cli.supervisor import Supervisor, stopped_cleanly
 from plano_extproc.config import ConfigError, load_config
 from plano_extproc.config.model import SessionCacheType
-from plano_extproc.extproc.server import serve
+from plano_extproc.server import serve
 
 log = logging.getLogger("plano_extproc")
 

@@ -245,13 +245,24 @@ class Gateway:
                 429, "TooManyRequests", message, "too_many_large_requests", (("retry-after", "1"),)
             )
 
+    async def decide(
+        self,
+        api: ClientApi,
+        body: bytes,
+        headers: Mapping[str, str],
+        trace_parent: TraceParent | None,
+    ) -> tuple[ParsedRequest, Decision]:
+        """Reads the client's body once and decides: the one path the routing filter and the
+        gRPC decision API share. Raises InvalidRequest; the caller admits large bodies."""
+        parsed = await self._offload.run(
+            body, parse_request, api, body, max_body_bytes=self._max_body_bytes
+        )
+        return parsed, await self._router.engine.decide(parsed, headers, trace_parent)
+
     async def _answer(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
-            parsed = await self._offload.run(
-                body, parse_request, pending.api, body, max_body_bytes=self._max_body_bytes
-            )
-            decision = await self._router.engine.decide(
-                parsed, pending.headers, pending.trace_parent
+            parsed, decision = await self.decide(
+                pending.api, body, pending.headers, pending.trace_parent
             )
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())

@@ -10,7 +10,6 @@ import asyncio
 
 import grpc
 
-from plano_extproc.api import parse_request
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import ROUTING_GRPC_SERVICE
@@ -56,19 +55,16 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "api: one of chat, messages or responses"
             )
         gateway = await self._gateway
-        offload, body = gateway.offload, request.body
+        body = request.body
         headers = {name.lower(): value for name, value in request.headers.items()}
+        # The request's own traceparent names its trace; else the call's (a traced client or
+        # Envoy).
+        parent = request_trace_parent(headers) or metadata_trace_parent(
+            context.invocation_metadata()
+        )
         try:
-            with offload.admitted(body):
-                parsed = await offload.run(
-                    body, parse_request, api, body, max_body_bytes=gateway.max_body_bytes
-                )
-                # The request's own traceparent names its trace; else the call's (a traced
-                # client or Envoy).
-                parent = request_trace_parent(headers) or metadata_trace_parent(
-                    context.invocation_metadata()
-                )
-                decision = await gateway.router.engine.decide(parsed, headers, parent)
+            with gateway.offload.admitted(body):
+                _, decision = await gateway.decide(api, body, headers, parent)
         except InvalidRequest as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except TooManyLargeBodies:

@@ -43,7 +43,7 @@ _ERRORS = CLASSIFIER_FAILURES.labels("error")
 
 
 class DecisionRecorder(Protocol):
-    """Told of every decision, e.g. to trace it; must not block (telemetry/otel_spans.py)."""
+    """Told of every decision, e.g. to trace it; must not block (routing/otel_spans.py)."""
 
     def record(
         self,

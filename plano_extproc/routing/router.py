@@ -12,7 +12,7 @@ from plano_extproc.config.model import Config
 from plano_extproc.metrics_sources import MetricsStore
 from plano_extproc.routing.engine import DecisionRecorder, RoutingEngine
 from plano_extproc.routing.resolve import ModelResolver
-from plano_extproc.telemetry.tracing import decision_recorder
+from plano_extproc.routing.tracing import decision_recorder
 
 
 @dataclass(frozen=True, slots=True)

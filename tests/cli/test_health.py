@@ -6,9 +6,9 @@ import asyncio
 
 from plano_extproc.cli.main import main
 from plano_extproc.config import load_config_text
-from plano_extproc.extproc.server import serve
+from plano_extproc.server import serve
 from tests.extproc.conftest import CONFIG, ENV
-from tests.extproc.test_server import free_port
+from tests.test_server import free_port
 
 
 async def test_serving_worker_is_healthy_and_a_missing_one_is_not() -> None:

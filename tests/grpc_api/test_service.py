@@ -10,14 +10,14 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
 from plano_extproc.grpc_api.service import SERVICE_NAME
-from tests.extproc.test_server import server
+from tests.test_server import server
 
 CODE = {"messages": [{"role": "user", "content": "Write a Python function"}]}
 
 
 @pytest.fixture
 def channel(server: grpc.aio.Channel) -> grpc.aio.Channel:
-    """A real worker (tests/extproc/test_server.py's `server`), SERVING."""
+    """A real worker (tests/test_server.py's `server`), SERVING."""
     return server
 
 

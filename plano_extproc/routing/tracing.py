@@ -36,7 +36,7 @@ def decision_recorder(config: Config) -> DecisionRecorder | None:
     if config.tracing is None:
         return None
     try:
-        from plano_extproc.telemetry.otel_spans import RoutingSpans
+        from plano_extproc.routing.otel_spans import RoutingSpans
     except ImportError as error:
         log.warning(spans_off_warning(error))
         return None

@@ -9,8 +9,8 @@ import types
 import pytest
 
 from plano_extproc.config import load_config_text
-from plano_extproc.telemetry.otel_spans import RoutingSpans
-from plano_extproc.telemetry.tracing import SPANS_OFF, decision_recorder
+from plano_extproc.routing.otel_spans import RoutingSpans
+from plano_extproc.routing.tracing import SPANS_OFF, decision_recorder
 
 BASE = "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o-mini, access_key: k}]\n"
 
@@ -18,7 +18,7 @@ BASE = "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o-mini, access_ke
 def test_no_tracing_section_means_no_recorder_and_no_sdk_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "plano_extproc.telemetry.otel_spans", None)
+    monkeypatch.setitem(sys.modules, "plano_extproc.routing.otel_spans", None)
     assert decision_recorder(load_config_text(BASE, {})) is None
 
 
@@ -32,7 +32,7 @@ def test_tracing_section_gives_an_otlp_span_recorder() -> None:
 def _forget_otel_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes the next import of the spans module import OpenTelemetry afresh."""
     for name in list(sys.modules):
-        if name.startswith(("opentelemetry", "plano_extproc.telemetry.otel_spans")):
+        if name.startswith(("opentelemetry", "plano_extproc.routing.otel_spans")):
             monkeypatch.delitem(sys.modules, name)
 
 

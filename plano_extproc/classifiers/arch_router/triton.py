@@ -30,15 +30,15 @@ from tritonclient.grpc.service_pb2 import ModelInferResponse, ModelMetadataRespo
 from tritonclient.utils import InferenceServerException, deserialize_bytes_tensor
 
 from plano_extproc.api.conversation import Message
-from plano_extproc.classifiers.base import ClassifierError
-from plano_extproc.classifiers.openai_compat import ROUTER_TEMPERATURE
-from plano_extproc.classifiers.qwen_chat import qwen_user_turn
-from plano_extproc.config.model import Route, TritonSettings
-from plano_extproc.routing.prompt import (
+from plano_extproc.classifiers.arch_router.openai_compat import ROUTER_TEMPERATURE
+from plano_extproc.classifiers.arch_router.prompt import (
     build_router_prompt,
     parse_router_answer,
     resolve_route_name,
 )
+from plano_extproc.classifiers.arch_router.qwen_chat import qwen_user_turn
+from plano_extproc.classifiers.base import ClassifierError
+from plano_extproc.config.model import Route, TritonSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
-from plano_extproc.telemetry.otel_spans import (
+from plano_extproc.routing.otel_spans import (
     MAX_ATTRIBUTE_CHARS,
     SPAN_NAME,
     RoutingSpans,

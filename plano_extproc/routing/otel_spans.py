@@ -1,6 +1,6 @@
 """`plano.routing` spans with the OpenTelemetry SDK, exported over OTLP/gRPC.
 
-Imported only when the config has a `tracing` section (`telemetry/tracing.py`), and only
+Imported only when the config has a `tracing` section (`routing/tracing.py`), and only
 importable with the `otel` extra installed.
 
 The span continues the trace the request arrived in: under Envoy's span for the ext_proc call

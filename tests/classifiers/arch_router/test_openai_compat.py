@@ -7,14 +7,14 @@ import httpx
 import pytest
 
 from plano_extproc.api.conversation import Message, Role
-from plano_extproc.classifiers.base import ClassifierError
-from plano_extproc.classifiers.factory import build_classifier
-from plano_extproc.classifiers.openai_compat import (
+from plano_extproc.classifiers.arch_router.openai_compat import (
     BREAKER_COOLDOWN_SECONDS,
     BREAKER_THRESHOLD,
     OpenAICompatibleClassifier,
     completions_url,
 )
+from plano_extproc.classifiers.base import ClassifierError
+from plano_extproc.classifiers.factory import build_classifier
 from plano_extproc.config.model import (
     ClassifierSettings,
     ClassifierType,

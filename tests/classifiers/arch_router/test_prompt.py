@@ -3,7 +3,8 @@
 Golden cases live in ``golden/``: ``NAME.json`` holds the input (routes, optional
 ``inline_routes`` that replace them, and OpenAI-style messages whose ``content`` may be a list
 of parts), ``NAME.txt`` the exact prompt bytes. After a deliberate change to the prompt,
-rewrite the ``.txt`` files with ``python -m tests.routing.test_prompt`` and review the diff.
+rewrite the ``.txt`` files with ``python -m tests.classifiers.arch_router.test_prompt`` and
+review the diff.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from typing import Any
 import pytest
 
 from plano_extproc.api.conversation import Message, Role, ToolCall
-from plano_extproc.classifiers.base import ClassifierError
-from plano_extproc.config.model import Route
-from plano_extproc.routing import prompt
-from plano_extproc.routing.prompt import (
+from plano_extproc.classifiers.arch_router import prompt
+from plano_extproc.classifiers.arch_router.prompt import (
     ROUTER_PROMPT_TEMPLATE,
     ROUTER_TOKEN_BUDGET,
     RouterAnswerError,
@@ -29,6 +28,8 @@ from plano_extproc.routing.prompt import (
     resolve_route_name,
     router_conversation,
 )
+from plano_extproc.classifiers.base import ClassifierError
+from plano_extproc.config.model import Route
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 GOLDEN_CASES = sorted(path.stem for path in GOLDEN_DIR.glob("*.json"))

@@ -1,4 +1,5 @@
-"""Runs the ext_proc gRPC server: health first (NOT_SERVING), then load, then SERVING.
+"""Wires one worker's gRPC server together: the ext_proc service, the decision API, health and
+reflection. Health first (NOT_SERVING), then load, then SERVING.
 
 SIGTERM/SIGINT flip health to NOT_SERVING and keep accepting streams while Envoy's health checks
 notice (a few seconds); then no new streams, and the open ones get the rest of the drain

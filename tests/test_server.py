@@ -9,16 +9,13 @@ import orjson
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2 as ep
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderMap, HeaderValue
-from plano_extproc.extproc.server import (
-    EXTPROC_SERVICE,
-    default_drain_seconds,
-    listen_address,
-    serve,
-)
+from plano_extproc.server import EXTPROC_SERVICE, default_drain_seconds, listen_address, serve
+from tests.extproc.conftest import CONFIG, ENV
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -44,6 +41,12 @@ def request_body(body: object) -> ep.ProcessingRequest:
 async def health(channel: grpc.aio.Channel, service: str) -> int:
     stub = health_pb2_grpc.HealthStub(channel)
     return (await stub.Check(health_pb2.HealthCheckRequest(service=service))).status
+
+
+@pytest.fixture
+def config() -> Config:
+    """The ext_proc tests' config (tests/extproc/conftest.py)."""
+    return load_config_text(CONFIG, ENV, require_keys=False)
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.utils import InferenceServerException
 
 from plano_extproc.api.conversation import Message, ParsedRequest, Role
-from plano_extproc.classifiers import triton
+from plano_extproc.classifiers.arch_router import triton
+from plano_extproc.classifiers.arch_router.prompt import build_router_prompt
+from plano_extproc.classifiers.arch_router.triton import TritonClassifier, TritonDeadlineExceeded
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.factory import UnavailableClassifier, build_classifier
-from plano_extproc.classifiers.triton import TritonClassifier, TritonDeadlineExceeded
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import (
     ClassifierSettings,
@@ -28,7 +29,6 @@ from plano_extproc.config.model import (
 )
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import Decision, Fallback
-from plano_extproc.routing.prompt import build_router_prompt
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
 from tests.support.kserve_server import (
@@ -305,7 +305,7 @@ def test_factory_builds_it() -> None:
 
 
 def test_factory_without_tritonclient_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "plano_extproc.classifiers.triton")
+    monkeypatch.delitem(sys.modules, "plano_extproc.classifiers.arch_router.triton")
     monkeypatch.setitem(sys.modules, "tritonclient.grpc.aio", None)
     settings = ClassifierSettings(type=ClassifierType.TRITON, triton=TritonSettings())
     with pytest.raises(UnavailableClassifier, match=r"pip install 'plano-extproc\[triton\]'"):
