@@ -289,16 +289,8 @@ class Gateway:
         return self._failover
 
     @property
-    def router(self) -> Router:
-        return self._router
-
-    @property
     def offload(self) -> Offload:
         return self._offload
-
-    @property
-    def max_body_bytes(self) -> int:
-        return self._max_body_bytes
 
     async def close(self) -> None:
         await self._failover.close()
