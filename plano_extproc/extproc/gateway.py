@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import orjson
@@ -34,21 +33,16 @@ from plano_extproc.contract.metadata import (
     STREAM_KEY,
     TRANSLATION_KEY,
 )
-from plano_extproc.contract.paths import DECISION_PATHS, MODELS_PATH, PROXY_PATHS
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
     build_conversation_store,
 )
 from plano_extproc.conversations.base import Items
-from plano_extproc.conversations.items import (
-    PREVIOUS_RESPONSE_ID,
-    input_items,
-    is_response_id,
-    previous_response_id,
-    with_history,
-)
+from plano_extproc.conversations.exchanges import Exchanges
+from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
 from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
+from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
 from plano_extproc.extproc.messages import (
@@ -56,6 +50,7 @@ from plano_extproc.extproc.messages import (
     error_reply,
     forward_body,
     json_reply,
+    problem_reply,
     raw_json_reply,
     set_header,
 )
@@ -68,17 +63,6 @@ from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
 from plano_extproc.translate import Translation, upstream_translation, wire_api
 
 log = logging.getLogger(__name__)
-
-# A stored conversation's size limit: each turn stores the whole conversation again, so a
-# client chaining turns must not grow one without bound.
-MAX_CONVERSATION_BYTES = 8 << 20
-# How long a Responses request's input items wait for its answer: the longest request.
-_PENDING_TTL_SECONDS = 3600
-
-
-class Endpoint(Enum):
-    DECISION = "decision"
-    PROXY = "proxy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +90,6 @@ def _models_listing(config: Config) -> bytes:
     return orjson.dumps({"object": "list", "data": entries})
 
 
-def _problem(
-    status: int, code: str, message: str, reason: str, headers: tuple[tuple[str, str], ...] = ()
-) -> ProcessingResponse:
-    body = {"error": {"code": code, "message": message, "details": {"reason": reason}}}
-    return json_reply(status, body, headers)
-
-
 def _decision_metadata(
     decision: Decision,
     provider: ModelProvider,
@@ -135,10 +112,6 @@ def _decision_metadata(
     if decision.fallback is not None:
         values["fallback"] = decision.fallback.value
     return _metadata(values)
-
-
-def _pending_key(state_key: str) -> str:
-    return f"pending:{state_key}"
 
 
 def _previous_response_not_found(response_id: str) -> ProcessingResponse:
@@ -181,8 +154,9 @@ class Gateway:
     def __init__(self, config: Config, router: Router, offload: Offload | None = None) -> None:
         self._router = router
         self._offload = offload or Offload()
-        self._conversations = build_conversation_store(config.state_storage)
-        self._state_ttl = config.state_storage.ttl_seconds if config.state_storage else 0
+        store = build_conversation_store(config.state_storage)
+        ttl_seconds = config.state_storage.ttl_seconds if config.state_storage else 0
+        self._exchanges = Exchanges(store, ttl_seconds) if store is not None else None
         upstreams = upstreams_for(config)
         self._plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
         self._models_listing = _models_listing(config)
@@ -199,41 +173,17 @@ class Gateway:
         headers: dict[str, str],
         trace_parent: TraceParent | None = None,
     ) -> tuple[ProcessingResponse, PendingRequest | None]:
-        path, _, query = path.partition("?")
-        if path in DECISION_PATHS:
-            endpoint, api = Endpoint.DECISION, DECISION_PATHS[path]
-        elif path in PROXY_PATHS:
-            endpoint, api = Endpoint.PROXY, PROXY_PATHS[path]
-        elif path == MODELS_PATH:
-            if method in ("GET", "HEAD"):
-                return raw_json_reply(200, self._models_listing), None
-            message = f"{MODELS_PATH} accepts GET and HEAD only"
-            reply = _problem(
-                405, "MethodNotAllowed", message, "method_not_allowed", (("allow", "GET, HEAD"),)
-            )
-            return reply, None
-        else:
-            message = f"no endpoint at {excerpt(path)}"
-            return _problem(404, "NotFound", message, "unknown_path"), None
-        if method != "POST":
-            message = f"{path} accepts POST only"
-            reply = _problem(
-                405, "MethodNotAllowed", message, "method_not_allowed", (("allow", "POST"),)
-            )
-            return reply, None
-        if end_of_stream:
-            error = InvalidRequest("the request has no body", reason="missing_body")
-            return error_reply(error), None
-        encoding = headers.get("content-encoding", "identity").strip().lower()
-        if encoding != "identity":
-            error = InvalidRequest(
-                f"content-encoding '{excerpt(encoding)}' is not supported: send the JSON body "
-                "uncompressed",
-                reason="unsupported_content_encoding",
-                status=415,
-            )
-            return error_reply(error), None
-        return CONTINUE_HEADERS, PendingRequest(endpoint, api, headers, query, trace_parent)
+        match = match_endpoint(method, path)
+        if isinstance(match, Refusal):
+            return _refused(match), None
+        if match.endpoint is Endpoint.MODELS:
+            return raw_json_reply(200, self._models_listing), None
+        problem = body_problem(end_of_stream, headers)
+        if problem is not None:
+            return error_reply(problem), None
+        assert match.api is not None
+        pending = PendingRequest(match.endpoint, match.api, headers, match.query, trace_parent)
+        return CONTINUE_HEADERS, pending
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
@@ -241,7 +191,7 @@ class Gateway:
                 return await self._answer(pending, body)
         except TooManyLargeBodies:
             message = "too many large requests in progress; retry shortly"
-            return _problem(
+            return problem_reply(
                 429, "TooManyRequests", message, "too_many_large_requests", (("retry-after", "1"),)
             )
 
@@ -277,10 +227,10 @@ class Gateway:
         except StateUnavailable:
             log.warning("conversation state store unavailable", exc_info=True)
             message = "the conversation state store is unavailable; retry shortly"
-            return _problem(503, "StateUnavailable", message, "state_unavailable")
+            return problem_reply(503, "StateUnavailable", message, "state_unavailable")
         except Exception:
             log.exception("unexpected error while routing a request")
-            return _problem(
+            return problem_reply(
                 503, "RoutingUnavailable", "internal error while routing", "internal_error"
             )
 
@@ -295,46 +245,14 @@ class Gateway:
     async def close(self) -> None:
         await self._failover.close()
         self._offload.close()
-        if self._conversations is not None:
-            await self._conversations.close()
+        if self._exchanges is not None:
+            await self._exchanges.close()
 
     async def remember(self, state_key: str, response_id: str, output: Items) -> None:
         """Stores a completed Responses exchange: the input items its request left under
         `state_key`, then `output`, under the id the client received."""
-        if self._conversations is None:
-            return
-        try:
-            inputs = await self._conversations.get(_pending_key(state_key))
-            if inputs is None:
-                return
-            items = [*inputs, *output]
-            if len(orjson.dumps(items)) > MAX_CONVERSATION_BYTES:
-                log.warning("conversation %s is over the size limit; not stored", response_id)
-                return
-            await self._conversations.put(response_id, items, self._state_ttl)
-        except StateUnavailable:
-            log.warning("could not store conversation %s", response_id, exc_info=True)
-
-    async def _with_history(self, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        """`body` with its stored conversation in front, and the key its items wait under."""
-        assert self._conversations is not None
-        previous = previous_response_id(body)
-        if previous is not None:
-            history = await self._conversations.get(previous) if is_response_id(previous) else None
-            if history is None:
-                raise ConversationNotFound(previous)
-            body = with_history(body, history)
-        state_key = os.urandom(16).hex()
-        items = input_items(body.get("input"))
-        if len(orjson.dumps(items)) > MAX_CONVERSATION_BYTES:
-            raise InvalidRequest(
-                f"{PREVIOUS_RESPONSE_ID}: the conversation is over the gateway's "
-                f"{MAX_CONVERSATION_BYTES >> 20} MiB limit for stored conversations; "
-                "start a new one",
-                reason="conversation_too_long",
-            )
-        await self._conversations.put(_pending_key(state_key), items, _PENDING_TTL_SECONDS)
-        return body, state_key
+        if self._exchanges is not None:
+            await self._exchanges.complete(state_key, response_id, output)
 
     async def _forward(
         self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
@@ -383,12 +301,11 @@ class Gateway:
         sent as Chat Completions gets its stored conversation in front (state_storage)."""
         needs_state = (
             parsed.api is ClientApi.RESPONSES
-            and self._conversations is not None
             and upstream_translation(parsed.api, provider) is not None
         )
-        if not needs_state:
+        if not needs_state or self._exchanges is None:
             return parsed.body, None
-        return await self._with_history(parsed.body)
+        return await self._exchanges.begin(parsed.body)
 
     async def _forward_with_failover(
         self,
@@ -443,7 +360,7 @@ class Gateway:
 
 
 def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:
-    return _problem(
+    return problem_reply(
         503,
         "ProviderUnavailable",
         f"provider '{provider.name}' has no API key: set {env}",
@@ -468,3 +385,9 @@ def _not_forwarded(
 ) -> tuple[str, ...]:
     dropped = not_forwarded(client_headers, wire, passthrough_auth=passthrough_auth)
     return tuple(dict.fromkeys((*removed, *dropped)))
+
+
+def _refused(refusal: Refusal) -> ProcessingResponse:
+    return problem_reply(
+        refusal.status, refusal.code, refusal.message, refusal.reason, refusal.headers
+    )

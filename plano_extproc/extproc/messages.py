@@ -58,6 +58,14 @@ def raw_json_reply(
     return ProcessingResponse(immediate_response=reply)
 
 
+def problem_reply(
+    status: int, code: str, message: str, reason: str, headers: Iterable[tuple[str, str]] = ()
+) -> ProcessingResponse:
+    """The gateway's own errors: `{"error": {"code", "message", "details": {"reason"}}}`."""
+    body = {"error": {"code": code, "message": message, "details": {"reason": reason}}}
+    return json_reply(status, body, headers)
+
+
 def error_reply(error: InvalidRequest) -> ProcessingResponse:
     return json_reply(error.status, error.to_json())
 

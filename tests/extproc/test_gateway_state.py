@@ -119,7 +119,7 @@ async def test_only_response_ids_can_be_read(gateway: Gateway) -> None:
 async def test_a_conversation_over_the_size_limit_is_refused(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("plano_extproc.extproc.gateway.MAX_CONVERSATION_BYTES", 100)
+    monkeypatch.setattr("plano_extproc.conversations.exchanges.MAX_CONVERSATION_BYTES", 100)
     status, error = immediate(
         await post(gateway, "/v1/responses", {"model": CLAUDE, "input": "x" * 200})
     )
@@ -131,7 +131,7 @@ async def test_a_completed_exchange_over_the_limit_is_not_stored(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await post(gateway, "/v1/responses", {"model": CLAUDE, "input": "hi"})
-    monkeypatch.setattr("plano_extproc.extproc.gateway.MAX_CONVERSATION_BYTES", 100)
+    monkeypatch.setattr("plano_extproc.conversations.exchanges.MAX_CONVERSATION_BYTES", 100)
     await gateway.remember(_state_key(first), "resp_big", [{"text": "y" * 200}])
     monkeypatch.undo()
     body = {"model": CLAUDE, "input": "again", "previous_response_id": "resp_big"}
