@@ -22,7 +22,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -32,7 +31,6 @@ from google.protobuf.struct_pb2 import Struct
 from plano_extproc.affinity.base import AffinityStore, Pin
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.config.retry_policy import ApplyTo, LatencyMeasure, RetryPolicy
-from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import ATTEMPTS_HEADER, RETRY_HEADER, UPSTREAM_TIMEOUT_HEADER
 from plano_extproc.contract.metadata import (
     ATTEMPTS_KEY,
@@ -64,6 +62,7 @@ from plano_extproc.extproc.offload import Offload
 from plano_extproc.extproc.provider_request import ProviderPlan, ProviderRequest, provider_request
 from plano_extproc.extproc.translation import ResponseTranslation
 from plano_extproc.failover.blocks import BlockStore, build_block_store
+from plano_extproc.failover.plan import FailoverPlan, attempt_from_json
 from plano_extproc.failover.policy import (
     Attempt,
     attempts_header,
@@ -92,67 +91,10 @@ _EXHAUSTED = FAILOVER_OUTCOMES.labels("exhausted")
 _FAILED = FAILOVER_OUTCOMES.labels("failed")
 
 
-@dataclass(frozen=True, slots=True)
-class FailoverPlan:
-    """What the routing filter hands the attempts, through the request's metadata."""
-
-    candidates: tuple[str, ...]
-    policy_owner: str  # the provider whose retry_policy governs the request
-    api: ClientApi
-    query: str
-    session_key: str | None  # re-pinned to the model that answers after a failover
-    route: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "candidates": list(self.candidates),
-            "policy": self.policy_owner,
-            "api": self.api.value,
-            "query": self.query,
-            "session": self.session_key or "",
-            "route": self.route or "",
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> FailoverPlan | None:
-        try:
-            return cls(
-                candidates=tuple(data["candidates"]),
-                policy_owner=data["policy"],
-                api=ClientApi(data["api"]),
-                query=data["query"],
-                session_key=data["session"] or None,
-                route=data["route"] or None,
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
-
-
-def failover_metadata(metadata: Struct, plan: FailoverPlan, *, stream: bool, usage: bool) -> None:
-    """Adds the plan (and what translating an answer needs) to the routing filter's metadata."""
-    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
-    namespace.update(
-        {
-            FAILOVER_KEY: plan.to_json(),
-            ATTEMPTS_KEY: [],
-            STREAM_KEY: "true" if stream else "false",
-            INCLUDE_USAGE_KEY: "true" if usage else "false",
-        }
-    )
-
-
 def _metadata(values: dict[str, Any]) -> Struct:
     metadata = Struct()
     metadata.update({METADATA_NAMESPACE: values})
     return metadata
-
-
-def _attempt_from_json(data: Any) -> Attempt:
-    return Attempt(
-        model=str(data.get("model", "")),
-        status=int(data.get("status", 0)),
-        timed_out=bool(data.get("timeout", False)),
-    )
 
 
 class Failover:
@@ -229,7 +171,7 @@ class AttemptStream:
         self._plan = FailoverPlan.from_json(namespace.get(FAILOVER_KEY))
         if self._plan is None or self._plan.policy_owner not in self._failover.policies:
             return json_reply(502, _error("the attempt carries no failover plan"))
-        self._attempts = [_attempt_from_json(a) for a in namespace.get(ATTEMPTS_KEY) or ()]
+        self._attempts = [attempt_from_json(a) for a in namespace.get(ATTEMPTS_KEY) or ()]
         self._stream_requested = namespace.get(STREAM_KEY) == "true"
         self._usage = namespace.get(INCLUDE_USAGE_KEY) == "true"
         self._state_key = namespace.get(STATE_KEY) or None

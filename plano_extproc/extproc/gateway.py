@@ -41,7 +41,7 @@ from plano_extproc.conversations import (
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
 from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
-from plano_extproc.extproc.attempts import Failover, FailoverPlan, failover_metadata
+from plano_extproc.extproc.attempts import Failover
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
@@ -56,6 +56,7 @@ from plano_extproc.extproc.messages import (
 )
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
+from plano_extproc.failover.plan import FailoverPlan, failover_metadata
 from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router

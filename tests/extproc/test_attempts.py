@@ -23,7 +23,7 @@ from plano_extproc.contract.headers import (
     UPSTREAM_TIMEOUT_HEADER,
 )
 from plano_extproc.contract.metadata import ATTEMPTS_KEY, FAILOVER_KEY, METADATA_NAMESPACE, NEXT_KEY
-from plano_extproc.extproc.attempts import AttemptStream, Failover, FailoverPlan
+from plano_extproc.extproc.attempts import AttemptStream, Failover
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     HeaderMap,
     HeaderValue,
@@ -33,6 +33,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
 )
 from plano_extproc.extproc.provider_request import provider_plan
 from plano_extproc.failover.blocks import MemoryBlockStore
+from plano_extproc.failover.plan import FailoverPlan
 from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from tests.support.clock import FakeClock
