@@ -5,13 +5,7 @@ at the first. Notes that do not prevent loading end up in `Config.warnings`.
 
 Policies, where the format leaves room for choice:
 
-* Keys from the environment. ``$VAR`` and ``${VAR}`` are expanded in `access_key`, in
-  `auth.token`, in the classifier's `access_key` and in every URL. A URL whose variable is unset
-  or empty is always an error. For a key it depends on `require_keys`: True (the default, what
-  ``check-config`` and production use) makes it an error, as the SPEC asks; False (the
-  decision-only demo, ``make run``) turns it into a warning and leaves the key None, so the
-  decision endpoints work and only proxying to that provider lacks credentials. An entry with
-  ``passthrough_auth: true`` never needs its key, so for it an unset key is only a warning.
+* Keys from the environment: see `environment.py`.
 * ``overrides.llm_routing_model`` names a declared provider (its full ``provider/model``, its
   `name`, or a bare model id matching exactly one provider). Unless ``routing.classifier.type``
   is set explicitly, it selects the ``openai`` classifier against that provider's base URL,
@@ -35,11 +29,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
+from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
 from plano_extproc.config.model import (
     ClassifierSettings,
@@ -62,11 +56,13 @@ from plano_extproc.config.model import (
     StateStorageType,
     TracingSettings,
     TritonSettings,
+    default_of,
 )
 from plano_extproc.config.reader import (
     Issues,
     KeySpec,
     Section,
+    first_claim,
     index,
     join,
     kind_of,
@@ -107,13 +103,7 @@ from plano_extproc.config.spec import (
     SourceKind,
     UpstreamApi,
 )
-from plano_extproc.config.values import (
-    expand_variables,
-    grpc_target_problem,
-    http_url_problem,
-    parse_version,
-    redis_url_problem,
-)
+from plano_extproc.config.values import grpc_target_problem, parse_version
 
 # Envoy buffers a whole request body in memory, once per request in flight.
 MAX_REQUEST_BYTES_LIMIT = 64 * 1024 * 1024
@@ -140,7 +130,7 @@ def load_config_text(
     """Validates configuration YAML held in a string; raises `ConfigError`."""
     issues = Issues()
     document = parse_yaml(text, issues)
-    config = _Loader(env, require_keys, issues).load(document)
+    config = _Loader(Environment(env, require_keys), issues).load(document)
     if config is None or issues.errors:
         raise ConfigError(issues.errors)
     return config
@@ -160,19 +150,6 @@ class _ParsedProvider:
     legacy_routes: list[_LegacyRoute] = field(default_factory=list)
     # Read once every provider is known: its fallback models must be declared ones.
     retry_policy: Section | None = None
-
-
-def _default_of(cls: type, name: str) -> Any:
-    """The declared default of a dataclass field, for classes without a no-argument form."""
-    return next(item.default for item in fields(cls) if item.name == name)
-
-
-def _first_claim(owners: dict[str, str], key: str, location: str) -> str | None:
-    """Records `location` as the owner of `key`; returns the earlier owner if there was one."""
-    earlier = owners.get(key)
-    if earlier is None:
-        owners[key] = location
-    return earlier
 
 
 def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> ModelProvider | str:
@@ -196,9 +173,8 @@ def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> Model
 class _Loader:
     """Builds a `Config` from a parsed document, reporting into `issues` as it goes."""
 
-    def __init__(self, env: Mapping[str, str], require_keys: bool, issues: Issues) -> None:
+    def __init__(self, env: Environment, issues: Issues) -> None:
         self.env = env
-        self.require_keys = require_keys
         self.issues = issues
 
     def load(self, document: object) -> Config | None:
@@ -233,45 +209,6 @@ class _Loader:
             tracing=tracing,
             warnings=tuple(str(warning) for warning in self.issues.warnings),
         )
-
-    # -- expansion of variables ----------------------------------------------------------
-
-    def _expanded(self, section: Section, key: str) -> str | None:
-        """A string with its variables expanded; every unset variable is an error."""
-        raw = section.text(key)
-        if raw is None:
-            return None
-        expansion = expand_variables(raw, self.env)
-        for name in expansion.missing:
-            self.issues.error(section.where(key), f"environment variable {name} is unset or empty")
-        return None if expansion.missing else expansion.value.strip()
-
-    def _secret(
-        self, section: Section, key: str, *, needed: bool = True
-    ) -> tuple[str | None, str | None]:
-        """(the expanded key, the variable it came from); see the module notes on policy."""
-        raw = section.text(key)
-        if raw is None:
-            return None, None
-        expansion = expand_variables(raw, self.env)
-        variable = expansion.variables[0] if expansion.variables else None
-        for name in expansion.missing:
-            message = f"environment variable {name} is unset or empty"
-            if needed and self.require_keys:
-                self.issues.error(section.where(key), message)
-            else:
-                self.issues.warn(section.where(key), f"{message}; continuing without this key")
-        return (None if expansion.missing else expansion.value), variable
-
-    def _http_url(self, section: Section, key: str, *, allow_query: bool = False) -> str | None:
-        url = self._expanded(section, key)
-        if url is None:
-            return None
-        problem = http_url_problem(url, allow_query=allow_query)
-        if problem:
-            self.issues.error(section.where(key), problem)
-            return None
-        return url
 
     # -- version and listeners -----------------------------------------------------------
 
@@ -342,12 +279,12 @@ class _Loader:
         names: dict[str, str] = {}
         ports: dict[str, str] = {}
         for location, listener in located:
-            if earlier := _first_claim(names, listener.name, location):
+            if earlier := first_claim(names, listener.name, location):
                 self.issues.error(
                     join(location, "name"), f"'{listener.name}' is already declared by {earlier}"
                 )
             address = f"{listener.address}:{listener.port}"
-            if earlier := _first_claim(ports, address, location):
+            if earlier := first_claim(ports, address, location):
                 self.issues.error(join(location, "port"), f"{address} is already used by {earlier}")
 
     # -- model providers -----------------------------------------------------------------
@@ -398,7 +335,7 @@ class _Loader:
             self.issues.error(section.where("model"), "wildcard models are not supported")
             return None
         passthrough = section.flag("passthrough_auth")
-        access_key, key_variable = self._secret(section, "access_key", needed=not passthrough)
+        access_key, key_variable = self.env.secret(section, "access_key", needed=not passthrough)
         if passthrough and section.has("access_key"):
             self.issues.warn(section.where("access_key"), "ignored: passthrough_auth is true")
         interface = section.choice("provider_interface", ProviderInterface, None)
@@ -439,7 +376,7 @@ class _Loader:
                     f"required for provider '{vendor}', which has no well-known endpoint",
                 )
             return WELL_KNOWN_ENDPOINTS.get(vendor)
-        url = self._http_url(section, "base_url")
+        url = self.env.http_url(section, "base_url")
         return url.rstrip("/") if url else None
 
     def _legacy_routes(self, provider: Section) -> list[_LegacyRoute]:
@@ -462,7 +399,7 @@ class _Loader:
         models: dict[str, str] = {}
         for entry in parsed:
             name = entry.provider.name
-            if earlier := _first_claim(models, name, entry.location):
+            if earlier := first_claim(models, name, entry.location):
                 self.issues.error(
                     join(entry.location, "model"), f"'{name}' is already declared by {earlier}"
                 )
@@ -470,7 +407,7 @@ class _Loader:
         for entry in parsed:
             label = entry.provider.label
             if label and label != entry.provider.name:
-                earlier = _first_claim(labels, label, entry.location) or models.get(label)
+                earlier = first_claim(labels, label, entry.location) or models.get(label)
                 if earlier:
                     self.issues.error(
                         join(entry.location, "name"), f"'{label}' is already used by {earlier}"
@@ -494,7 +431,7 @@ class _Loader:
             if source is None:
                 continue
             role = "latency" if isinstance(source, PrometheusLatencySource) else "cost"
-            if earlier := _first_claim(roles, role, location):
+            if earlier := first_claim(roles, role, location):
                 self.issues.error(
                     location, f"only one {role} source is allowed; {earlier} is already one"
                 )
@@ -516,10 +453,10 @@ class _Loader:
         if kind is SourceKind.COST_ENDPOINT:
             return self._cost_endpoint_source(section)
         return PrometheusLatencySource(
-            url=self._http_url(section, "url") or "",
+            url=self.env.http_url(section, "url") or "",
             query=section.text("query") or "",
             refresh_interval=section.duration(
-                "refresh_interval", _default_of(PrometheusLatencySource, "refresh_interval")
+                "refresh_interval", default_of(PrometheusLatencySource, "refresh_interval")
             ),
         )
 
@@ -564,7 +501,7 @@ class _Loader:
         defaults = DigitalOceanPricingSource()
         return DigitalOceanPricingSource(
             refresh_interval=section.duration("refresh_interval", defaults.refresh_interval),
-            url=self._http_url(section, "url", allow_query=True) or defaults.url,
+            url=self.env.http_url(section, "url", allow_query=True) or defaults.url,
             model_aliases=MappingProxyType(aliases),
         )
 
@@ -573,12 +510,12 @@ class _Loader:
         auth = section.section("auth", AUTH)
         if auth is not None:
             auth.choice("type", AuthType, AuthType.BEARER)
-            token, _ = self._secret(auth, "token")
+            token, _ = self.env.secret(auth, "token")
         return CostEndpointSource(
-            url=self._http_url(section, "url", allow_query=True) or "",
+            url=self.env.http_url(section, "url", allow_query=True) or "",
             token=token,
             refresh_interval=section.duration(
-                "refresh_interval", _default_of(CostEndpointSource, "refresh_interval")
+                "refresh_interval", default_of(CostEndpointSource, "refresh_interval")
             ),
         )
 
@@ -608,7 +545,7 @@ class _Loader:
             if section is None:
                 continue
             name = section.text("name")
-            if name and (earlier := _first_claim(names, name, location)):
+            if name and (earlier := first_claim(names, name, location)):
                 self.issues.error(
                     section.where("name"), f"'{name}' is already declared by {earlier}"
                 )
@@ -632,7 +569,7 @@ class _Loader:
                 self.issues.error(location, f"must be a string, not {kind_of(model)}")
             elif model not in declared:
                 self.issues.error(location, f"'{model}' is not declared in model_providers")
-            elif earlier := _first_claim(models, model, location):
+            elif earlier := first_claim(models, model, location):
                 self.issues.error(location, f"'{model}' is already listed at {earlier}")
         return tuple(models)
 
@@ -765,28 +702,19 @@ class _Loader:
         if section is None:
             return SessionCacheSettings()
         cache_type = section.choice("type", SessionCacheType, SessionCacheType.MEMORY)
-        url = self._redis_url(section, required=cache_type is SessionCacheType.REDIS)
+        url = self.env.redis_url(section, required=cache_type is SessionCacheType.REDIS)
         return SessionCacheSettings(
             type=cache_type or SessionCacheType.MEMORY,
             url=url,
             tenant_header=section.text("tenant_header"),
         )
 
-    def _redis_url(self, section: Section, *, required: bool) -> str | None:
-        """The section's `url`, expanded and checked; `required` when its type is redis."""
-        url = self._expanded(section, "url")
-        if url is not None and (problem := redis_url_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        if required and not section.has("url"):
-            self.issues.error(section.where("url"), "required when type is redis")
-        return url
-
     def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
         if section is None:
             return None
         defaults = StateStorageSettings()
         storage_type = section.choice("type", StateStorageType, defaults.type) or defaults.type
-        url = self._redis_url(section, required=storage_type is StateStorageType.REDIS)
+        url = self.env.redis_url(section, required=storage_type is StateStorageType.REDIS)
         return StateStorageSettings(
             type=storage_type,
             url=url,
@@ -798,7 +726,7 @@ class _Loader:
         if section is None:
             return None
         defaults = TracingSettings()
-        endpoint = self._http_url(section, "opentracing_grpc_endpoint") or defaults.endpoint
+        endpoint = self.env.http_url(section, "opentracing_grpc_endpoint") or defaults.endpoint
         percent = section.number("random_sampling")
         if percent is not None and not 0 <= percent <= 100:
             self.issues.error(section.where("random_sampling"), "must be a percentage, 0 to 100")
@@ -841,9 +769,9 @@ class _Loader:
     def _openai_classifier(self, section: Section | None) -> OpenAIClassifierSettings | None:
         if section is None:
             return None
-        base_url = self._http_url(section, "base_url")
-        access_key, _ = self._secret(section, "access_key")
-        model = section.text("model") or _default_of(OpenAIClassifierSettings, "model")
+        base_url = self.env.http_url(section, "base_url")
+        access_key, _ = self.env.secret(section, "access_key")
+        model = section.text("model") or default_of(OpenAIClassifierSettings, "model")
         if base_url is None:
             return None
         return OpenAIClassifierSettings(
@@ -854,7 +782,7 @@ class _Loader:
         if section is None:
             return None
         defaults = TritonSettings()
-        url = self._expanded(section, "url")
+        url = self.env.expanded(section, "url")
         if url is not None and (problem := grpc_target_problem(url)):
             self.issues.error(section.where("url"), problem)
         return TritonSettings(

@@ -10,9 +10,10 @@ such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from plano_extproc.config.retry_policy import RetryPolicy
 
@@ -233,3 +234,8 @@ class Config:
         return next(
             (s for s in self.metrics_sources if isinstance(s, PrometheusLatencySource)), None
         )
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The declared default of a dataclass field, for classes without a no-argument form."""
+    return next(item.default for item in fields(cls) if item.name == name)
