@@ -35,13 +35,13 @@ from types import MappingProxyType
 
 from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
+from plano_extproc.config.listeners import read_listeners
 from plano_extproc.config.model import (
     ClassifierSettings,
     ClassifierType,
     Config,
     CostEndpointSource,
     DigitalOceanPricingSource,
-    Listener,
     MetricsSource,
     ModelProvider,
     OpenAIClassifierSettings,
@@ -75,10 +75,7 @@ from plano_extproc.config.spec import (
     AUTH,
     CLASSIFIER,
     FORMAT_VERSION,
-    LEGACY_LISTENER,
-    LEGACY_LISTENERS,
     LEGACY_PROVIDER_ROUTE,
-    LISTENER,
     METRICS_SOURCE_FORMS,
     METRICS_SOURCE_PROVIDERS,
     METRICS_SOURCE_TYPES,
@@ -97,16 +94,11 @@ from plano_extproc.config.spec import (
     TRITON,
     WELL_KNOWN_ENDPOINTS,
     AuthType,
-    ListenerType,
-    MessageFormat,
     ProviderInterface,
     SourceKind,
     UpstreamApi,
 )
 from plano_extproc.config.values import grpc_target_problem, parse_version
-
-# Envoy buffers a whole request body in memory, once per request in flight.
-MAX_REQUEST_BYTES_LIMIT = 64 * 1024 * 1024
 
 
 def load_config(
@@ -187,7 +179,7 @@ class _Loader:
         top = open_section(document, "", TOP_LEVEL, self.issues)
         assert top is not None  # a mapping always opens
         version_text, version = self._version(top)
-        listeners = self._listeners(top)
+        listeners = read_listeners(top)
         parsed = self._providers(top)
         providers = tuple(entry.provider for entry in parsed)
         sources = self._metrics_sources(top, providers)
@@ -210,7 +202,7 @@ class _Loader:
             warnings=tuple(str(warning) for warning in self.issues.warnings),
         )
 
-    # -- version and listeners -----------------------------------------------------------
+    # -- version -----------------------------------------------------------
 
     def _version(self, top: Section) -> tuple[str, tuple[int, int, int] | None]:
         text = top.text("version")
@@ -224,68 +216,6 @@ class _Loader:
                 top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
             )
         return text, version
-
-    def _listeners(self, top: Section) -> tuple[Listener, ...]:
-        value = top.data.get("listeners")
-        located: list[tuple[str, Listener]] = []
-        if isinstance(value, list):
-            for location, item in top.items("listeners"):
-                located += self._listener(item, location)
-        elif isinstance(value, dict):
-            located += self._legacy_listeners(value)
-        elif value is not None:
-            self.issues.error("listeners", f"must be a list, not {kind_of(value)}")
-        self._check_listener_clashes(located)
-        return tuple(listener for _, listener in located) or (Listener(),)
-
-    def _listener(self, item: object, location: str) -> list[tuple[str, Listener]]:
-        section = open_section(item, location, LISTENER, self.issues)
-        if section is None:
-            return []
-        listener_type = section.choice("type", ListenerType, ListenerType.MODEL)
-        if listener_type in (ListenerType.PROMPT, ListenerType.AGENT):
-            self.issues.warn(
-                section.where("type"),
-                f"'{listener_type}' listeners are not implemented; this listener is ignored",
-            )
-            return []
-        return [(location, self._listener_fields(section, section.text("name")))]
-
-    def _legacy_listeners(self, value: dict[object, object]) -> list[tuple[str, Listener]]:
-        listeners = open_section(value, "listeners", LEGACY_LISTENERS, self.issues)
-        egress = listeners.section("egress_traffic", LEGACY_LISTENER) if listeners else None
-        if egress is None:
-            return []
-        egress.choice("message_format", MessageFormat, MessageFormat.OPENAI)
-        return [(egress.location, self._listener_fields(egress, "egress_traffic"))]
-
-    def _listener_fields(self, section: Section, name: str | None) -> Listener:
-        defaults = Listener()
-        return Listener(
-            name=name or defaults.name,
-            address=section.text("address") or defaults.address,
-            port=section.integer("port", defaults.port, minimum=1, maximum=65535),
-            timeout_seconds=section.duration("timeout", defaults.timeout_seconds),
-            max_retries=section.integer("max_retries", defaults.max_retries, minimum=0, maximum=10),
-            max_request_bytes=section.integer(
-                "max_request_bytes",
-                defaults.max_request_bytes,
-                minimum=1024,
-                maximum=MAX_REQUEST_BYTES_LIMIT,
-            ),
-        )
-
-    def _check_listener_clashes(self, located: list[tuple[str, Listener]]) -> None:
-        names: dict[str, str] = {}
-        ports: dict[str, str] = {}
-        for location, listener in located:
-            if earlier := first_claim(names, listener.name, location):
-                self.issues.error(
-                    join(location, "name"), f"'{listener.name}' is already declared by {earlier}"
-                )
-            address = f"{listener.address}:{listener.port}"
-            if earlier := first_claim(ports, address, location):
-                self.issues.error(join(location, "port"), f"{address} is already used by {earlier}")
 
     # -- model providers -----------------------------------------------------------------
 
