@@ -47,9 +47,7 @@ from plano_extproc.config.model import (
     OpenAIClassifierSettings,
     PrometheusLatencySource,
     ProviderApi,
-    Route,
     RoutingSettings,
-    SelectionPolicy,
     SessionCacheSettings,
     SessionCacheType,
     StateStorageSettings,
@@ -63,7 +61,6 @@ from plano_extproc.config.reader import (
     KeySpec,
     Section,
     first_claim,
-    index,
     join,
     kind_of,
     open_section,
@@ -71,11 +68,16 @@ from plano_extproc.config.reader import (
     unknown_value_message,
 )
 from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
+from plano_extproc.config.routes import (
+    LegacyRoute,
+    migrated_routes,
+    read_legacy_routes,
+    read_routes,
+)
 from plano_extproc.config.spec import (
     AUTH,
     CLASSIFIER,
     FORMAT_VERSION,
-    LEGACY_PROVIDER_ROUTE,
     METRICS_SOURCE_FORMS,
     METRICS_SOURCE_PROVIDERS,
     METRICS_SOURCE_TYPES,
@@ -83,13 +85,10 @@ from plano_extproc.config.spec import (
     OPENAI_CLASSIFIER,
     OVERRIDES,
     PROVIDER,
-    ROUTE,
     ROUTING,
-    SELECTION_POLICY,
     SESSION_CACHE,
     STATE_STORAGE,
     TOP_LEVEL,
-    TOP_LEVEL_ROUTES_SINCE,
     TRACING,
     TRITON,
     WELL_KNOWN_ENDPOINTS,
@@ -129,17 +128,10 @@ def load_config_text(
 
 
 @dataclass(slots=True)
-class _LegacyRoute:
-    location: str
-    name: str
-    description: str
-
-
-@dataclass(slots=True)
 class _ParsedProvider:
     provider: ModelProvider
     location: str
-    legacy_routes: list[_LegacyRoute] = field(default_factory=list)
+    legacy_routes: list[LegacyRoute] = field(default_factory=list)
     # Read once every provider is known: its fallback models must be declared ones.
     retry_policy: Section | None = None
 
@@ -183,8 +175,9 @@ class _Loader:
         parsed = self._providers(top)
         providers = tuple(entry.provider for entry in parsed)
         sources = self._metrics_sources(top, providers)
-        routes = self._routes(top, version_text, version, providers, sources)
-        routes += self._migrated_routes(parsed, routes)
+        routes = read_routes(top, version_text, version, providers, sources)
+        legacy_routes = (route for entry in parsed for route in entry.legacy_routes)
+        routes += migrated_routes(legacy_routes, routes, self.issues)
         aliases = self._aliases(top, providers)
         routing = self._routing(top, self._router_override(top, providers))
         state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
@@ -294,7 +287,7 @@ class _Loader:
         return _ParsedProvider(
             provider,
             location,
-            self._legacy_routes(section),
+            read_legacy_routes(section, model),
             section.section("retry_policy", RETRY_POLICY),
         )
 
@@ -308,22 +301,6 @@ class _Loader:
             return WELL_KNOWN_ENDPOINTS.get(vendor)
         url = self.env.http_url(section, "base_url")
         return url.rstrip("/") if url else None
-
-    def _legacy_routes(self, provider: Section) -> list[_LegacyRoute]:
-        routes = []
-        for location, item in provider.items("routing_preferences"):
-            section = open_section(item, location, LEGACY_PROVIDER_ROUTE, self.issues)
-            name = section.text("name") if section else None
-            description = section.text("description") if section else None
-            if name and description:
-                routes.append(_LegacyRoute(location, name, description))
-        if provider.has("routing_preferences"):
-            self.issues.warn(
-                provider.where("routing_preferences"),
-                "deprecated: per-provider routing_preferences are migrated to top-level routes; "
-                "declare them under the top-level routing_preferences with a models list",
-            )
-        return routes
 
     def _check_provider_clashes(self, parsed: list[_ParsedProvider]) -> None:
         models: dict[str, str] = {}
@@ -448,117 +425,6 @@ class _Loader:
                 "refresh_interval", default_of(CostEndpointSource, "refresh_interval")
             ),
         )
-
-    # -- routes --------------------------------------------------------------------------
-
-    def _routes(
-        self,
-        top: Section,
-        version_text: str,
-        version: tuple[int, int, int] | None,
-        providers: tuple[ModelProvider, ...],
-        sources: tuple[MetricsSource, ...],
-    ) -> list[Route]:
-        if top.has("routing_preferences") and version and version < TOP_LEVEL_ROUTES_SINCE:
-            self.issues.error(
-                "routing_preferences",
-                "top-level routing_preferences require version v0.4.0 or later; "
-                f"this file declares {version_text}",
-            )
-        declared = {provider.name for provider in providers}
-        has_cost = any(not isinstance(s, PrometheusLatencySource) for s in sources)
-        has_latency = any(isinstance(s, PrometheusLatencySource) for s in sources)
-        names: dict[str, str] = {}
-        routes = []
-        for location, item in top.items("routing_preferences"):
-            section = open_section(item, location, ROUTE, self.issues)
-            if section is None:
-                continue
-            name = section.text("name")
-            if name and (earlier := first_claim(names, name, location)):
-                self.issues.error(
-                    section.where("name"), f"'{name}' is already declared by {earlier}"
-                )
-            routes.append(
-                Route(
-                    name=name or "",
-                    description=section.text("description") or "",
-                    models=self._route_models(section, declared),
-                    policy=self._selection_policy(section, has_cost, has_latency),
-                    examples=section.texts("examples"),
-                )
-            )
-        return routes
-
-    def _route_models(self, route: Section, declared: set[str]) -> tuple[str, ...]:
-        if isinstance(route.data.get("models"), list) and not route.data["models"]:
-            self.issues.error(route.where("models"), "must list at least one model")
-        models: dict[str, str] = {}
-        for location, model in route.items("models"):
-            if not isinstance(model, str):
-                self.issues.error(location, f"must be a string, not {kind_of(model)}")
-            elif model not in declared:
-                self.issues.error(location, f"'{model}' is not declared in model_providers")
-            elif earlier := first_claim(models, model, location):
-                self.issues.error(location, f"'{model}' is already listed at {earlier}")
-        return tuple(models)
-
-    def _selection_policy(
-        self, route: Section, has_cost: bool, has_latency: bool
-    ) -> SelectionPolicy:
-        section = route.section("selection_policy", SELECTION_POLICY)
-        if section is None:
-            return SelectionPolicy.NONE
-        policy = section.choice("prefer", SelectionPolicy, SelectionPolicy.NONE)
-        if policy is SelectionPolicy.CHEAPEST and not has_cost:
-            self.issues.error(
-                section.where("prefer"),
-                "'cheapest' needs a cost source in model_metrics_sources "
-                "(digitalocean_pricing or cost_metrics)",
-            )
-        if policy is SelectionPolicy.FASTEST and not has_latency:
-            self.issues.error(
-                section.where("prefer"),
-                "'fastest' needs a latency source in model_metrics_sources (prometheus_metrics)",
-            )
-        return policy or SelectionPolicy.NONE
-
-    def _migrated_routes(self, parsed: list[_ParsedProvider], routes: list[Route]) -> list[Route]:
-        """Top-level routes for the per-provider routing_preferences of the v0.3.0 style."""
-        top_level = {route.name: index("routing_preferences", i) for i, route in enumerate(routes)}
-        merged: dict[str, tuple[_LegacyRoute, list[str]]] = {}
-        for entry in parsed:
-            for legacy in entry.legacy_routes:
-                name_location = join(legacy.location, "name")
-                if legacy.name in top_level:
-                    earlier = top_level[legacy.name]
-                    self.issues.error(
-                        name_location, f"'{legacy.name}' is already declared by {earlier}"
-                    )
-                elif legacy.name not in merged:
-                    merged[legacy.name] = (legacy, [entry.provider.name])
-                else:
-                    self._merge_legacy_route(legacy, entry.provider.name, *merged[legacy.name])
-        return [
-            Route(name=name, description=first.description, models=tuple(models))
-            for name, (first, models) in merged.items()
-        ]
-
-    def _merge_legacy_route(
-        self, legacy: _LegacyRoute, model: str, first: _LegacyRoute, models: list[str]
-    ) -> None:
-        if model in models:
-            self.issues.error(
-                join(legacy.location, "name"),
-                f"'{legacy.name}' is already declared by {first.location}",
-            )
-            return
-        if legacy.description != first.description:
-            self.issues.warn(
-                join(legacy.location, "description"),
-                f"differs from the description at {first.location}, which the merged route keeps",
-            )
-        models.append(model)
 
     # -- aliases -------------------------------------------------------------------------
 
