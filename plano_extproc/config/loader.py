@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -56,6 +55,7 @@ from plano_extproc.config.model import (
     TritonSettings,
     default_of,
 )
+from plano_extproc.config.providers import read_aliases, read_providers, resolve_model
 from plano_extproc.config.reader import (
     Issues,
     KeySpec,
@@ -67,11 +67,8 @@ from plano_extproc.config.reader import (
     parse_yaml,
     unknown_value_message,
 )
-from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
 from plano_extproc.config.routes import (
-    LegacyRoute,
     migrated_routes,
-    read_legacy_routes,
     read_routes,
 )
 from plano_extproc.config.spec import (
@@ -81,21 +78,16 @@ from plano_extproc.config.spec import (
     METRICS_SOURCE_FORMS,
     METRICS_SOURCE_PROVIDERS,
     METRICS_SOURCE_TYPES,
-    MODEL_ALIAS,
     OPENAI_CLASSIFIER,
     OVERRIDES,
-    PROVIDER,
     ROUTING,
     SESSION_CACHE,
     STATE_STORAGE,
     TOP_LEVEL,
     TRACING,
     TRITON,
-    WELL_KNOWN_ENDPOINTS,
     AuthType,
-    ProviderInterface,
     SourceKind,
-    UpstreamApi,
 )
 from plano_extproc.config.values import grpc_target_problem, parse_version
 
@@ -127,33 +119,6 @@ def load_config_text(
     return config
 
 
-@dataclass(slots=True)
-class _ParsedProvider:
-    provider: ModelProvider
-    location: str
-    legacy_routes: list[LegacyRoute] = field(default_factory=list)
-    # Read once every provider is known: its fallback models must be declared ones.
-    retry_policy: Section | None = None
-
-
-def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> ModelProvider | str:
-    """The provider `reference` names, or why none does.
-
-    A reference is a full ``provider/model`` string, an entry's `name`, or a bare model id
-    that exactly one provider serves.
-    """
-    for provider in providers:
-        if reference in (provider.name, provider.label):
-            return provider
-    matches = [provider for provider in providers if provider.model_id == reference]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        names = ", ".join(provider.name for provider in matches)
-        return f"'{reference}' matches several providers ({names}); use the full provider/model"
-    return f"'{reference}' is not declared in model_providers"
-
-
 class _Loader:
     """Builds a `Config` from a parsed document, reporting into `issues` as it goes."""
 
@@ -172,13 +137,12 @@ class _Loader:
         assert top is not None  # a mapping always opens
         version_text, version = self._version(top)
         listeners = read_listeners(top)
-        parsed = self._providers(top)
-        providers = tuple(entry.provider for entry in parsed)
+        parsed = read_providers(top, self.env)
+        providers = parsed.providers
         sources = self._metrics_sources(top, providers)
         routes = read_routes(top, version_text, version, providers, sources)
-        legacy_routes = (route for entry in parsed for route in entry.legacy_routes)
-        routes += migrated_routes(legacy_routes, routes, self.issues)
-        aliases = self._aliases(top, providers)
+        routes += migrated_routes(parsed.legacy_routes, routes, self.issues)
+        aliases = read_aliases(top, providers)
         routing = self._routing(top, self._router_override(top, providers))
         state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
         tracing = self._tracing(top.section("tracing", TRACING))
@@ -209,122 +173,6 @@ class _Loader:
                 top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
             )
         return text, version
-
-    # -- model providers -----------------------------------------------------------------
-
-    def _providers(self, top: Section) -> list[_ParsedProvider]:
-        key = "model_providers"
-        if top.has("llm_providers"):
-            if top.has("model_providers"):
-                self.issues.error(
-                    "llm_providers",
-                    "use either model_providers or its legacy name llm_providers, not both",
-                )
-            else:
-                key = "llm_providers"
-                self.issues.warn(key, "deprecated name; use model_providers")
-        parsed = [
-            entry
-            for location, item in top.items(key)
-            if (entry := self._provider(item, location)) is not None
-        ]
-        if top.data.get(key) in (None, []):
-            self.issues.error(key, "at least one model provider is required")
-        self._check_provider_clashes(parsed)
-        return self._with_retry_policies(parsed)
-
-    def _with_retry_policies(self, parsed: list[_ParsedProvider]) -> list[_ParsedProvider]:
-        declared = frozenset(entry.provider.name for entry in parsed)
-        result = []
-        for entry in parsed:
-            if entry.retry_policy is not None:
-                policy = read_retry_policy(entry.retry_policy, declared)
-                entry = replace(entry, provider=replace(entry.provider, retry_policy=policy))
-            result.append(entry)
-        return result
-
-    def _provider(self, item: object, location: str) -> _ParsedProvider | None:
-        section = open_section(item, location, PROVIDER, self.issues)
-        model = section.text("model") if section else None
-        if section is None or model is None:
-            return None
-        vendor, _, model_id = model.partition("/")
-        if not vendor or not model_id:
-            self.issues.error(
-                section.where("model"), f"'{model}' must have the form <provider>/<model_id>"
-            )
-            return None
-        if model_id == "*" or model_id.endswith("/*"):
-            self.issues.error(section.where("model"), "wildcard models are not supported")
-            return None
-        passthrough = section.flag("passthrough_auth")
-        access_key, key_variable = self.env.secret(section, "access_key", needed=not passthrough)
-        if passthrough and section.has("access_key"):
-            self.issues.warn(section.where("access_key"), "ignored: passthrough_auth is true")
-        interface = section.choice("provider_interface", ProviderInterface, None)
-        upstream_api = section.choice("upstream_api", UpstreamApi, None)
-        provider = ModelProvider(
-            name=model,
-            provider=vendor,
-            model_id=model_id,
-            access_key=access_key,
-            base_url=self._provider_base_url(section, vendor),
-            default=section.flag("default"),
-            passthrough_auth=passthrough,
-            provider_interface=interface.value if interface else None,
-            label=section.text("name"),
-            http_host=section.text("http_host"),
-            headers=MappingProxyType(section.string_map("headers")),
-            access_key_env=key_variable,
-            native_messages=upstream_api is UpstreamApi.MESSAGES,
-        )
-        if provider.native_messages and provider.api is not ProviderApi.ANTHROPIC:
-            self.issues.error(
-                section.where("upstream_api"),
-                "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
-                "anthropic or claude)",
-            )
-        return _ParsedProvider(
-            provider,
-            location,
-            read_legacy_routes(section, model),
-            section.section("retry_policy", RETRY_POLICY),
-        )
-
-    def _provider_base_url(self, section: Section, vendor: str) -> str | None:
-        if not section.has("base_url"):
-            if vendor not in WELL_KNOWN_ENDPOINTS:
-                self.issues.error(
-                    section.where("base_url"),
-                    f"required for provider '{vendor}', which has no well-known endpoint",
-                )
-            return WELL_KNOWN_ENDPOINTS.get(vendor)
-        url = self.env.http_url(section, "base_url")
-        return url.rstrip("/") if url else None
-
-    def _check_provider_clashes(self, parsed: list[_ParsedProvider]) -> None:
-        models: dict[str, str] = {}
-        for entry in parsed:
-            name = entry.provider.name
-            if earlier := first_claim(models, name, entry.location):
-                self.issues.error(
-                    join(entry.location, "model"), f"'{name}' is already declared by {earlier}"
-                )
-        labels: dict[str, str] = {}
-        for entry in parsed:
-            label = entry.provider.label
-            if label and label != entry.provider.name:
-                earlier = first_claim(labels, label, entry.location) or models.get(label)
-                if earlier:
-                    self.issues.error(
-                        join(entry.location, "name"), f"'{label}' is already used by {earlier}"
-                    )
-        defaults = [entry.location for entry in parsed if entry.provider.default]
-        for location in defaults[1:]:
-            self.issues.error(
-                join(location, "default"),
-                f"only one provider may be the default; {defaults[0]} already is",
-            )
 
     # -- metrics sources -----------------------------------------------------------------
 
@@ -425,27 +273,6 @@ class _Loader:
                 "refresh_interval", default_of(CostEndpointSource, "refresh_interval")
             ),
         )
-
-    # -- aliases -------------------------------------------------------------------------
-
-    def _aliases(self, top: Section, providers: tuple[ModelProvider, ...]) -> dict[str, str]:
-        aliases: dict[str, str] = {}
-        declared = {provider.name for provider in providers}
-        for location, alias, item in top.entries("model_aliases"):
-            section = open_section(item, location, MODEL_ALIAS, self.issues)
-            target = section.text("target") if section else None
-            if alias in declared:
-                self.issues.error(
-                    location, f"'{alias}' is a declared model; an alias may not hide it"
-                )
-            if section is None or target is None:
-                continue
-            resolved = resolve_model(target, providers)
-            if isinstance(resolved, str):
-                self.issues.error(section.where("target"), resolved)
-            else:
-                aliases[alias] = resolved.name
-        return aliases
 
     # -- routing settings ----------------------------------------------------------------
 
