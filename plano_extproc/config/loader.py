@@ -35,16 +35,13 @@ from types import MappingProxyType
 from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
 from plano_extproc.config.listeners import read_listeners
+from plano_extproc.config.metrics_sources import read_metrics_sources
 from plano_extproc.config.model import (
     ClassifierSettings,
     ClassifierType,
     Config,
-    CostEndpointSource,
-    DigitalOceanPricingSource,
-    MetricsSource,
     ModelProvider,
     OpenAIClassifierSettings,
-    PrometheusLatencySource,
     ProviderApi,
     RoutingSettings,
     SessionCacheSettings,
@@ -58,26 +55,19 @@ from plano_extproc.config.model import (
 from plano_extproc.config.providers import read_aliases, read_providers, resolve_model
 from plano_extproc.config.reader import (
     Issues,
-    KeySpec,
     Section,
-    first_claim,
     join,
     kind_of,
     open_section,
     parse_yaml,
-    unknown_value_message,
 )
 from plano_extproc.config.routes import (
     migrated_routes,
     read_routes,
 )
 from plano_extproc.config.spec import (
-    AUTH,
     CLASSIFIER,
     FORMAT_VERSION,
-    METRICS_SOURCE_FORMS,
-    METRICS_SOURCE_PROVIDERS,
-    METRICS_SOURCE_TYPES,
     OPENAI_CLASSIFIER,
     OVERRIDES,
     ROUTING,
@@ -86,8 +76,6 @@ from plano_extproc.config.spec import (
     TOP_LEVEL,
     TRACING,
     TRITON,
-    AuthType,
-    SourceKind,
 )
 from plano_extproc.config.values import grpc_target_problem, parse_version
 
@@ -139,7 +127,7 @@ class _Loader:
         listeners = read_listeners(top)
         parsed = read_providers(top, self.env)
         providers = parsed.providers
-        sources = self._metrics_sources(top, providers)
+        sources = read_metrics_sources(top, providers, self.env)
         routes = read_routes(top, version_text, version, providers, sources)
         routes += migrated_routes(parsed.legacy_routes, routes, self.issues)
         aliases = read_aliases(top, providers)
@@ -173,106 +161,6 @@ class _Loader:
                 top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
             )
         return text, version
-
-    # -- metrics sources -----------------------------------------------------------------
-
-    def _metrics_sources(
-        self, top: Section, providers: tuple[ModelProvider, ...]
-    ) -> tuple[MetricsSource, ...]:
-        sources: list[MetricsSource] = []
-        roles: dict[str, str] = {}
-        for location, item in top.items("model_metrics_sources"):
-            source = self._metrics_source(item, location, providers)
-            if source is None:
-                continue
-            role = "latency" if isinstance(source, PrometheusLatencySource) else "cost"
-            if earlier := first_claim(roles, role, location):
-                self.issues.error(
-                    location, f"only one {role} source is allowed; {earlier} is already one"
-                )
-            else:
-                sources.append(source)
-        return tuple(sources)
-
-    def _metrics_source(
-        self, item: object, location: str, providers: tuple[ModelProvider, ...]
-    ) -> MetricsSource | None:
-        form = self._metrics_source_form(item, location)
-        if form is None:
-            return None
-        kind, spec = form
-        section = open_section(item, location, spec, self.issues)
-        assert section is not None  # the form was read from a mapping
-        if kind is SourceKind.DIGITALOCEAN:
-            return self._digitalocean_source(section, providers)
-        if kind is SourceKind.COST_ENDPOINT:
-            return self._cost_endpoint_source(section)
-        return PrometheusLatencySource(
-            url=self.env.http_url(section, "url") or "",
-            query=section.text("query") or "",
-            refresh_interval=section.duration(
-                "refresh_interval", default_of(PrometheusLatencySource, "refresh_interval")
-            ),
-        )
-
-    def _metrics_source_form(
-        self, item: object, location: str
-    ) -> tuple[SourceKind, KeySpec] | None:
-        """Which spelling `item` uses, judged by its `type` (and `provider`, where needed)."""
-        if not isinstance(item, dict):
-            self.issues.error(location, f"must be a mapping, not {kind_of(item)}")
-            return None
-        section = Section(item, location, self.issues)
-        source_type = section.required_text("type")
-        if source_type is None:
-            return None
-        if source_type not in METRICS_SOURCE_TYPES:
-            self.issues.error(
-                section.where("type"), unknown_value_message(source_type, METRICS_SOURCE_TYPES)
-            )
-            return None
-        allowed = METRICS_SOURCE_PROVIDERS[source_type]
-        if not allowed:
-            return METRICS_SOURCE_FORMS[(source_type, None)]
-        provider = section.required_text("provider")
-        if provider is None:
-            return None
-        if provider not in allowed:
-            self.issues.error(section.where("provider"), unknown_value_message(provider, allowed))
-            return None
-        return METRICS_SOURCE_FORMS[(source_type, provider)]
-
-    def _digitalocean_source(
-        self, section: Section, providers: tuple[ModelProvider, ...]
-    ) -> DigitalOceanPricingSource:
-        declared = {provider.name for provider in providers}
-        aliases = section.string_map("model_aliases")
-        for catalog_key, model in aliases.items():
-            if model not in declared:
-                self.issues.warn(
-                    join(section.where("model_aliases"), catalog_key),
-                    f"'{model}' is not declared in model_providers; this alias has no effect",
-                )
-        defaults = DigitalOceanPricingSource()
-        return DigitalOceanPricingSource(
-            refresh_interval=section.duration("refresh_interval", defaults.refresh_interval),
-            url=self.env.http_url(section, "url", allow_query=True) or defaults.url,
-            model_aliases=MappingProxyType(aliases),
-        )
-
-    def _cost_endpoint_source(self, section: Section) -> CostEndpointSource:
-        token = None
-        auth = section.section("auth", AUTH)
-        if auth is not None:
-            auth.choice("type", AuthType, AuthType.BEARER)
-            token, _ = self.env.secret(auth, "token")
-        return CostEndpointSource(
-            url=self.env.http_url(section, "url", allow_query=True) or "",
-            token=token,
-            refresh_interval=section.duration(
-                "refresh_interval", default_of(CostEndpointSource, "refresh_interval")
-            ),
-        )
 
     # -- routing settings ----------------------------------------------------------------
 
