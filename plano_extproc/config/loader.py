@@ -37,26 +37,15 @@ from plano_extproc.config.errors import ConfigError, ConfigIssue
 from plano_extproc.config.listeners import read_listeners
 from plano_extproc.config.metrics_sources import read_metrics_sources
 from plano_extproc.config.model import (
-    ClassifierSettings,
-    ClassifierType,
     Config,
-    ModelProvider,
-    OpenAIClassifierSettings,
-    ProviderApi,
-    RoutingSettings,
-    SessionCacheSettings,
-    SessionCacheType,
     StateStorageSettings,
     StateStorageType,
     TracingSettings,
-    TritonSettings,
-    default_of,
 )
-from plano_extproc.config.providers import read_aliases, read_providers, resolve_model
+from plano_extproc.config.providers import read_aliases, read_providers
 from plano_extproc.config.reader import (
     Issues,
     Section,
-    join,
     kind_of,
     open_section,
     parse_yaml,
@@ -65,19 +54,14 @@ from plano_extproc.config.routes import (
     migrated_routes,
     read_routes,
 )
+from plano_extproc.config.routing import read_routing
 from plano_extproc.config.spec import (
-    CLASSIFIER,
     FORMAT_VERSION,
-    OPENAI_CLASSIFIER,
-    OVERRIDES,
-    ROUTING,
-    SESSION_CACHE,
     STATE_STORAGE,
     TOP_LEVEL,
     TRACING,
-    TRITON,
 )
-from plano_extproc.config.values import grpc_target_problem, parse_version
+from plano_extproc.config.values import parse_version
 
 
 def load_config(
@@ -131,7 +115,7 @@ class _Loader:
         routes = read_routes(top, version_text, version, providers, sources)
         routes += migrated_routes(parsed.legacy_routes, routes, self.issues)
         aliases = read_aliases(top, providers)
-        routing = self._routing(top, self._router_override(top, providers))
+        routing = read_routing(top, providers, self.env)
         state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
         tracing = self._tracing(top.section("tracing", TRACING))
         return Config(
@@ -164,62 +148,6 @@ class _Loader:
 
     # -- routing settings ----------------------------------------------------------------
 
-    def _router_override(
-        self, top: Section, providers: tuple[ModelProvider, ...]
-    ) -> tuple[str, OpenAIClassifierSettings] | None:
-        """(its location, the classifier it asks for) for ``overrides.llm_routing_model``."""
-        overrides = top.section("overrides", OVERRIDES)
-        reference = overrides.text("llm_routing_model") if overrides else None
-        if overrides is None or reference is None:
-            return None
-        location = overrides.where("llm_routing_model")
-        resolved = resolve_model(reference, providers)
-        if isinstance(resolved, str):
-            self.issues.error(location, resolved)
-            return None
-        if resolved.api is ProviderApi.ANTHROPIC:
-            self.issues.error(
-                location,
-                f"'{resolved.name}' speaks the Anthropic Messages API; "
-                "the routing model needs an OpenAI-compatible one",
-            )
-            return None
-        settings = OpenAIClassifierSettings(
-            base_url=resolved.base_url or "",
-            model=resolved.model_id,
-            access_key=resolved.access_key,
-        )
-        return location, settings
-
-    def _routing(
-        self, top: Section, router: tuple[str, OpenAIClassifierSettings] | None
-    ) -> RoutingSettings:
-        section = top.section("routing", ROUTING)
-        defaults = RoutingSettings()
-        if section is None:
-            return RoutingSettings(classifier=self._classifier(None, router))
-        return RoutingSettings(
-            session_ttl_seconds=section.integer(
-                "session_ttl_seconds", defaults.session_ttl_seconds, minimum=1
-            ),
-            session_max_entries=section.integer(
-                "session_max_entries", defaults.session_max_entries, minimum=1
-            ),
-            session_cache=self._session_cache(section.section("session_cache", SESSION_CACHE)),
-            classifier=self._classifier(section.section("classifier", CLASSIFIER), router),
-        )
-
-    def _session_cache(self, section: Section | None) -> SessionCacheSettings:
-        if section is None:
-            return SessionCacheSettings()
-        cache_type = section.choice("type", SessionCacheType, SessionCacheType.MEMORY)
-        url = self.env.redis_url(section, required=cache_type is SessionCacheType.REDIS)
-        return SessionCacheSettings(
-            type=cache_type or SessionCacheType.MEMORY,
-            url=url,
-            tenant_header=section.text("tenant_header"),
-        )
-
     def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
         if section is None:
             return None
@@ -246,56 +174,3 @@ class _Loader:
             return None
         sampling = defaults.sampling_percent if percent is None else percent
         return TracingSettings(endpoint=endpoint, sampling_percent=sampling)
-
-    def _classifier(
-        self, section: Section | None, router: tuple[str, OpenAIClassifierSettings] | None
-    ) -> ClassifierSettings:
-        defaults = ClassifierSettings()
-        if section is None:
-            section = Section({}, "routing.classifier", self.issues)
-        classifier_type = section.choice("type", ClassifierType, defaults.type) or defaults.type
-        openai = self._openai_classifier(section.section("openai", OPENAI_CLASSIFIER))
-        if router is not None:
-            location, router_settings = router
-            if section.has("type"):
-                self.issues.warn(location, "ignored: routing.classifier.type is set")
-            else:
-                classifier_type, openai = ClassifierType.OPENAI, router_settings
-        if classifier_type is ClassifierType.OPENAI and openai is None:
-            self.issues.error(
-                join(section.where("openai"), "base_url"),
-                "required when routing.classifier.type is openai",
-            )
-        triton = self._triton(section.section("triton", TRITON))
-        if classifier_type is ClassifierType.TRITON and triton is None:
-            triton = TritonSettings()
-        return ClassifierSettings(
-            type=classifier_type,
-            timeout_ms=section.integer("timeout_ms", defaults.timeout_ms, minimum=1),
-            threshold=section.number("threshold"),
-            triton=triton,
-            openai=openai,
-        )
-
-    def _openai_classifier(self, section: Section | None) -> OpenAIClassifierSettings | None:
-        if section is None:
-            return None
-        base_url = self.env.http_url(section, "base_url")
-        access_key, _ = self.env.secret(section, "access_key")
-        model = section.text("model") or default_of(OpenAIClassifierSettings, "model")
-        if base_url is None:
-            return None
-        return OpenAIClassifierSettings(
-            base_url=base_url.rstrip("/"), model=model, access_key=access_key
-        )
-
-    def _triton(self, section: Section | None) -> TritonSettings | None:
-        if section is None:
-            return None
-        defaults = TritonSettings()
-        url = self.env.expanded(section, "url")
-        if url is not None and (problem := grpc_target_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        return TritonSettings(
-            url=url or defaults.url, model=section.text("model") or defaults.model
-        )
