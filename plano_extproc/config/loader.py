@@ -38,9 +38,6 @@ from plano_extproc.config.listeners import read_listeners
 from plano_extproc.config.metrics_sources import read_metrics_sources
 from plano_extproc.config.model import (
     Config,
-    StateStorageSettings,
-    StateStorageType,
-    TracingSettings,
 )
 from plano_extproc.config.providers import read_aliases, read_providers
 from plano_extproc.config.reader import (
@@ -57,10 +54,10 @@ from plano_extproc.config.routes import (
 from plano_extproc.config.routing import read_routing
 from plano_extproc.config.spec import (
     FORMAT_VERSION,
-    STATE_STORAGE,
     TOP_LEVEL,
-    TRACING,
 )
+from plano_extproc.config.state import read_state_storage
+from plano_extproc.config.tracing import read_tracing
 from plano_extproc.config.values import parse_version
 
 
@@ -116,8 +113,8 @@ class _Loader:
         routes += migrated_routes(parsed.legacy_routes, routes, self.issues)
         aliases = read_aliases(top, providers)
         routing = read_routing(top, providers, self.env)
-        state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
-        tracing = self._tracing(top.section("tracing", TRACING))
+        state_storage = read_state_storage(top, self.env)
+        tracing = read_tracing(top, self.env)
         return Config(
             version=version_text,
             providers=providers,
@@ -147,30 +144,3 @@ class _Loader:
         return text, version
 
     # -- routing settings ----------------------------------------------------------------
-
-    def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
-        if section is None:
-            return None
-        defaults = StateStorageSettings()
-        storage_type = section.choice("type", StateStorageType, defaults.type) or defaults.type
-        url = self.env.redis_url(section, required=storage_type is StateStorageType.REDIS)
-        return StateStorageSettings(
-            type=storage_type,
-            url=url,
-            ttl_seconds=section.integer("ttl_seconds", defaults.ttl_seconds, minimum=1),
-            max_entries=section.integer("max_entries", defaults.max_entries, minimum=1),
-        )
-
-    def _tracing(self, section: Section | None) -> TracingSettings | None:
-        if section is None:
-            return None
-        defaults = TracingSettings()
-        endpoint = self.env.http_url(section, "opentracing_grpc_endpoint") or defaults.endpoint
-        percent = section.number("random_sampling")
-        if percent is not None and not 0 <= percent <= 100:
-            self.issues.error(section.where("random_sampling"), "must be a percentage, 0 to 100")
-            percent = None
-        if percent == 0:
-            return None
-        sampling = defaults.sampling_percent if percent is None else percent
-        return TracingSettings(endpoint=endpoint, sampling_percent=sampling)
