@@ -3,20 +3,12 @@
 Every problem of a file is collected and raised together as one `ConfigError`; nothing stops
 at the first. Notes that do not prevent loading end up in `Config.warnings`.
 
-Policies, where the format leaves room for choice:
-
-* Keys from the environment: see `environment.py`.
-* ``overrides.llm_routing_model`` names a declared provider (its full ``provider/model``, its
-  `name`, or a bare model id matching exactly one provider). Unless ``routing.classifier.type``
-  is set explicitly, it selects the ``openai`` classifier against that provider's base URL,
-  model id and key. The provider stays an ordinary, routable provider, as in Plano.
-* Plano sections this service does not implement (tracing, prompt_targets, agents, ...) and
-  Plano keys inside known sections that it ignores (``routing.routing_budget``, most
-  ``overrides``) are accepted with a warning; their contents are not validated. Any other key
-  is an error.
-* Per-provider ``routing_preferences`` (the v0.3.0 style) become top-level routes whose model
-  is that provider; one route name on several providers gives one route with all of them, in
-  provider order. Each provider using that style gets a deprecation warning.
+Each section is read by its own module (`listeners`, `providers`, `metrics_sources`, `routes`,
+`routing`, `state`, `tracing`), whose notes give its policies where the format leaves room for
+choice; how keys and URLs take values from the environment is `environment.py`. Plano sections
+this service does not implement (prompt_targets, agents, ...) and Plano keys inside known
+sections that it ignores (``routing.routing_budget``, most ``overrides``) are accepted with a
+warning; their contents are not validated. Any other key is an error.
 
 Differences from Plano: wildcard models (``openai/*``) are not supported; two providers may
 share a bare model id (references to it must then use ``provider/model``); ``base_url`` is
@@ -36,26 +28,12 @@ from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
 from plano_extproc.config.listeners import read_listeners
 from plano_extproc.config.metrics_sources import read_metrics_sources
-from plano_extproc.config.model import (
-    Config,
-)
+from plano_extproc.config.model import Config
 from plano_extproc.config.providers import read_aliases, read_providers
-from plano_extproc.config.reader import (
-    Issues,
-    Section,
-    kind_of,
-    open_section,
-    parse_yaml,
-)
-from plano_extproc.config.routes import (
-    migrated_routes,
-    read_routes,
-)
+from plano_extproc.config.reader import Issues, Section, kind_of, open_section, parse_yaml
+from plano_extproc.config.routes import migrated_routes, read_routes
 from plano_extproc.config.routing import read_routing
-from plano_extproc.config.spec import (
-    FORMAT_VERSION,
-    TOP_LEVEL,
-)
+from plano_extproc.config.spec import FORMAT_VERSION, TOP_LEVEL
 from plano_extproc.config.state import read_state_storage
 from plano_extproc.config.tracing import read_tracing
 from plano_extproc.config.values import parse_version
@@ -81,66 +59,61 @@ def load_config_text(
 ) -> Config:
     """Validates configuration YAML held in a string; raises `ConfigError`."""
     issues = Issues()
-    document = parse_yaml(text, issues)
-    config = _Loader(Environment(env, require_keys), issues).load(document)
+    top = _top_level(parse_yaml(text, issues), issues)
+    config = None if top is None else _read_config(top, Environment(env, require_keys))
     if config is None or issues.errors:
         raise ConfigError(issues.errors)
     return config
 
 
-class _Loader:
-    """Builds a `Config` from a parsed document, reporting into `issues` as it goes."""
+def _top_level(document: object, issues: Issues) -> Section | None:
+    """The document's top-level mapping; None, after reporting, when it is not one."""
+    if document is None:
+        issues.error("", "the configuration is empty")
+        return None
+    if not isinstance(document, dict):
+        issues.error("", f"the configuration must be a mapping, not {kind_of(document)}")
+        return None
+    return open_section(document, "", TOP_LEVEL, issues)
 
-    def __init__(self, env: Environment, issues: Issues) -> None:
-        self.env = env
-        self.issues = issues
 
-    def load(self, document: object) -> Config | None:
-        if document is None:
-            self.issues.error("", "the configuration is empty")
-            return None
-        if not isinstance(document, dict):
-            self.issues.error("", f"the configuration must be a mapping, not {kind_of(document)}")
-            return None
-        top = open_section(document, "", TOP_LEVEL, self.issues)
-        assert top is not None  # a mapping always opens
-        version_text, version = self._version(top)
-        listeners = read_listeners(top)
-        parsed = read_providers(top, self.env)
-        providers = parsed.providers
-        sources = read_metrics_sources(top, providers, self.env)
-        routes = read_routes(top, version_text, version, providers, sources)
-        routes += migrated_routes(parsed.legacy_routes, routes, self.issues)
-        aliases = read_aliases(top, providers)
-        routing = read_routing(top, providers, self.env)
-        state_storage = read_state_storage(top, self.env)
-        tracing = read_tracing(top, self.env)
-        return Config(
-            version=version_text,
-            providers=providers,
-            routes=tuple(routes),
-            aliases=MappingProxyType(aliases),
-            metrics_sources=sources,
-            routing=routing,
-            listeners=listeners,
-            state_storage=state_storage,
-            tracing=tracing,
-            warnings=tuple(str(warning) for warning in self.issues.warnings),
+def _read_config(top: Section, env: Environment) -> Config:
+    """Reads the sections in turn (later ones check references to earlier ones)."""
+    version_text, version = _read_version(top)
+    listeners = read_listeners(top)
+    parsed = read_providers(top, env)
+    providers = parsed.providers
+    sources = read_metrics_sources(top, providers, env)
+    routes = read_routes(top, version_text, version, providers, sources)
+    routes += migrated_routes(parsed.legacy_routes, routes, top.issues)
+    aliases = read_aliases(top, providers)
+    routing = read_routing(top, providers, env)
+    state_storage = read_state_storage(top, env)
+    tracing = read_tracing(top, env)
+    return Config(
+        version=version_text,
+        providers=providers,
+        routes=tuple(routes),
+        aliases=MappingProxyType(aliases),
+        metrics_sources=sources,
+        routing=routing,
+        listeners=listeners,
+        state_storage=state_storage,
+        tracing=tracing,
+        warnings=tuple(str(warning) for warning in top.issues.warnings),
+    )
+
+
+def _read_version(top: Section) -> tuple[str, tuple[int, int, int] | None]:
+    """(the version as written, parsed); versions newer than the format load with a warning."""
+    text = top.text("version")
+    if text is None:
+        return "", None
+    version = parse_version(text)
+    if version is None:
+        top.issues.error(top.where("version"), f"'{text}' is not a version such as v0.4.0")
+    elif version > FORMAT_VERSION:
+        top.issues.warn(
+            top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
         )
-
-    # -- version -----------------------------------------------------------
-
-    def _version(self, top: Section) -> tuple[str, tuple[int, int, int] | None]:
-        text = top.text("version")
-        if text is None:
-            return "", None
-        version = parse_version(text)
-        if version is None:
-            self.issues.error(top.where("version"), f"'{text}' is not a version such as v0.4.0")
-        elif version > FORMAT_VERSION:
-            self.issues.warn(
-                top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
-            )
-        return text, version
-
-    # -- routing settings ----------------------------------------------------------------
+    return text, version

@@ -1,7 +1,7 @@
 """Typed, immutable view of a Plano v0.4.0 configuration.
 
-Everything here is plain data: the loader (`loader.py`) builds these objects after validation,
-and the rest of the service only ever reads them.
+Everything here is plain data: the loader (`loader.py` and its section readers) builds these
+objects after validation, and the rest of the service only ever reads them.
 
 URLs (`base_url`, the classifier's `base_url`) are prefixes without a trailing slash: API paths
 such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
