@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Any
 
 from plano_extproc.config.errors import ConfigError, ConfigIssue
-from plano_extproc.config.loader import load_config, load_config_text, resolve_model
+from plano_extproc.config.loader import load_config, load_config_text
 from plano_extproc.config.model import (
     ClassifierSettings,
     ClassifierType,
@@ -31,6 +31,7 @@ from plano_extproc.config.model import (
     TracingSettings,
     TritonSettings,
 )
+from plano_extproc.config.providers import resolve_model
 from plano_extproc.config.spec import WELL_KNOWN_ENDPOINTS
 
 

@@ -3,26 +3,12 @@
 Every problem of a file is collected and raised together as one `ConfigError`; nothing stops
 at the first. Notes that do not prevent loading end up in `Config.warnings`.
 
-Policies, where the format leaves room for choice:
-
-* Keys from the environment. ``$VAR`` and ``${VAR}`` are expanded in `access_key`, in
-  `auth.token`, in the classifier's `access_key` and in every URL. A URL whose variable is unset
-  or empty is always an error. For a key it depends on `require_keys`: True (the default, what
-  ``check-config`` and production use) makes it an error, as the SPEC asks; False (the
-  decision-only demo, ``make run``) turns it into a warning and leaves the key None, so the
-  decision endpoints work and only proxying to that provider lacks credentials. An entry with
-  ``passthrough_auth: true`` never needs its key, so for it an unset key is only a warning.
-* ``overrides.llm_routing_model`` names a declared provider (its full ``provider/model``, its
-  `name`, or a bare model id matching exactly one provider). Unless ``routing.classifier.type``
-  is set explicitly, it selects the ``openai`` classifier against that provider's base URL,
-  model id and key. The provider stays an ordinary, routable provider, as in Plano.
-* Plano sections this service does not implement (tracing, prompt_targets, agents, ...) and
-  Plano keys inside known sections that it ignores (``routing.routing_budget``, most
-  ``overrides``) are accepted with a warning; their contents are not validated. Any other key
-  is an error.
-* Per-provider ``routing_preferences`` (the v0.3.0 style) become top-level routes whose model
-  is that provider; one route name on several providers gives one route with all of them, in
-  provider order. Each provider using that style gets a deprecation warning.
+Each section is read by its own module (`listeners`, `providers`, `metrics_sources`, `routes`,
+`routing`, `state`, `tracing`), whose notes give its policies where the format leaves room for
+choice; how keys and URLs take values from the environment is `environment.py`. Plano sections
+this service does not implement (prompt_targets, agents, ...) and Plano keys inside known
+sections that it ignores (``routing.routing_budget``, most ``overrides``) are accepted with a
+warning; their contents are not validated. Any other key is an error.
 
 Differences from Plano: wildcard models (``openai/*``) are not supported; two providers may
 share a bare model id (references to it must then use ``provider/model``); ``base_url`` is
@@ -35,88 +21,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
+from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
-from plano_extproc.config.model import (
-    ClassifierSettings,
-    ClassifierType,
-    Config,
-    CostEndpointSource,
-    DigitalOceanPricingSource,
-    Listener,
-    MetricsSource,
-    ModelProvider,
-    OpenAIClassifierSettings,
-    PrometheusLatencySource,
-    ProviderApi,
-    Route,
-    RoutingSettings,
-    SelectionPolicy,
-    SessionCacheSettings,
-    SessionCacheType,
-    StateStorageSettings,
-    StateStorageType,
-    TracingSettings,
-    TritonSettings,
-)
-from plano_extproc.config.reader import (
-    Issues,
-    KeySpec,
-    Section,
-    index,
-    join,
-    kind_of,
-    open_section,
-    parse_yaml,
-    unknown_value_message,
-)
-from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
-from plano_extproc.config.spec import (
-    AUTH,
-    CLASSIFIER,
-    FORMAT_VERSION,
-    LEGACY_LISTENER,
-    LEGACY_LISTENERS,
-    LEGACY_PROVIDER_ROUTE,
-    LISTENER,
-    METRICS_SOURCE_FORMS,
-    METRICS_SOURCE_PROVIDERS,
-    METRICS_SOURCE_TYPES,
-    MODEL_ALIAS,
-    OPENAI_CLASSIFIER,
-    OVERRIDES,
-    PROVIDER,
-    ROUTE,
-    ROUTING,
-    SELECTION_POLICY,
-    SESSION_CACHE,
-    STATE_STORAGE,
-    TOP_LEVEL,
-    TOP_LEVEL_ROUTES_SINCE,
-    TRACING,
-    TRITON,
-    WELL_KNOWN_ENDPOINTS,
-    AuthType,
-    ListenerType,
-    MessageFormat,
-    ProviderInterface,
-    SourceKind,
-    UpstreamApi,
-)
-from plano_extproc.config.values import (
-    expand_variables,
-    grpc_target_problem,
-    http_url_problem,
-    parse_version,
-    redis_url_problem,
-)
-
-# Envoy buffers a whole request body in memory, once per request in flight.
-MAX_REQUEST_BYTES_LIMIT = 64 * 1024 * 1024
+from plano_extproc.config.listeners import read_listeners
+from plano_extproc.config.metrics_sources import read_metrics_sources
+from plano_extproc.config.model import Config
+from plano_extproc.config.providers import read_aliases, read_providers
+from plano_extproc.config.reader import Issues, Section, kind_of, open_section, parse_yaml
+from plano_extproc.config.routes import migrated_routes, read_routes
+from plano_extproc.config.routing import read_routing
+from plano_extproc.config.spec import FORMAT_VERSION, TOP_LEVEL
+from plano_extproc.config.state import read_state_storage
+from plano_extproc.config.tracing import read_tracing
+from plano_extproc.config.values import parse_version
 
 
 def load_config(
@@ -139,724 +59,61 @@ def load_config_text(
 ) -> Config:
     """Validates configuration YAML held in a string; raises `ConfigError`."""
     issues = Issues()
-    document = parse_yaml(text, issues)
-    config = _Loader(env, require_keys, issues).load(document)
+    top = _top_level(parse_yaml(text, issues), issues)
+    config = None if top is None else _read_config(top, Environment(env, require_keys))
     if config is None or issues.errors:
         raise ConfigError(issues.errors)
     return config
 
 
-@dataclass(slots=True)
-class _LegacyRoute:
-    location: str
-    name: str
-    description: str
+def _top_level(document: object, issues: Issues) -> Section | None:
+    """The document's top-level mapping; None, after reporting, when it is not one."""
+    if document is None:
+        issues.error("", "the configuration is empty")
+        return None
+    if not isinstance(document, dict):
+        issues.error("", f"the configuration must be a mapping, not {kind_of(document)}")
+        return None
+    return open_section(document, "", TOP_LEVEL, issues)
 
 
-@dataclass(slots=True)
-class _ParsedProvider:
-    provider: ModelProvider
-    location: str
-    legacy_routes: list[_LegacyRoute] = field(default_factory=list)
-    # Read once every provider is known: its fallback models must be declared ones.
-    retry_policy: Section | None = None
+def _read_config(top: Section, env: Environment) -> Config:
+    """Reads the sections in turn (later ones check references to earlier ones)."""
+    version_text, version = _read_version(top)
+    listeners = read_listeners(top)
+    parsed = read_providers(top, env)
+    providers = parsed.providers
+    sources = read_metrics_sources(top, providers, env)
+    routes = read_routes(top, version_text, version, providers, sources)
+    routes += migrated_routes(parsed.legacy_routes, routes, top.issues)
+    aliases = read_aliases(top, providers)
+    routing = read_routing(top, providers, env)
+    state_storage = read_state_storage(top, env)
+    tracing = read_tracing(top, env)
+    return Config(
+        version=version_text,
+        providers=providers,
+        routes=tuple(routes),
+        aliases=MappingProxyType(aliases),
+        metrics_sources=sources,
+        routing=routing,
+        listeners=listeners,
+        state_storage=state_storage,
+        tracing=tracing,
+        warnings=tuple(str(warning) for warning in top.issues.warnings),
+    )
 
 
-def _default_of(cls: type, name: str) -> Any:
-    """The declared default of a dataclass field, for classes without a no-argument form."""
-    return next(item.default for item in fields(cls) if item.name == name)
-
-
-def _first_claim(owners: dict[str, str], key: str, location: str) -> str | None:
-    """Records `location` as the owner of `key`; returns the earlier owner if there was one."""
-    earlier = owners.get(key)
-    if earlier is None:
-        owners[key] = location
-    return earlier
-
-
-def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> ModelProvider | str:
-    """The provider `reference` names, or why none does.
-
-    A reference is a full ``provider/model`` string, an entry's `name`, or a bare model id
-    that exactly one provider serves.
-    """
-    for provider in providers:
-        if reference in (provider.name, provider.label):
-            return provider
-    matches = [provider for provider in providers if provider.model_id == reference]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        names = ", ".join(provider.name for provider in matches)
-        return f"'{reference}' matches several providers ({names}); use the full provider/model"
-    return f"'{reference}' is not declared in model_providers"
-
-
-class _Loader:
-    """Builds a `Config` from a parsed document, reporting into `issues` as it goes."""
-
-    def __init__(self, env: Mapping[str, str], require_keys: bool, issues: Issues) -> None:
-        self.env = env
-        self.require_keys = require_keys
-        self.issues = issues
-
-    def load(self, document: object) -> Config | None:
-        if document is None:
-            self.issues.error("", "the configuration is empty")
-            return None
-        if not isinstance(document, dict):
-            self.issues.error("", f"the configuration must be a mapping, not {kind_of(document)}")
-            return None
-        top = open_section(document, "", TOP_LEVEL, self.issues)
-        assert top is not None  # a mapping always opens
-        version_text, version = self._version(top)
-        listeners = self._listeners(top)
-        parsed = self._providers(top)
-        providers = tuple(entry.provider for entry in parsed)
-        sources = self._metrics_sources(top, providers)
-        routes = self._routes(top, version_text, version, providers, sources)
-        routes += self._migrated_routes(parsed, routes)
-        aliases = self._aliases(top, providers)
-        routing = self._routing(top, self._router_override(top, providers))
-        state_storage = self._state_storage(top.section("state_storage", STATE_STORAGE))
-        tracing = self._tracing(top.section("tracing", TRACING))
-        return Config(
-            version=version_text,
-            providers=providers,
-            routes=tuple(routes),
-            aliases=MappingProxyType(aliases),
-            metrics_sources=sources,
-            routing=routing,
-            listeners=listeners,
-            state_storage=state_storage,
-            tracing=tracing,
-            warnings=tuple(str(warning) for warning in self.issues.warnings),
+def _read_version(top: Section) -> tuple[str, tuple[int, int, int] | None]:
+    """(the version as written, parsed); versions newer than the format load with a warning."""
+    text = top.text("version")
+    if text is None:
+        return "", None
+    version = parse_version(text)
+    if version is None:
+        top.issues.error(top.where("version"), f"'{text}' is not a version such as v0.4.0")
+    elif version > FORMAT_VERSION:
+        top.issues.warn(
+            top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
         )
-
-    # -- expansion of variables ----------------------------------------------------------
-
-    def _expanded(self, section: Section, key: str) -> str | None:
-        """A string with its variables expanded; every unset variable is an error."""
-        raw = section.text(key)
-        if raw is None:
-            return None
-        expansion = expand_variables(raw, self.env)
-        for name in expansion.missing:
-            self.issues.error(section.where(key), f"environment variable {name} is unset or empty")
-        return None if expansion.missing else expansion.value.strip()
-
-    def _secret(
-        self, section: Section, key: str, *, needed: bool = True
-    ) -> tuple[str | None, str | None]:
-        """(the expanded key, the variable it came from); see the module notes on policy."""
-        raw = section.text(key)
-        if raw is None:
-            return None, None
-        expansion = expand_variables(raw, self.env)
-        variable = expansion.variables[0] if expansion.variables else None
-        for name in expansion.missing:
-            message = f"environment variable {name} is unset or empty"
-            if needed and self.require_keys:
-                self.issues.error(section.where(key), message)
-            else:
-                self.issues.warn(section.where(key), f"{message}; continuing without this key")
-        return (None if expansion.missing else expansion.value), variable
-
-    def _http_url(self, section: Section, key: str, *, allow_query: bool = False) -> str | None:
-        url = self._expanded(section, key)
-        if url is None:
-            return None
-        problem = http_url_problem(url, allow_query=allow_query)
-        if problem:
-            self.issues.error(section.where(key), problem)
-            return None
-        return url
-
-    # -- version and listeners -----------------------------------------------------------
-
-    def _version(self, top: Section) -> tuple[str, tuple[int, int, int] | None]:
-        text = top.text("version")
-        if text is None:
-            return "", None
-        version = parse_version(text)
-        if version is None:
-            self.issues.error(top.where("version"), f"'{text}' is not a version such as v0.4.0")
-        elif version > FORMAT_VERSION:
-            self.issues.warn(
-                top.where("version"), f"{text} is newer than v0.4.0, the format implemented here"
-            )
-        return text, version
-
-    def _listeners(self, top: Section) -> tuple[Listener, ...]:
-        value = top.data.get("listeners")
-        located: list[tuple[str, Listener]] = []
-        if isinstance(value, list):
-            for location, item in top.items("listeners"):
-                located += self._listener(item, location)
-        elif isinstance(value, dict):
-            located += self._legacy_listeners(value)
-        elif value is not None:
-            self.issues.error("listeners", f"must be a list, not {kind_of(value)}")
-        self._check_listener_clashes(located)
-        return tuple(listener for _, listener in located) or (Listener(),)
-
-    def _listener(self, item: object, location: str) -> list[tuple[str, Listener]]:
-        section = open_section(item, location, LISTENER, self.issues)
-        if section is None:
-            return []
-        listener_type = section.choice("type", ListenerType, ListenerType.MODEL)
-        if listener_type in (ListenerType.PROMPT, ListenerType.AGENT):
-            self.issues.warn(
-                section.where("type"),
-                f"'{listener_type}' listeners are not implemented; this listener is ignored",
-            )
-            return []
-        return [(location, self._listener_fields(section, section.text("name")))]
-
-    def _legacy_listeners(self, value: dict[object, object]) -> list[tuple[str, Listener]]:
-        listeners = open_section(value, "listeners", LEGACY_LISTENERS, self.issues)
-        egress = listeners.section("egress_traffic", LEGACY_LISTENER) if listeners else None
-        if egress is None:
-            return []
-        egress.choice("message_format", MessageFormat, MessageFormat.OPENAI)
-        return [(egress.location, self._listener_fields(egress, "egress_traffic"))]
-
-    def _listener_fields(self, section: Section, name: str | None) -> Listener:
-        defaults = Listener()
-        return Listener(
-            name=name or defaults.name,
-            address=section.text("address") or defaults.address,
-            port=section.integer("port", defaults.port, minimum=1, maximum=65535),
-            timeout_seconds=section.duration("timeout", defaults.timeout_seconds),
-            max_retries=section.integer("max_retries", defaults.max_retries, minimum=0, maximum=10),
-            max_request_bytes=section.integer(
-                "max_request_bytes",
-                defaults.max_request_bytes,
-                minimum=1024,
-                maximum=MAX_REQUEST_BYTES_LIMIT,
-            ),
-        )
-
-    def _check_listener_clashes(self, located: list[tuple[str, Listener]]) -> None:
-        names: dict[str, str] = {}
-        ports: dict[str, str] = {}
-        for location, listener in located:
-            if earlier := _first_claim(names, listener.name, location):
-                self.issues.error(
-                    join(location, "name"), f"'{listener.name}' is already declared by {earlier}"
-                )
-            address = f"{listener.address}:{listener.port}"
-            if earlier := _first_claim(ports, address, location):
-                self.issues.error(join(location, "port"), f"{address} is already used by {earlier}")
-
-    # -- model providers -----------------------------------------------------------------
-
-    def _providers(self, top: Section) -> list[_ParsedProvider]:
-        key = "model_providers"
-        if top.has("llm_providers"):
-            if top.has("model_providers"):
-                self.issues.error(
-                    "llm_providers",
-                    "use either model_providers or its legacy name llm_providers, not both",
-                )
-            else:
-                key = "llm_providers"
-                self.issues.warn(key, "deprecated name; use model_providers")
-        parsed = [
-            entry
-            for location, item in top.items(key)
-            if (entry := self._provider(item, location)) is not None
-        ]
-        if top.data.get(key) in (None, []):
-            self.issues.error(key, "at least one model provider is required")
-        self._check_provider_clashes(parsed)
-        return self._with_retry_policies(parsed)
-
-    def _with_retry_policies(self, parsed: list[_ParsedProvider]) -> list[_ParsedProvider]:
-        declared = frozenset(entry.provider.name for entry in parsed)
-        result = []
-        for entry in parsed:
-            if entry.retry_policy is not None:
-                policy = read_retry_policy(entry.retry_policy, declared)
-                entry = replace(entry, provider=replace(entry.provider, retry_policy=policy))
-            result.append(entry)
-        return result
-
-    def _provider(self, item: object, location: str) -> _ParsedProvider | None:
-        section = open_section(item, location, PROVIDER, self.issues)
-        model = section.text("model") if section else None
-        if section is None or model is None:
-            return None
-        vendor, _, model_id = model.partition("/")
-        if not vendor or not model_id:
-            self.issues.error(
-                section.where("model"), f"'{model}' must have the form <provider>/<model_id>"
-            )
-            return None
-        if model_id == "*" or model_id.endswith("/*"):
-            self.issues.error(section.where("model"), "wildcard models are not supported")
-            return None
-        passthrough = section.flag("passthrough_auth")
-        access_key, key_variable = self._secret(section, "access_key", needed=not passthrough)
-        if passthrough and section.has("access_key"):
-            self.issues.warn(section.where("access_key"), "ignored: passthrough_auth is true")
-        interface = section.choice("provider_interface", ProviderInterface, None)
-        upstream_api = section.choice("upstream_api", UpstreamApi, None)
-        provider = ModelProvider(
-            name=model,
-            provider=vendor,
-            model_id=model_id,
-            access_key=access_key,
-            base_url=self._provider_base_url(section, vendor),
-            default=section.flag("default"),
-            passthrough_auth=passthrough,
-            provider_interface=interface.value if interface else None,
-            label=section.text("name"),
-            http_host=section.text("http_host"),
-            headers=MappingProxyType(section.string_map("headers")),
-            access_key_env=key_variable,
-            native_messages=upstream_api is UpstreamApi.MESSAGES,
-        )
-        if provider.native_messages and provider.api is not ProviderApi.ANTHROPIC:
-            self.issues.error(
-                section.where("upstream_api"),
-                "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
-                "anthropic or claude)",
-            )
-        return _ParsedProvider(
-            provider,
-            location,
-            self._legacy_routes(section),
-            section.section("retry_policy", RETRY_POLICY),
-        )
-
-    def _provider_base_url(self, section: Section, vendor: str) -> str | None:
-        if not section.has("base_url"):
-            if vendor not in WELL_KNOWN_ENDPOINTS:
-                self.issues.error(
-                    section.where("base_url"),
-                    f"required for provider '{vendor}', which has no well-known endpoint",
-                )
-            return WELL_KNOWN_ENDPOINTS.get(vendor)
-        url = self._http_url(section, "base_url")
-        return url.rstrip("/") if url else None
-
-    def _legacy_routes(self, provider: Section) -> list[_LegacyRoute]:
-        routes = []
-        for location, item in provider.items("routing_preferences"):
-            section = open_section(item, location, LEGACY_PROVIDER_ROUTE, self.issues)
-            name = section.text("name") if section else None
-            description = section.text("description") if section else None
-            if name and description:
-                routes.append(_LegacyRoute(location, name, description))
-        if provider.has("routing_preferences"):
-            self.issues.warn(
-                provider.where("routing_preferences"),
-                "deprecated: per-provider routing_preferences are migrated to top-level routes; "
-                "declare them under the top-level routing_preferences with a models list",
-            )
-        return routes
-
-    def _check_provider_clashes(self, parsed: list[_ParsedProvider]) -> None:
-        models: dict[str, str] = {}
-        for entry in parsed:
-            name = entry.provider.name
-            if earlier := _first_claim(models, name, entry.location):
-                self.issues.error(
-                    join(entry.location, "model"), f"'{name}' is already declared by {earlier}"
-                )
-        labels: dict[str, str] = {}
-        for entry in parsed:
-            label = entry.provider.label
-            if label and label != entry.provider.name:
-                earlier = _first_claim(labels, label, entry.location) or models.get(label)
-                if earlier:
-                    self.issues.error(
-                        join(entry.location, "name"), f"'{label}' is already used by {earlier}"
-                    )
-        defaults = [entry.location for entry in parsed if entry.provider.default]
-        for location in defaults[1:]:
-            self.issues.error(
-                join(location, "default"),
-                f"only one provider may be the default; {defaults[0]} already is",
-            )
-
-    # -- metrics sources -----------------------------------------------------------------
-
-    def _metrics_sources(
-        self, top: Section, providers: tuple[ModelProvider, ...]
-    ) -> tuple[MetricsSource, ...]:
-        sources: list[MetricsSource] = []
-        roles: dict[str, str] = {}
-        for location, item in top.items("model_metrics_sources"):
-            source = self._metrics_source(item, location, providers)
-            if source is None:
-                continue
-            role = "latency" if isinstance(source, PrometheusLatencySource) else "cost"
-            if earlier := _first_claim(roles, role, location):
-                self.issues.error(
-                    location, f"only one {role} source is allowed; {earlier} is already one"
-                )
-            else:
-                sources.append(source)
-        return tuple(sources)
-
-    def _metrics_source(
-        self, item: object, location: str, providers: tuple[ModelProvider, ...]
-    ) -> MetricsSource | None:
-        form = self._metrics_source_form(item, location)
-        if form is None:
-            return None
-        kind, spec = form
-        section = open_section(item, location, spec, self.issues)
-        assert section is not None  # the form was read from a mapping
-        if kind is SourceKind.DIGITALOCEAN:
-            return self._digitalocean_source(section, providers)
-        if kind is SourceKind.COST_ENDPOINT:
-            return self._cost_endpoint_source(section)
-        return PrometheusLatencySource(
-            url=self._http_url(section, "url") or "",
-            query=section.text("query") or "",
-            refresh_interval=section.duration(
-                "refresh_interval", _default_of(PrometheusLatencySource, "refresh_interval")
-            ),
-        )
-
-    def _metrics_source_form(
-        self, item: object, location: str
-    ) -> tuple[SourceKind, KeySpec] | None:
-        """Which spelling `item` uses, judged by its `type` (and `provider`, where needed)."""
-        if not isinstance(item, dict):
-            self.issues.error(location, f"must be a mapping, not {kind_of(item)}")
-            return None
-        section = Section(item, location, self.issues)
-        source_type = section.required_text("type")
-        if source_type is None:
-            return None
-        if source_type not in METRICS_SOURCE_TYPES:
-            self.issues.error(
-                section.where("type"), unknown_value_message(source_type, METRICS_SOURCE_TYPES)
-            )
-            return None
-        allowed = METRICS_SOURCE_PROVIDERS[source_type]
-        if not allowed:
-            return METRICS_SOURCE_FORMS[(source_type, None)]
-        provider = section.required_text("provider")
-        if provider is None:
-            return None
-        if provider not in allowed:
-            self.issues.error(section.where("provider"), unknown_value_message(provider, allowed))
-            return None
-        return METRICS_SOURCE_FORMS[(source_type, provider)]
-
-    def _digitalocean_source(
-        self, section: Section, providers: tuple[ModelProvider, ...]
-    ) -> DigitalOceanPricingSource:
-        declared = {provider.name for provider in providers}
-        aliases = section.string_map("model_aliases")
-        for catalog_key, model in aliases.items():
-            if model not in declared:
-                self.issues.warn(
-                    join(section.where("model_aliases"), catalog_key),
-                    f"'{model}' is not declared in model_providers; this alias has no effect",
-                )
-        defaults = DigitalOceanPricingSource()
-        return DigitalOceanPricingSource(
-            refresh_interval=section.duration("refresh_interval", defaults.refresh_interval),
-            url=self._http_url(section, "url", allow_query=True) or defaults.url,
-            model_aliases=MappingProxyType(aliases),
-        )
-
-    def _cost_endpoint_source(self, section: Section) -> CostEndpointSource:
-        token = None
-        auth = section.section("auth", AUTH)
-        if auth is not None:
-            auth.choice("type", AuthType, AuthType.BEARER)
-            token, _ = self._secret(auth, "token")
-        return CostEndpointSource(
-            url=self._http_url(section, "url", allow_query=True) or "",
-            token=token,
-            refresh_interval=section.duration(
-                "refresh_interval", _default_of(CostEndpointSource, "refresh_interval")
-            ),
-        )
-
-    # -- routes --------------------------------------------------------------------------
-
-    def _routes(
-        self,
-        top: Section,
-        version_text: str,
-        version: tuple[int, int, int] | None,
-        providers: tuple[ModelProvider, ...],
-        sources: tuple[MetricsSource, ...],
-    ) -> list[Route]:
-        if top.has("routing_preferences") and version and version < TOP_LEVEL_ROUTES_SINCE:
-            self.issues.error(
-                "routing_preferences",
-                "top-level routing_preferences require version v0.4.0 or later; "
-                f"this file declares {version_text}",
-            )
-        declared = {provider.name for provider in providers}
-        has_cost = any(not isinstance(s, PrometheusLatencySource) for s in sources)
-        has_latency = any(isinstance(s, PrometheusLatencySource) for s in sources)
-        names: dict[str, str] = {}
-        routes = []
-        for location, item in top.items("routing_preferences"):
-            section = open_section(item, location, ROUTE, self.issues)
-            if section is None:
-                continue
-            name = section.text("name")
-            if name and (earlier := _first_claim(names, name, location)):
-                self.issues.error(
-                    section.where("name"), f"'{name}' is already declared by {earlier}"
-                )
-            routes.append(
-                Route(
-                    name=name or "",
-                    description=section.text("description") or "",
-                    models=self._route_models(section, declared),
-                    policy=self._selection_policy(section, has_cost, has_latency),
-                    examples=section.texts("examples"),
-                )
-            )
-        return routes
-
-    def _route_models(self, route: Section, declared: set[str]) -> tuple[str, ...]:
-        if isinstance(route.data.get("models"), list) and not route.data["models"]:
-            self.issues.error(route.where("models"), "must list at least one model")
-        models: dict[str, str] = {}
-        for location, model in route.items("models"):
-            if not isinstance(model, str):
-                self.issues.error(location, f"must be a string, not {kind_of(model)}")
-            elif model not in declared:
-                self.issues.error(location, f"'{model}' is not declared in model_providers")
-            elif earlier := _first_claim(models, model, location):
-                self.issues.error(location, f"'{model}' is already listed at {earlier}")
-        return tuple(models)
-
-    def _selection_policy(
-        self, route: Section, has_cost: bool, has_latency: bool
-    ) -> SelectionPolicy:
-        section = route.section("selection_policy", SELECTION_POLICY)
-        if section is None:
-            return SelectionPolicy.NONE
-        policy = section.choice("prefer", SelectionPolicy, SelectionPolicy.NONE)
-        if policy is SelectionPolicy.CHEAPEST and not has_cost:
-            self.issues.error(
-                section.where("prefer"),
-                "'cheapest' needs a cost source in model_metrics_sources "
-                "(digitalocean_pricing or cost_metrics)",
-            )
-        if policy is SelectionPolicy.FASTEST and not has_latency:
-            self.issues.error(
-                section.where("prefer"),
-                "'fastest' needs a latency source in model_metrics_sources (prometheus_metrics)",
-            )
-        return policy or SelectionPolicy.NONE
-
-    def _migrated_routes(self, parsed: list[_ParsedProvider], routes: list[Route]) -> list[Route]:
-        """Top-level routes for the per-provider routing_preferences of the v0.3.0 style."""
-        top_level = {route.name: index("routing_preferences", i) for i, route in enumerate(routes)}
-        merged: dict[str, tuple[_LegacyRoute, list[str]]] = {}
-        for entry in parsed:
-            for legacy in entry.legacy_routes:
-                name_location = join(legacy.location, "name")
-                if legacy.name in top_level:
-                    earlier = top_level[legacy.name]
-                    self.issues.error(
-                        name_location, f"'{legacy.name}' is already declared by {earlier}"
-                    )
-                elif legacy.name not in merged:
-                    merged[legacy.name] = (legacy, [entry.provider.name])
-                else:
-                    self._merge_legacy_route(legacy, entry.provider.name, *merged[legacy.name])
-        return [
-            Route(name=name, description=first.description, models=tuple(models))
-            for name, (first, models) in merged.items()
-        ]
-
-    def _merge_legacy_route(
-        self, legacy: _LegacyRoute, model: str, first: _LegacyRoute, models: list[str]
-    ) -> None:
-        if model in models:
-            self.issues.error(
-                join(legacy.location, "name"),
-                f"'{legacy.name}' is already declared by {first.location}",
-            )
-            return
-        if legacy.description != first.description:
-            self.issues.warn(
-                join(legacy.location, "description"),
-                f"differs from the description at {first.location}, which the merged route keeps",
-            )
-        models.append(model)
-
-    # -- aliases -------------------------------------------------------------------------
-
-    def _aliases(self, top: Section, providers: tuple[ModelProvider, ...]) -> dict[str, str]:
-        aliases: dict[str, str] = {}
-        declared = {provider.name for provider in providers}
-        for location, alias, item in top.entries("model_aliases"):
-            section = open_section(item, location, MODEL_ALIAS, self.issues)
-            target = section.text("target") if section else None
-            if alias in declared:
-                self.issues.error(
-                    location, f"'{alias}' is a declared model; an alias may not hide it"
-                )
-            if section is None or target is None:
-                continue
-            resolved = resolve_model(target, providers)
-            if isinstance(resolved, str):
-                self.issues.error(section.where("target"), resolved)
-            else:
-                aliases[alias] = resolved.name
-        return aliases
-
-    # -- routing settings ----------------------------------------------------------------
-
-    def _router_override(
-        self, top: Section, providers: tuple[ModelProvider, ...]
-    ) -> tuple[str, OpenAIClassifierSettings] | None:
-        """(its location, the classifier it asks for) for ``overrides.llm_routing_model``."""
-        overrides = top.section("overrides", OVERRIDES)
-        reference = overrides.text("llm_routing_model") if overrides else None
-        if overrides is None or reference is None:
-            return None
-        location = overrides.where("llm_routing_model")
-        resolved = resolve_model(reference, providers)
-        if isinstance(resolved, str):
-            self.issues.error(location, resolved)
-            return None
-        if resolved.api is ProviderApi.ANTHROPIC:
-            self.issues.error(
-                location,
-                f"'{resolved.name}' speaks the Anthropic Messages API; "
-                "the routing model needs an OpenAI-compatible one",
-            )
-            return None
-        settings = OpenAIClassifierSettings(
-            base_url=resolved.base_url or "",
-            model=resolved.model_id,
-            access_key=resolved.access_key,
-        )
-        return location, settings
-
-    def _routing(
-        self, top: Section, router: tuple[str, OpenAIClassifierSettings] | None
-    ) -> RoutingSettings:
-        section = top.section("routing", ROUTING)
-        defaults = RoutingSettings()
-        if section is None:
-            return RoutingSettings(classifier=self._classifier(None, router))
-        return RoutingSettings(
-            session_ttl_seconds=section.integer(
-                "session_ttl_seconds", defaults.session_ttl_seconds, minimum=1
-            ),
-            session_max_entries=section.integer(
-                "session_max_entries", defaults.session_max_entries, minimum=1
-            ),
-            session_cache=self._session_cache(section.section("session_cache", SESSION_CACHE)),
-            classifier=self._classifier(section.section("classifier", CLASSIFIER), router),
-        )
-
-    def _session_cache(self, section: Section | None) -> SessionCacheSettings:
-        if section is None:
-            return SessionCacheSettings()
-        cache_type = section.choice("type", SessionCacheType, SessionCacheType.MEMORY)
-        url = self._redis_url(section, required=cache_type is SessionCacheType.REDIS)
-        return SessionCacheSettings(
-            type=cache_type or SessionCacheType.MEMORY,
-            url=url,
-            tenant_header=section.text("tenant_header"),
-        )
-
-    def _redis_url(self, section: Section, *, required: bool) -> str | None:
-        """The section's `url`, expanded and checked; `required` when its type is redis."""
-        url = self._expanded(section, "url")
-        if url is not None and (problem := redis_url_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        if required and not section.has("url"):
-            self.issues.error(section.where("url"), "required when type is redis")
-        return url
-
-    def _state_storage(self, section: Section | None) -> StateStorageSettings | None:
-        if section is None:
-            return None
-        defaults = StateStorageSettings()
-        storage_type = section.choice("type", StateStorageType, defaults.type) or defaults.type
-        url = self._redis_url(section, required=storage_type is StateStorageType.REDIS)
-        return StateStorageSettings(
-            type=storage_type,
-            url=url,
-            ttl_seconds=section.integer("ttl_seconds", defaults.ttl_seconds, minimum=1),
-            max_entries=section.integer("max_entries", defaults.max_entries, minimum=1),
-        )
-
-    def _tracing(self, section: Section | None) -> TracingSettings | None:
-        if section is None:
-            return None
-        defaults = TracingSettings()
-        endpoint = self._http_url(section, "opentracing_grpc_endpoint") or defaults.endpoint
-        percent = section.number("random_sampling")
-        if percent is not None and not 0 <= percent <= 100:
-            self.issues.error(section.where("random_sampling"), "must be a percentage, 0 to 100")
-            percent = None
-        if percent == 0:
-            return None
-        sampling = defaults.sampling_percent if percent is None else percent
-        return TracingSettings(endpoint=endpoint, sampling_percent=sampling)
-
-    def _classifier(
-        self, section: Section | None, router: tuple[str, OpenAIClassifierSettings] | None
-    ) -> ClassifierSettings:
-        defaults = ClassifierSettings()
-        if section is None:
-            section = Section({}, "routing.classifier", self.issues)
-        classifier_type = section.choice("type", ClassifierType, defaults.type) or defaults.type
-        openai = self._openai_classifier(section.section("openai", OPENAI_CLASSIFIER))
-        if router is not None:
-            location, router_settings = router
-            if section.has("type"):
-                self.issues.warn(location, "ignored: routing.classifier.type is set")
-            else:
-                classifier_type, openai = ClassifierType.OPENAI, router_settings
-        if classifier_type is ClassifierType.OPENAI and openai is None:
-            self.issues.error(
-                join(section.where("openai"), "base_url"),
-                "required when routing.classifier.type is openai",
-            )
-        triton = self._triton(section.section("triton", TRITON))
-        if classifier_type is ClassifierType.TRITON and triton is None:
-            triton = TritonSettings()
-        return ClassifierSettings(
-            type=classifier_type,
-            timeout_ms=section.integer("timeout_ms", defaults.timeout_ms, minimum=1),
-            threshold=section.number("threshold"),
-            triton=triton,
-            openai=openai,
-        )
-
-    def _openai_classifier(self, section: Section | None) -> OpenAIClassifierSettings | None:
-        if section is None:
-            return None
-        base_url = self._http_url(section, "base_url")
-        access_key, _ = self._secret(section, "access_key")
-        model = section.text("model") or _default_of(OpenAIClassifierSettings, "model")
-        if base_url is None:
-            return None
-        return OpenAIClassifierSettings(
-            base_url=base_url.rstrip("/"), model=model, access_key=access_key
-        )
-
-    def _triton(self, section: Section | None) -> TritonSettings | None:
-        if section is None:
-            return None
-        defaults = TritonSettings()
-        url = self._expanded(section, "url")
-        if url is not None and (problem := grpc_target_problem(url)):
-            self.issues.error(section.where("url"), problem)
-        return TritonSettings(
-            url=url or defaults.url, model=section.text("model") or defaults.model
-        )
+    return text, version

@@ -1,7 +1,7 @@
 """Typed, immutable view of a Plano v0.4.0 configuration.
 
-Everything here is plain data: the loader (`loader.py`) builds these objects after validation,
-and the rest of the service only ever reads them.
+Everything here is plain data: the loader (`loader.py` and its section readers) builds these
+objects after validation, and the rest of the service only ever reads them.
 
 URLs (`base_url`, the classifier's `base_url`) are prefixes without a trailing slash: API paths
 such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
@@ -10,9 +10,10 @@ such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from plano_extproc.config.retry_policy import RetryPolicy
 
@@ -233,3 +234,8 @@ class Config:
         return next(
             (s for s in self.metrics_sources if isinstance(s, PrometheusLatencySource)), None
         )
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The declared default of a dataclass field, for classes without a no-argument form."""
+    return next(item.default for item in fields(cls) if item.name == name)

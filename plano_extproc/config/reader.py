@@ -245,6 +245,14 @@ def unknown_value_message(value: str, options: Iterable[str]) -> str:
     return f"unknown value '{value}'; expected one of: {', '.join(sorted(options))}"
 
 
+def first_claim(owners: dict[str, str], key: str, location: str) -> str | None:
+    """Records `location` as the owner of `key`; returns the earlier owner if there was one."""
+    earlier = owners.get(key)
+    if earlier is None:
+        owners[key] = location
+    return earlier
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that records duplicate mapping keys instead of silently keeping the last."""
 
