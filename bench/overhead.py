@@ -63,10 +63,10 @@ from overhead_report import machine, markdown, targets
 from wrk_runner import Load, WrkError, WrkResult, run_wrk
 
 from plano_extproc.config import load_config
+from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.clusters import EXTPROC_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.envoy.render import render_envoy_config
-from plano_extproc.providers.upstreams import upstreams_for
 
 # `python bench/overhead.py` puts bench/ on sys.path, not the repo root that holds tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -20,7 +20,6 @@ from plano_extproc.config.model import (
     ModelProvider,
     OpenAIClassifierSettings,
     PrometheusLatencySource,
-    ProviderApi,
     Route,
     RoutingSettings,
     SelectionPolicy,
@@ -32,7 +31,6 @@ from plano_extproc.config.model import (
     TritonSettings,
 )
 from plano_extproc.config.providers import resolve_model
-from plano_extproc.config.spec import WELL_KNOWN_ENDPOINTS
 
 
 def config_schema() -> dict[str, Any]:
@@ -43,7 +41,6 @@ def config_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "WELL_KNOWN_ENDPOINTS",
     "ClassifierSettings",
     "ClassifierType",
     "Config",
@@ -57,7 +54,6 @@ __all__ = [
     "ModelProvider",
     "OpenAIClassifierSettings",
     "PrometheusLatencySource",
-    "ProviderApi",
     "Route",
     "RoutingSettings",
     "SelectionPolicy",

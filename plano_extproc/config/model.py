@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from plano_extproc.config.retry_policy import RetryPolicy
+from plano_extproc.providers.registry import ProviderApi, ProviderFamily, family_of
 
 
 class SelectionPolicy(StrEnum):
@@ -38,16 +39,6 @@ DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 class SessionCacheType(StrEnum):
     MEMORY = "memory"
     REDIS = "redis"
-
-
-class ProviderApi(StrEnum):
-    """The wire API an upstream speaks."""
-
-    OPENAI = "openai"  # OpenAI chat completions and compatible servers
-    ANTHROPIC = "anthropic"  # Anthropic Messages
-
-
-ANTHROPIC_INTERFACES = frozenset({"anthropic", "claude"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +70,18 @@ class ModelProvider:
     retry_policy: RetryPolicy | None = None
 
     @property
+    def family(self) -> ProviderFamily:
+        """Its entry in the provider table, by `provider_interface` when set."""
+        return family_of(self.provider_interface or self.provider)
+
+    @property
     def api(self) -> ProviderApi:
-        interface = self.provider_interface or self.provider
-        return ProviderApi.ANTHROPIC if interface in ANTHROPIC_INTERFACES else ProviderApi.OPENAI
+        return self.family.native_api
 
     @property
     def speaks_responses(self) -> bool:
-        """Whether the provider serves OpenAI's Responses API itself (only OpenAI does)."""
-        return (self.provider_interface or self.provider) == "openai"
+        """Whether the provider serves OpenAI's Responses API itself."""
+        return self.family.serves_responses
 
 
 @dataclass(frozen=True, slots=True)

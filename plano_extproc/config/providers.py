@@ -11,17 +11,17 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from plano_extproc.config.environment import Environment
-from plano_extproc.config.model import ModelProvider, ProviderApi
+from plano_extproc.config.model import ModelProvider
 from plano_extproc.config.reader import Issues, Section, first_claim, join, open_section
 from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
 from plano_extproc.config.routes import LegacyRoute, read_legacy_routes
 from plano_extproc.config.spec import (
     MODEL_ALIAS,
     PROVIDER,
-    WELL_KNOWN_ENDPOINTS,
     ProviderInterface,
     UpstreamApi,
 )
+from plano_extproc.providers.registry import ProviderApi, family_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +138,13 @@ def _model_provider(
 
 def _base_url(section: Section, vendor: str, env: Environment) -> str | None:
     if not section.has("base_url"):
-        if vendor not in WELL_KNOWN_ENDPOINTS:
+        endpoint = family_of(vendor).endpoint
+        if endpoint is None:
             section.issues.error(
                 section.where("base_url"),
                 f"required for provider '{vendor}', which has no well-known endpoint",
             )
-        return WELL_KNOWN_ENDPOINTS.get(vendor)
+        return endpoint
     url = env.http_url(section, "base_url")
     return url.rstrip("/") if url else None
 

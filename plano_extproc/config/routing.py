@@ -16,7 +16,6 @@ from plano_extproc.config.model import (
     ClassifierType,
     ModelProvider,
     OpenAIClassifierSettings,
-    ProviderApi,
     RoutingSettings,
     SessionCacheSettings,
     SessionCacheType,
@@ -34,6 +33,7 @@ from plano_extproc.config.spec import (
     TRITON,
 )
 from plano_extproc.config.values import grpc_target_problem
+from plano_extproc.providers.registry import ProviderApi
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,20 +24,6 @@ from plano_extproc.config.retry_policy import (
 TOP_LEVEL_ROUTES_SINCE = (0, 4, 0)
 FORMAT_VERSION = (0, 4, 0)
 
-# Providers whose public endpoint is known, so `base_url` may be left out. Every value is a
-# prefix for paths such as /v1/chat/completions (or /v1/messages for Anthropic).
-WELL_KNOWN_ENDPOINTS = MappingProxyType(
-    {
-        "openai": "https://api.openai.com",
-        "anthropic": "https://api.anthropic.com",
-        "groq": "https://api.groq.com/openai",
-        "mistral": "https://api.mistral.ai",
-        "deepseek": "https://api.deepseek.com",
-        "together_ai": "https://api.together.xyz",
-        "xai": "https://api.x.ai",
-    }
-)
-
 
 class ProviderInterface(StrEnum):
     """Plano's `provider_interface` values; `anthropic`/`claude` mean the Messages API."""

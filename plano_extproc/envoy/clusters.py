@@ -17,8 +17,8 @@ from envoy_data_plane.envoy.type.matcher import v3 as matcher
 from envoy_data_plane.envoy.type.v3 import Percent
 from envoy_data_plane.google.protobuf import Any
 
+from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.clusters import EXTPROC_CLUSTER, EXTPROC_HEALTH_SERVICE
-from plano_extproc.providers.upstreams import Upstream
 
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"

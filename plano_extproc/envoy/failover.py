@@ -25,6 +25,7 @@ from envoy_data_plane.envoy.extensions.upstreams.http import v3 as http
 from envoy_data_plane.google.protobuf import Any
 
 from plano_extproc.config.model import Config
+from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, EXTPROC_FILTER, FAILOVER_CLUSTER
 from plano_extproc.contract.headers import ATTEMPTS_HEADER, RETRY_HEADER
 from plano_extproc.contract.metadata import (
@@ -46,7 +47,6 @@ from plano_extproc.envoy.filters import (
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import attempt_route_config
 from plano_extproc.failover.policy import max_delay_seconds, max_retries
-from plano_extproc.providers.upstreams import Upstream
 
 INTERNAL_LISTENER_EXTENSION = "envoy.bootstrap.internal_listener"
 UPSTREAM_CODEC_FILTER = "envoy.filters.http.upstream_codec"

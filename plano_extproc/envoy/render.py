@@ -31,6 +31,7 @@ from envoy_data_plane.envoy.extensions.resource_monitors.downstream_connections 
 from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.config.model import Config, Listener
+from plano_extproc.config.upstreams import Upstream, upstreams_for
 from plano_extproc.contract.clusters import (
     EXTPROC_FILTER,
     LARGE_BODY_MESSAGE_TIMEOUT,
@@ -67,7 +68,6 @@ from plano_extproc.envoy.options import (
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import route_config
 from plano_extproc.envoy.tracing import collector_cluster, connection_manager_tracing
-from plano_extproc.providers.upstreams import Upstream, upstreams_for
 
 STDOUT_LOG = "envoy.access_loggers.stdout"
 ROUTING_STAT_PREFIX = "plano"

@@ -18,6 +18,7 @@ from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as ext_pr
 from envoy_data_plane.envoy.type.matcher import v3 as matcher
 from envoy_data_plane.google.protobuf import Any
 
+from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.clusters import (
     ATTEMPTS_LISTENER,
     EXTPROC_CLUSTER,
@@ -35,7 +36,6 @@ from plano_extproc.contract.headers import (
 from plano_extproc.contract.metadata import METADATA_NAMESPACE
 from plano_extproc.contract.paths import HEALTH_PATH
 from plano_extproc.envoy.replies import json_error_body
-from plano_extproc.providers.upstreams import Upstream
 
 ROUTE_CONFIG_NAME = "plano"
 # A listener's `max_retries`, as Plano applies it: the same provider again on a rate limit, a

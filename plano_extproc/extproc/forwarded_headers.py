@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from plano_extproc.config.model import ProviderApi
+from plano_extproc.providers.registry import ProviderApi
 
 # Both APIs: the body's type, what the client accepts back, who it is, and trace context.
 COMMON = frozenset(

@@ -22,7 +22,8 @@ from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
 from plano_extproc.api.conversation import ParsedRequest
 from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.api.fields import excerpt
-from plano_extproc.config.model import Config, ModelProvider, ProviderApi
+from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
@@ -57,7 +58,7 @@ from plano_extproc.extproc.messages import (
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import provider_plan, provider_request
 from plano_extproc.failover.plan import FailoverPlan, failover_metadata
-from plano_extproc.providers.upstreams import upstreams_for
+from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from plano_extproc.api import needs_rewrite, rewrite_body
-from plano_extproc.config.model import ModelProvider, ProviderApi
+from plano_extproc.config.model import ModelProvider
+from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
-from plano_extproc.providers.upstreams import Upstream
+from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
 
-ANTHROPIC_VERSION = "2023-06-01"
 # Client credentials that never reach a provider unless it is configured with passthrough_auth.
 CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 
@@ -47,12 +47,12 @@ class ProviderRequest:
     translation: Translation | None
 
 
-def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> list[tuple[str, str]]:
+def _credential_headers(
+    provider: ModelProvider, wire: ProviderApi
+) -> tuple[tuple[str, str], ...]:
     if provider.passthrough_auth or provider.access_key is None:
-        return []
-    if wire is ProviderApi.ANTHROPIC:
-        return [("x-api-key", provider.access_key), ("anthropic-version", ANTHROPIC_VERSION)]
-    return [("authorization", f"Bearer {provider.access_key}")]
+        return ()
+    return provider.family.credential_headers(wire, provider.access_key)
 
 
 def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:

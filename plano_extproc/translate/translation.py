@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 
 from plano_extproc.api.json_codec import encode_json
-from plano_extproc.config.model import ModelProvider, ProviderApi
+from plano_extproc.config.model import ModelProvider
 from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.translate.anthropic.common import anthropic_error, error_from_anthropic
 from plano_extproc.translate.anthropic.completions import (
     read_messages_completion,

@@ -17,7 +17,6 @@ from plano_extproc.config import (
     ModelProvider,
     OpenAIClassifierSettings,
     PrometheusLatencySource,
-    ProviderApi,
     Route,
     RoutingSettings,
     SelectionPolicy,
@@ -31,6 +30,7 @@ from plano_extproc.config import (
     load_config_text,
     resolve_model,
 )
+from plano_extproc.providers.registry import ProviderApi
 from tests.config.support import EXAMPLE, FIXTURES, KEYS, issues_of, load
 
 MINIMAL = """\

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from plano_extproc.config import load_config
-from plano_extproc.providers.upstreams import upstreams_for
+from plano_extproc.config.upstreams import upstreams_for
 from tests.support.gateway import (
     ANTHROPIC_MODEL,
     NATIVE_ANTHROPIC_MODEL,

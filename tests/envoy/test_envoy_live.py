@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.envoy.render import render_envoy_yaml
-from plano_extproc.providers.upstreams import upstreams_for
 from tests.envoy import fakes
 from tests.envoy.support import (
     ENVOY,

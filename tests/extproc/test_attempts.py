@@ -15,6 +15,7 @@ from plano_extproc.affinity.base import Pin
 from plano_extproc.affinity.memory import MemoryAffinityStore
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config
+from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import (
     ATTEMPTS_HEADER,
@@ -34,7 +35,6 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
 from plano_extproc.extproc.provider_request import provider_plan
 from plano_extproc.failover.blocks import MemoryBlockStore
 from plano_extproc.failover.plan import FailoverPlan
-from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from tests.support.clock import FakeClock
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plano_extproc.config.model import ProviderApi
 from plano_extproc.extproc.forwarded_headers import not_forwarded
+from plano_extproc.providers.registry import ProviderApi
 
 CLIENT = [
     ":authority",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from plano_extproc.config import load_config_text
-from plano_extproc.config.model import ProviderApi
+from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.extproc.provider_request import ProviderPlan, provider_plan
-from plano_extproc.providers.upstreams import upstreams_for
+from plano_extproc.providers.registry import ProviderApi
 
 CONFIG = """
 version: v0.4.0

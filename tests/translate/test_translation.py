@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from plano_extproc.api import ClientApi
-from plano_extproc.config.model import ModelProvider, ProviderApi
+from plano_extproc.config.model import ModelProvider
+from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.translate import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,

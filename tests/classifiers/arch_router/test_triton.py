@@ -21,12 +21,7 @@ from plano_extproc.classifiers.arch_router.triton import TritonClassifier, Trito
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.factory import UnavailableClassifier, build_classifier
 from plano_extproc.config import load_config_text
-from plano_extproc.config.model import (
-    ClassifierSettings,
-    ClassifierType,
-    Route,
-    TritonSettings,
-)
+from plano_extproc.config.model import ClassifierSettings, ClassifierType, Route, TritonSettings
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.router import Router
