@@ -43,65 +43,49 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
-from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import yaml
 from cpu_usage import (
     QUIET_CORES,
     busy_cpu_seconds,
     children_cpu_seconds,
-    group_cpu_seconds,
     wait_until_quiet,
 )
 from overhead_report import machine, markdown, targets
+from overhead_stacks import (
+    EXPLICIT_MODEL,
+    FALLBACK_MODEL,
+    NGINX_WORKERS,
+    REPO_ROOT,
+    TRANSLATED_MODEL,
+    BenchError,
+    Scenario,
+    Stack,
+    start_stacks,
+)
 from wrk_runner import Load, WrkError, WrkResult, run_wrk
-
-from plano_extproc.config import load_config
-from plano_extproc.config.upstreams import upstreams_for
-from plano_extproc.contract.clusters import EXTPROC_CLUSTER
-from plano_extproc.contract.headers import CLUSTER_HEADER
-from plano_extproc.envoy.render import render_envoy_config
 
 # `python bench/overhead.py` puts bench/ on sys.path, not the repo root that holds tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.gateway import TEST_KEYS, envoy_binary, running_extproc
-from tests.support.ports import free_port_block, free_ports
-from tests.support.processes import ManagedProcess, ProcessError, http_ok, managed_process
+from tests.support.gateway import envoy_binary
+from tests.support.processes import ProcessError
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-EXAMPLE_CONFIG = REPO_ROOT / "config.example.yaml"
 ROUTED_REQUEST = REPO_ROOT / "demo" / "requests" / "1_code_generation.chat.json"
-NGINX_UPSTREAM = BENCH_DIR / "nginx_upstream.py"
-CHAT_PATH = "/v1/chat/completions"
-EXPLICIT_MODEL = "openai/gpt-4o-mini"
 ROUTED_ROUTE = "code_generation"
-TRANSLATED_MODEL = "anthropic/claude-sonnet-4-20250514"
-FALLBACK_MODEL = "openai/gpt-4o"
-RATE_LIMITED_PREFIX = "/ratelimited"
 AFFINITY_HEADER = ("x-model-affinity", "bench")
-# Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
-KEY_VARIABLES = {"openai": "TEST_OPENAI_KEY", "anthropic": "TEST_ANTHROPIC_KEY"}
 # In nginx's answer, also after its translation from an Anthropic message.
 UPSTREAM_ANSWER = b"Hello from the benchmark upstream."
 
-NGINX_WORKERS = 1
 BASELINE = "A"  # every other scenario is compared with it
 CHECK_REQUESTS = 5
 CHECK_TIMEOUT_SECONDS = 5.0
-LOG_TAIL_LINES = 20
 OTHERS = "others"
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,39 +103,6 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
-class Scenario:
-    key: str
-    name: str
-    stack: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-    # Response headers each check request must carry (None: must be absent).
-    expect: tuple[tuple[str, str | None], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Stack:
-    """One Envoy (and its ext_proc, if any) in front of the shared nginx."""
-
-    url: str
-    processes: Mapping[str, ManagedProcess]
-    # What its clients send besides the scenario's headers.
-    client_headers: tuple[tuple[str, str], ...] = ()
-
-    def load(self, scenario: Scenario, connections: int, threads: int) -> Load:
-        headers = (*self.client_headers, *scenario.headers)
-        return Load(self.url, scenario.body, headers, connections, threads)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        return {role: group_cpu_seconds(p.pid) for role, p in self.processes.items()}
-
-    def log_tails(self) -> str:
-        return "\n".join(
-            f"--- {p.log_path} ---\n{p.log_tail(LOG_TAIL_LINES)}" for p in self.processes.values()
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Measurement:
     scenario: Scenario
     connections: int
@@ -159,202 +110,6 @@ class Measurement:
     cpu_us_per_request: dict[str, float]
     # Cores kept busy by anything but the measured stack and wrk, on average over the run.
     others_cores: float
-
-
-# --- configs ---------------------------------------------------------------------------------
-
-
-class Routes(Enum):
-    NONE = "none"  # no routing_preferences: the client's model is used
-    OPENAI_FIRST = "openai_first"  # the seed routes with their OpenAI models ranked first
-    SEED = "seed"  # the seed routes as written
-    FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
-
-
-def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
-    """config.example.yaml on 127.0.0.1, with every provider at nginx and the given routes."""
-    config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
-    config["listeners"][0].update(address="127.0.0.1", port=listener_port)
-    for provider in config["model_providers"]:
-        variable = KEY_VARIABLES[provider["model"].split("/")[0]]
-        provider.update(base_url=nginx_url, access_key=f"${variable}")
-        if provider["model"].startswith("anthropic/"):
-            # The translating path is the one to measure; Plano's default would send the chat
-            # request to the provider's OpenAI-compatible endpoint untranslated.
-            provider["upstream_api"] = "messages"
-    # Whatever the example uses: the lexical classifier (the embedded one has its own caches
-    # and model; it needs a benchmark with varied prompts).
-    classifier = config["routing"]["classifier"]
-    config["routing"]["classifier"] = {"type": "lexical", "timeout_ms": classifier["timeout_ms"]}
-    if routes is Routes.FAILOVER:
-        _rate_limit_explicit_model(config, nginx_url)
-    if routes in (Routes.NONE, Routes.FAILOVER):
-        del config["routing_preferences"]
-    elif routes is Routes.OPENAI_FIRST:
-        # The same classifier work, and the chat request then goes out untranslated.
-        for route in config["routing_preferences"]:
-            route["models"].sort(key=lambda model: not model.startswith("openai/"))
-    return config
-
-
-def _rate_limit_explicit_model(config: dict[str, Any], nginx_url: str) -> None:
-    for provider in config["model_providers"]:
-        if provider["model"] == EXPLICIT_MODEL:
-            provider["base_url"] = nginx_url + RATE_LIMITED_PREFIX
-            provider["retry_policy"] = {
-                "fallback_models": [FALLBACK_MODEL],
-                "default_max_attempts": 1,
-            }
-
-
-def write_yaml(path: Path, document: Mapping[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(dict(document), sort_keys=False), encoding="utf-8")
-    return path
-
-
-def envoy_document(config_path: Path, extproc_ports: Sequence[int] | None) -> dict[str, Any]:
-    """The rendered bootstrap without access logs; without the ext_proc when ports is None."""
-    config = load_config(config_path, env=TEST_KEYS)
-    document = render_envoy_config(config, extproc_ports=extproc_ports or (1,), admin_port=None)
-    for manager in _connection_managers(document):
-        manager.pop("access_log", None)
-        if extproc_ports is None:
-            filters = manager["http_filters"]
-            manager["http_filters"] = [f for f in filters if not _is_ext_proc(f["typed_config"])]
-            _drop_routes_to(manager, EXTPROC_CLUSTER)
-    if extproc_ports is None:
-        resources = document["static_resources"]
-        resources["clusters"] = [c for c in resources["clusters"] if c["name"] != EXTPROC_CLUSTER]
-    return document
-
-
-def _drop_routes_to(manager: dict[str, Any], cluster: str) -> None:
-    """Without the ext_proc cluster, the gRPC decision API's route to it would not load."""
-    for host in manager.get("route_config", {}).get("virtual_hosts", []):
-        host["routes"] = [r for r in host["routes"] if r.get("route", {}).get("cluster") != cluster]
-
-
-def _connection_managers(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for listener in document["static_resources"]["listeners"]:
-        for chain in listener["filter_chains"]:
-            for network_filter in chain["filters"]:
-                config = network_filter["typed_config"]
-                if config["@type"].endswith(".HttpConnectionManager"):
-                    yield config
-
-
-def _is_ext_proc(typed_config: Mapping[str, Any]) -> bool:
-    return str(typed_config["@type"]).endswith(".ext_proc.v3.ExternalProcessor")
-
-
-def upstream_cluster(config_path: Path) -> str:
-    """The cluster the ext_proc selects for EXPLICIT_MODEL."""
-    return upstreams_for(load_config(config_path, env=TEST_KEYS))[EXPLICIT_MODEL].cluster
-
-
-# --- processes -------------------------------------------------------------------------------
-
-
-class PortPool:
-    """Free loopback ports, none handed out twice (each is bound only when its process starts)."""
-
-    def __init__(self) -> None:
-        self._taken: set[int] = set()
-
-    def one(self) -> int:
-        port = next(p for p in free_ports(len(self._taken) + 1) if p not in self._taken)
-        self._taken.add(port)
-        return port
-
-    def block(self, count: int) -> int:
-        for _ in range(len(self._taken) + 1):
-            first = free_port_block(count)
-            ports = set(range(first, first + count))
-            if not ports & self._taken:
-                self._taken |= ports
-                return first
-        raise BenchError(f"no block of {count} free ports outside {sorted(self._taken)}")
-
-
-@contextmanager
-def running_nginx(workdir: Path, port: int) -> Iterator[ManagedProcess]:
-    args = [sys.executable, str(NGINX_UPSTREAM), "--port", str(port)]
-    args += ["--workdir", str(workdir / "nginx"), "--workers", str(NGINX_WORKERS)]
-    ready = http_ok(f"http://127.0.0.1:{port}/health")
-    with managed_process("nginx", args, workdir, ready=ready) as process:
-        yield process
-
-
-@contextmanager
-def running_envoy(
-    document: Mapping[str, Any], directory: Path, listener_port: int, concurrency: int
-) -> Iterator[ManagedProcess]:
-    """As tests.support.gateway.running_envoy, with a chosen --concurrency and no admin API."""
-    config_path = directory / "envoy.json"
-    config_path.write_text(json.dumps(document), encoding="utf-8")
-    args = [envoy_binary(), "-c", str(config_path), "--concurrency", str(concurrency)]
-    args += ["--disable-hot-restart", "--log-level", "warn"]
-    ready = http_ok(f"http://127.0.0.1:{listener_port}/healthz")
-    with managed_process("envoy", args, directory, ready=ready) as process:
-        yield process
-
-
-# Stack name → (its routes, whether it has an ext_proc).
-STACKS = {
-    "envoy_only": (Routes.NONE, False),
-    "explicit": (Routes.NONE, True),
-    "routed": (Routes.OPENAI_FIRST, True),
-    "translated": (Routes.SEED, True),
-    "failover": (Routes.FAILOVER, True),
-}
-
-
-def start_stacks(
-    exit_stack: ExitStack, workdir: Path, settings: Settings, names: Iterable[str]
-) -> dict[str, Stack]:
-    """The shared nginx, then the named STACKS; `exit_stack` stops them all."""
-    ports = PortPool()
-    nginx_port = ports.one()
-    nginx = exit_stack.enter_context(running_nginx(workdir, nginx_port))
-    nginx_url = f"http://127.0.0.1:{nginx_port}"
-    stacks = {}
-    for name in names:
-        routes, ext_proc = STACKS[name]
-        listener_port = ports.one()
-        config = bench_config(nginx_url, listener_port, routes)
-        config_path = write_yaml(workdir / name / "config.yaml", config)
-        stacks[name] = _start_stack(
-            exit_stack, config_path, listener_port, settings, ports, nginx, ext_proc
-        )
-    return stacks
-
-
-def _start_stack(
-    exit_stack: ExitStack,
-    config_path: Path,
-    listener_port: int,
-    settings: Settings,
-    ports: PortPool,
-    nginx: ManagedProcess,
-    ext_proc: bool,
-) -> Stack:
-    directory = config_path.parent
-    processes = {"nginx": nginx}
-    extproc_ports: range | None = None
-    if ext_proc:
-        first = ports.block(settings.workers)
-        extproc_ports = range(first, first + settings.workers)
-        extproc = running_extproc(
-            config_path, directory, first, workers=settings.workers, name="ext_proc"
-        )
-        processes["ext_proc"] = exit_stack.enter_context(extproc)
-    document = envoy_document(config_path, extproc_ports)
-    envoy = running_envoy(document, directory, listener_port, settings.envoy_concurrency)
-    processes["envoy"] = exit_stack.enter_context(envoy)
-    # Without the ext_proc, the client sends the cluster header the ext_proc would have set.
-    client_headers = () if ext_proc else ((CLUSTER_HEADER, upstream_cluster(config_path)),)
-    return Stack(f"http://127.0.0.1:{listener_port}{CHAT_PATH}", processes, client_headers)
 
 
 # --- scenarios -------------------------------------------------------------------------------
@@ -510,7 +265,9 @@ def run_all(settings: Settings, workdir: Path) -> list[Measurement]:
     chosen = [s for s in scenarios() if s.key == BASELINE or s.key in settings.scenarios]
     with ExitStack() as exit_stack:
         names = dict.fromkeys(s.stack for s in chosen)
-        stacks = start_stacks(exit_stack, workdir, settings, names)
+        stacks = start_stacks(
+            exit_stack, workdir, settings.workers, settings.envoy_concurrency, names
+        )
         # Concurrency by concurrency: each row is measured soon after its baseline.
         return [
             measure_quietly(stacks[scenario.stack], scenario, connections, settings)
