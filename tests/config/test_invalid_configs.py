@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from tests.config.support import HEAD, Case, invalid_cases, issues_of
 
-from tests.config.support import issues_of
-
-HEAD = """\
-version: v0.4.0
-model_providers:
-  - {model: openai/gpt-4o, access_key: k}
-  - {model: openai/gpt-4o-mini, access_key: k}
-"""
 ROUTE = "routing_preferences:\n  - {name: code, description: writing code, models: [openai/gpt-4o]"
 DURATION_HINT = "a number of seconds or a string such as 500ms, 30s, 5m, 1h"
 
-CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
+CASES: list[Case] = [
     (
         "yaml syntax error",
         "version: v0.4.0\nmodel_providers: [\n  {model: openai/gpt-4o\n",
@@ -609,9 +601,7 @@ CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
-)
+@invalid_cases(CASES)
 def test_invalid_config_reports_exact_issues(text: str, expected: list[tuple[str, str]]) -> None:
     assert issues_of(text) == expected
 

@@ -31,13 +31,7 @@ from plano_extproc.config import (
     resolve_model,
 )
 from plano_extproc.providers.registry import ProviderApi
-from tests.config.support import EXAMPLE, FIXTURES, KEYS, issues_of, load
-
-MINIMAL = """\
-    version: v0.4.0
-    model_providers:
-      - model: openai/gpt-4o
-"""
+from tests.config.support import EXAMPLE, FIXTURES, KEYS, MINIMAL, issues_of, load
 
 
 def test_minimal_config_gets_every_default() -> None:
