@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.config.support import HEAD, Case, invalid_cases, issues_of
 
 ROUTE = "routing_preferences:\n  - {name: code, description: writing code, models: [openai/gpt-4o]"
-DURATION_HINT = "a number of seconds or a string such as 500ms, 30s, 5m, 1h"
 
 CASES: list[Case] = [
     (
@@ -187,16 +186,6 @@ CASES: list[Case] = [
         [("routing.classifier.timeout", "unknown key (did you mean 'timeout_ms'?)")],
     ),
     (
-        "port is not an integer",
-        HEAD + "listeners: [{type: model, name: egress, port: '12000'}]\n",
-        [("listeners[0].port", "must be an integer, not a string")],
-    ),
-    (
-        "port out of range",
-        HEAD + "listeners: [{type: model, name: egress, port: 70000}]\n",
-        [("listeners[0].port", "must be between 1 and 65535")],
-    ),
-    (
         "models is not a list",
         HEAD + "routing_preferences: [{name: a, description: b, models: openai/gpt-4o}]\n",
         [("routing_preferences[0].models", "must be a list, not a string")],
@@ -323,44 +312,6 @@ CASES: list[Case] = [
         "session ttl below one",
         HEAD + "routing: {session_ttl_seconds: 0}\n",
         [("routing.session_ttl_seconds", "must be at least 1")],
-    ),
-    (
-        "bad listener timeout",
-        HEAD + "listeners: [{type: model, name: egress, timeout: 5 minutes}]\n",
-        [("listeners[0].timeout", f"must be a positive duration: {DURATION_HINT}")],
-    ),
-    (
-        "unknown listener type",
-        HEAD + "listeners: [{type: gateway, name: egress}]\n",
-        [("listeners[0].type", "unknown value 'gateway'; expected one of: agent, model, prompt")],
-    ),
-    (
-        "listener name and address clash",
-        HEAD + "listeners: [{type: model, name: a}, {type: model, name: a}]\n",
-        [
-            ("listeners[1].name", "'a' is already declared by listeners[0]"),
-            ("listeners[1].port", "0.0.0.0:12000 is already used by listeners[0]"),
-        ],
-    ),
-    (
-        "listeners of the wrong type",
-        HEAD + "listeners: egress\n",
-        [("listeners", "must be a list, not a string")],
-    ),
-    (
-        "listener that is not a mapping",
-        HEAD + "listeners: [true]\n",
-        [("listeners[0]", "must be a mapping, not a boolean")],
-    ),
-    (
-        "legacy listener with an unknown message format",
-        HEAD + "listeners: {egress_traffic: {port: 12000, message_format: anthropic}}\n",
-        [
-            (
-                "listeners.egress_traffic.message_format",
-                "unknown value 'anthropic'; expected one of: openai",
-            )
-        ],
     ),
     (
         "unset variable for an access key",

@@ -346,16 +346,6 @@ def test_migrated_routes_follow_top_level_ones_and_keep_the_first_description() 
     )
 
 
-def test_legacy_listener_mapping_gives_the_egress_listener() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert config.listeners == (Listener("egress_traffic", "0.0.0.0", 12000, 30.0),)
-
-
-def test_empty_legacy_listener_mapping_falls_back_to_the_default_listener() -> None:
-    assert load(MINIMAL + "    listeners: {}\n").listeners == (Listener(),)
-
-
 def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
     config = load(
         """\
@@ -371,17 +361,6 @@ def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
         ("openai/gpt-4o", "shared"),
         ("openai/o3", "shared"),
     ]
-
-
-def test_legacy_ingress_listener_is_ignored_with_a_warning() -> None:
-    config = load(
-        MINIMAL + "    listeners: {ingress_traffic: {port: 10000}}\n",
-    )
-
-    assert config.listeners == (Listener(),)
-    assert config.warnings == (
-        "listeners.ingress_traffic: not implemented by plano-extproc; ignored",
-    )
 
 
 def test_aliases_accept_full_names_entry_names_and_unique_bare_ids() -> None:
@@ -609,16 +588,6 @@ def test_bad_tracing_settings_are_reported(tracing: str, problem: str) -> None:
         load(MINIMAL + f"    tracing: {tracing}\n")
 
     assert any(str(issue).startswith(problem) for issue in raised.value.issues), raised.value
-
-
-@pytest.mark.parametrize(
-    ("timeout", "seconds"),
-    [("500ms", 0.5), ("300s", 300.0), ("5m", 300.0), ("1h", 3600.0), (45, 45.0)],
-)
-def test_listener_timeouts(timeout: object, seconds: float) -> None:
-    config = load(MINIMAL + f"    listeners: [{{type: model, name: l, timeout: {timeout}}}]\n")
-
-    assert config.listeners[0].timeout_seconds == seconds
 
 
 @pytest.mark.parametrize("version", ["v0.4.0", "0.4.0", "v0.10.0", "v1"])
