@@ -28,9 +28,7 @@ from plano_extproc.config import (
     TritonSettings,
     load_config,
     load_config_text,
-    resolve_model,
 )
-from plano_extproc.providers.registry import ProviderApi
 from tests.config.support import EXAMPLE, FIXTURES, KEYS, MINIMAL, issues_of, load
 
 
@@ -114,16 +112,6 @@ def test_full_fixture_loads_every_field() -> None:
         ),
     )
     assert config.warnings == ()
-
-
-def test_provider_api_follows_interface_then_provider() -> None:
-    config = load_config(FIXTURES / "full.yaml", KEYS)
-
-    apis = {provider.name: provider.api for provider in config.providers}
-    assert apis["anthropic/claude-sonnet-4-20250514"] is ProviderApi.ANTHROPIC
-    assert apis["openai/gpt-4o"] is ProviderApi.OPENAI
-    claude_via_proxy = ModelProvider("p/m", "p", "m", provider_interface="claude")
-    assert claude_via_proxy.api is ProviderApi.ANTHROPIC
 
 
 def test_keys_never_appear_in_repr() -> None:
@@ -361,27 +349,6 @@ def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
         ("openai/gpt-4o", "shared"),
         ("openai/o3", "shared"),
     ]
-
-
-def test_aliases_accept_full_names_entry_names_and_unique_bare_ids() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert dict(config.aliases) == {
-        "fast-model": "openai/gpt-5.2",
-        "reasoning-model": "openai/gpt-5",
-        "creative-model": "anthropic/claude-sonnet-4-5",
-    }
-
-
-def test_resolve_model_prefers_exact_names() -> None:
-    providers = (
-        ModelProvider("openai/gpt-4o", "openai", "gpt-4o"),
-        ModelProvider("azure/gpt-4o", "azure", "gpt-4o", label="gpt-4o"),
-    )
-
-    assert resolve_model("gpt-4o", providers) == providers[1]
-    assert resolve_model("openai/gpt-4o", providers) == providers[0]
-    assert resolve_model("o3", providers) == "'o3' is not declared in model_providers"
 
 
 # -- metrics sources -------------------------------------------------------------------
