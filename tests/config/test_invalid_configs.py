@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from tests.config.support import HEAD, Case, invalid_cases, issues_of
 
-ROUTE = "routing_preferences:\n  - {name: code, description: writing code, models: [openai/gpt-4o]"
-
 CASES: list[Case] = [
     (
         "yaml syntax error",
@@ -33,76 +31,6 @@ CASES: list[Case] = [
         "malformed version",
         "version: four\nmodel_providers: [{model: openai/gpt-4o}]\n",
         [("version", "'four' is not a version such as v0.4.0")],
-    ),
-    (
-        "top-level routes before v0.4.0",
-        HEAD.replace("v0.4.0", "v0.3.0") + ROUTE + "}\n",
-        [
-            (
-                "routing_preferences",
-                "top-level routing_preferences require version v0.4.0 or later; "
-                "this file declares v0.3.0",
-            )
-        ],
-    ),
-    (
-        "undeclared route model",
-        HEAD
-        + ROUTE
-        + "}\n"
-        + "  - {name: plan, description: planning, models: [openai/gpt-4o, openai/gpt-5]}\n"
-        + "  - {name: chat, description: chatting, models: [openai/gpt-5]}\n",
-        [
-            (
-                "routing_preferences[1].models[1]",
-                "'openai/gpt-5' is not declared in model_providers",
-            ),
-            (
-                "routing_preferences[2].models[0]",
-                "'openai/gpt-5' is not declared in model_providers",
-            ),
-        ],
-    ),
-    (
-        "model listed twice in a route",
-        HEAD
-        + "routing_preferences:\n"
-        + "  - {name: a, description: b, models: [openai/gpt-4o, openai/gpt-4o]}\n",
-        [
-            (
-                "routing_preferences[0].models[1]",
-                "'openai/gpt-4o' is already listed at routing_preferences[0].models[0]",
-            )
-        ],
-    ),
-    (
-        "duplicate route name",
-        HEAD + ROUTE + "}\n  - {name: code, description: again, models: [openai/gpt-4o-mini]}\n",
-        [("routing_preferences[1].name", "'code' is already declared by routing_preferences[0]")],
-    ),
-    (
-        "cheapest without a cost source",
-        HEAD + ROUTE + ", selection_policy: {prefer: cheapest}}\n",
-        [
-            (
-                "routing_preferences[0].selection_policy.prefer",
-                "'cheapest' needs a cost source in model_metrics_sources "
-                "(digitalocean_pricing or cost_metrics)",
-            )
-        ],
-    ),
-    (
-        "fastest without a latency source",
-        HEAD
-        + ROUTE
-        + ", selection_policy: {prefer: fastest}}\n"
-        + "model_metrics_sources: [{type: digitalocean_pricing}]\n",
-        [
-            (
-                "routing_preferences[0].selection_policy.prefer",
-                "'fastest' needs a latency source in model_metrics_sources (prometheus_metrics)",
-            )
-        ],
     ),
     (
         "two cost sources",
@@ -136,40 +64,9 @@ CASES: list[Case] = [
         [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
     ),
     (
-        "unknown route key",
-        HEAD + ROUTE + ", colour: red}\n",
-        [
-            (
-                "routing_preferences[0].colour",
-                "unknown key; expected one of: description, examples, models, name, "
-                "selection_policy",
-            )
-        ],
-    ),
-    (
         "unknown nested routing key",
         HEAD + "routing: {classifier: {type: lexical, timeout: 5}}\n",
         [("routing.classifier.timeout", "unknown key (did you mean 'timeout_ms'?)")],
-    ),
-    (
-        "models is not a list",
-        HEAD + "routing_preferences: [{name: a, description: b, models: openai/gpt-4o}]\n",
-        [("routing_preferences[0].models", "must be a list, not a string")],
-    ),
-    (
-        "empty models list",
-        HEAD + "routing_preferences: [{name: a, description: b, models: []}]\n",
-        [("routing_preferences[0].models", "must list at least one model")],
-    ),
-    (
-        "unknown selection policy",
-        HEAD + ROUTE + ", selection_policy: {prefer: fast}}\n",
-        [
-            (
-                "routing_preferences[0].selection_policy.prefer",
-                "unknown value 'fast'; expected one of: cheapest, fastest, none, random",
-            )
-        ],
     ),
     (
         "unknown classifier type",
@@ -279,43 +176,6 @@ CASES: list[Case] = [
                 "'anthropic/claude-haiku' speaks the Anthropic Messages API; "
                 "the routing model needs an OpenAI-compatible one",
             )
-        ],
-    ),
-    (
-        "legacy route that clashes with a top-level route",
-        "version: v0.4.0\nmodel_providers:\n"
-        "  - model: openai/gpt-4o\n"
-        "    routing_preferences: [{name: code, description: writing code}]\n"
-        "routing_preferences: [{name: code, description: coding, models: [openai/gpt-4o]}]\n",
-        [
-            (
-                "model_providers[0].routing_preferences[0].name",
-                "'code' is already declared by routing_preferences[0]",
-            )
-        ],
-    ),
-    (
-        "legacy route repeated on one provider",
-        "version: v0.3.0\nmodel_providers:\n"
-        "  - model: openai/gpt-4o\n"
-        "    routing_preferences: [{name: code, description: a}, {name: code, description: a}]\n",
-        [
-            (
-                "model_providers[0].routing_preferences[1].name",
-                "'code' is already declared by model_providers[0].routing_preferences[0]",
-            )
-        ],
-    ),
-    (
-        "wrong element types",
-        HEAD
-        + ROUTE
-        + ", examples: [1, '']}\n"
-        + "  - {name: other, description: other, models: [3]}\n",
-        [
-            ("routing_preferences[0].examples[0]", "must be a non-empty string, not an integer"),
-            ("routing_preferences[0].examples[1]", "must be a non-empty string, not a string"),
-            ("routing_preferences[1].models[0]", "must be a string, not an integer"),
         ],
     ),
     (

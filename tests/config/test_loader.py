@@ -278,62 +278,6 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
 # -- legacy forms ----------------------------------------------------------------------
 
 
-def test_per_provider_preferences_migrate_to_routes_with_warnings() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert config.routes == (
-        Route(
-            "code understanding",
-            "understand and explain existing code snippets, functions, or libraries",
-            ("openai/gpt-5",),
-        ),
-        Route(
-            "complex reasoning",
-            "deep analysis, mathematical problem solving, and logical reasoning",
-            ("openai/gpt-5", "anthropic/claude-sonnet-4-5"),
-        ),
-        Route(
-            "creative writing",
-            "creative content generation, storytelling, and writing assistance",
-            ("anthropic/claude-sonnet-4-5",),
-        ),
-    )
-    deprecation = (
-        "deprecated: per-provider routing_preferences are migrated to top-level routes; "
-        "declare them under the top-level routing_preferences with a models list"
-    )
-    assert config.warnings == (
-        "llm_providers: deprecated name; use model_providers",
-        f"llm_providers[1].routing_preferences: {deprecation}",
-        f"llm_providers[2].routing_preferences: {deprecation}",
-    )
-
-
-def test_migrated_routes_follow_top_level_ones_and_keep_the_first_description() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - model: openai/gpt-4o
-            routing_preferences: [{name: code, description: writing code}]
-          - model: openai/o3
-            routing_preferences: [{name: code, description: code and tests}]
-        routing_preferences:
-          - {name: chat, description: chatting, models: [openai/o3]}
-        """
-    )
-
-    assert [(route.name, route.models) for route in config.routes] == [
-        ("chat", ("openai/o3",)),
-        ("code", ("openai/gpt-4o", "openai/o3")),
-    ]
-    assert config.routes[1].description == "writing code"
-    assert config.warnings[-1] == (
-        "model_providers[1].routing_preferences[0].description: differs from the description "
-        "at model_providers[0].routing_preferences[0], which the merged route keeps"
-    )
-
-
 def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
     config = load(
         """\
@@ -555,17 +499,6 @@ def test_bad_tracing_settings_are_reported(tracing: str, problem: str) -> None:
         load(MINIMAL + f"    tracing: {tracing}\n")
 
     assert any(str(issue).startswith(problem) for issue in raised.value.issues), raised.value
-
-
-@pytest.mark.parametrize("version", ["v0.4.0", "0.4.0", "v0.10.0", "v1"])
-def test_top_level_routes_accept_any_version_from_v0_4_0(version: str) -> None:
-    text = f"""\
-        version: {version}
-        model_providers: [{{model: openai/gpt-4o}}]
-        routing_preferences: [{{name: a, description: b, models: [openai/gpt-4o]}}]
-    """
-
-    assert load(text).routes[0].name == "a"
 
 
 def test_newer_version_loads_with_a_warning() -> None:
