@@ -33,32 +33,6 @@ CASES: list[Case] = [
         [("version", "'four' is not a version such as v0.4.0")],
     ),
     (
-        "two cost sources",
-        HEAD
-        + "model_metrics_sources:\n"
-        + "  - {type: digitalocean_pricing}\n"
-        + "  - {type: cost_metrics, url: 'https://pricing/costs'}\n",
-        [
-            (
-                "model_metrics_sources[1]",
-                "only one cost source is allowed; model_metrics_sources[0] is already one",
-            )
-        ],
-    ),
-    (
-        "two latency sources",
-        HEAD
-        + "model_metrics_sources:\n"
-        + "  - {type: prometheus_metrics, url: 'http://p:9090', query: q}\n"
-        + "  - {type: latency, provider: prometheus, url: 'http://p:9090', query: q}\n",
-        [
-            (
-                "model_metrics_sources[1]",
-                "only one latency source is allowed; model_metrics_sources[0] is already one",
-            )
-        ],
-    ),
-    (
         "unknown top-level key",
         HEAD + "routing_preference: []\n",
         [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
@@ -119,47 +93,6 @@ CASES: list[Case] = [
         "  - {type: cost_metrics, url: 'https://p/costs',\n"
         "     auth: {type: bearer, token: '${NOPE}'}}\n",
         [("model_metrics_sources[0].auth.token", "environment variable NOPE is unset or empty")],
-    ),
-    (
-        "unsupported auth type",
-        HEAD + "model_metrics_sources:\n"
-        "  - {type: cost_metrics, url: 'https://p/costs', auth: {type: basic, token: t}}\n",
-        [("model_metrics_sources[0].auth.type", "unknown value 'basic'; expected one of: bearer")],
-    ),
-    (
-        "unknown metrics source type",
-        HEAD + "model_metrics_sources: [{type: pricing}]\n",
-        [
-            (
-                "model_metrics_sources[0].type",
-                "unknown value 'pricing'; expected one of: cost, cost_metrics, "
-                "digitalocean_pricing, latency, prometheus_metrics",
-            )
-        ],
-    ),
-    (
-        "cost source with an unknown provider",
-        HEAD + "model_metrics_sources: [{type: cost, provider: models.dev}]\n",
-        [
-            (
-                "model_metrics_sources[0].provider",
-                "unknown value 'models.dev'; expected one of: custom, digitalocean",
-            )
-        ],
-    ),
-    (
-        "metrics sources missing type or provider",
-        HEAD + "model_metrics_sources: [{refresh_interval: 60}, {type: latency}, 7]\n",
-        [
-            ("model_metrics_sources[0].type", "missing required key"),
-            ("model_metrics_sources[1].provider", "missing required key"),
-            ("model_metrics_sources[2]", "must be a mapping, not an integer"),
-        ],
-    ),
-    (
-        "prometheus source without a query",
-        HEAD + "model_metrics_sources: [{type: prometheus_metrics, url: 'http://p:9090'}]\n",
-        [("model_metrics_sources[0].query", "missing required key")],
     ),
     (
         "routing model that is not declared",

@@ -298,66 +298,6 @@ def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
 # -- metrics sources -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("older", "newer"),
-    [
-        (
-            "{type: digitalocean_pricing, refresh_interval: 600, "
-            "model_aliases: {a: openai/gpt-4o}}",
-            "{type: cost, provider: digitalocean, refresh_interval: 600, "
-            "model_aliases: {a: openai/gpt-4o}}",
-        ),
-        (
-            "{type: cost_metrics, url: 'https://p/costs?v=2', auth: {type: bearer, token: $T}}",
-            "{type: cost, provider: custom, url: 'https://p/costs?v=2', "
-            "auth: {type: bearer, token: $T}}",
-        ),
-        (
-            "{type: prometheus_metrics, url: 'http://prom:9090', query: q, refresh_interval: 30s}",
-            "{type: latency, provider: prometheus, url: 'http://prom:9090', query: q, "
-            "refresh_interval: 30}",
-        ),
-    ],
-    ids=["digitalocean", "cost endpoint", "prometheus"],
-)
-def test_both_spellings_of_a_metrics_source_load_the_same(older: str, newer: str) -> None:
-    def source(entry: str) -> object:
-        text = MINIMAL + f"    model_metrics_sources: [{entry}]\n"
-        return load(text, env={"T": "secret"}).metrics_sources
-
-    assert source(older) == source(newer)
-    assert len(source(older)) == 1
-
-
-def test_metrics_source_defaults() -> None:
-    config = load(
-        MINIMAL
-        + "    model_metrics_sources:\n"
-        + "      - {type: digitalocean_pricing}\n"
-        + "      - {type: prometheus_metrics, url: 'http://p:9090', query: q}\n"
-    )
-
-    assert config.cost_source == DigitalOceanPricingSource()
-    assert config.latency_source == PrometheusLatencySource("http://p:9090", "q", 60.0)
-    unauthenticated = load(
-        MINIMAL + "    model_metrics_sources: [{type: cost_metrics, url: 'http://c'}]\n"
-    )
-    assert unauthenticated.cost_source == CostEndpointSource("http://c", None, 300.0)
-
-
-def test_pricing_alias_to_an_undeclared_model_is_a_warning() -> None:
-    config = load(
-        MINIMAL
-        + "    model_metrics_sources:\n"
-        + "      - {type: digitalocean_pricing, model_aliases: {openai-gpt-5: openai/gpt-5}}\n"
-    )
-
-    assert config.warnings == (
-        "model_metrics_sources[0].model_aliases.openai-gpt-5: 'openai/gpt-5' is not declared "
-        "in model_providers; this alias has no effect",
-    )
-
-
 def test_plano_demo_config_loads() -> None:
     config = load_config(FIXTURES / "plano_demo.yaml", KEYS)
 
