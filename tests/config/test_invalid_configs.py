@@ -38,51 +38,6 @@ CASES: list[Case] = [
         [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
     ),
     (
-        "unknown nested routing key",
-        HEAD + "routing: {classifier: {type: lexical, timeout: 5}}\n",
-        [("routing.classifier.timeout", "unknown key (did you mean 'timeout_ms'?)")],
-    ),
-    (
-        "unknown classifier type",
-        HEAD + "routing: {classifier: {type: bert}}\n",
-        [
-            (
-                "routing.classifier.type",
-                "unknown value 'bert'; expected one of: embedded, lexical, openai, triton",
-            )
-        ],
-    ),
-    (
-        "openai classifier without base_url",
-        HEAD + "routing: {classifier: {type: openai, openai: {model: Arch-Router}}}\n",
-        [("routing.classifier.openai.base_url", "required when routing.classifier.type is openai")],
-    ),
-    (
-        "triton url with a scheme",
-        HEAD + "routing: {classifier: {type: triton, triton: {url: 'grpc://triton:8001'}}}\n",
-        [
-            (
-                "routing.classifier.triton.url",
-                "must be host[:port] without a scheme, as in triton:8001",
-            )
-        ],
-    ),
-    (
-        "redis session cache without url",
-        HEAD + "routing: {session_cache: {type: redis}}\n",
-        [("routing.session_cache.url", "required when type is redis")],
-    ),
-    (
-        "session cache url that is not redis",
-        HEAD + "routing: {session_cache: {type: redis, url: 'http://redis:6379'}}\n",
-        [("routing.session_cache.url", "must start with redis://, rediss:// or unix://")],
-    ),
-    (
-        "session ttl below one",
-        HEAD + "routing: {session_ttl_seconds: 0}\n",
-        [("routing.session_ttl_seconds", "must be at least 1")],
-    ),
-    (
         "unset variable for an access key",
         "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, access_key: $MISSING_KEY}]\n",
         [("model_providers[0].access_key", "environment variable MISSING_KEY is unset or empty")],
@@ -93,23 +48,6 @@ CASES: list[Case] = [
         "  - {type: cost_metrics, url: 'https://p/costs',\n"
         "     auth: {type: bearer, token: '${NOPE}'}}\n",
         [("model_metrics_sources[0].auth.token", "environment variable NOPE is unset or empty")],
-    ),
-    (
-        "routing model that is not declared",
-        HEAD + "overrides: {llm_routing_model: Arch-Router}\n",
-        [("overrides.llm_routing_model", "'Arch-Router' is not declared in model_providers")],
-    ),
-    (
-        "routing model served by the anthropic api",
-        "version: v0.4.0\nmodel_providers: [{model: anthropic/claude-haiku}]\n"
-        "overrides: {llm_routing_model: anthropic/claude-haiku}\n",
-        [
-            (
-                "overrides.llm_routing_model",
-                "'anthropic/claude-haiku' speaks the Anthropic Messages API; "
-                "the routing model needs an OpenAI-compatible one",
-            )
-        ],
     ),
     (
         "wrong mapping types",
