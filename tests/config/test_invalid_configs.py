@@ -113,16 +113,6 @@ CASES: list[Case] = [
         ],
     ),
     (
-        "redis state storage without a url",
-        HEAD + "state_storage: {type: redis}\n",
-        [("state_storage.url", "required when type is redis")],
-    ),
-    (
-        "state storage without a type",
-        HEAD + "state_storage: {ttl_seconds: 60}\n",
-        [("state_storage.type", "missing required key")],
-    ),
-    (
         "blank strings",
         "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, name: '  '}]\n",
         [("model_providers[0].name", "must not be empty")],
