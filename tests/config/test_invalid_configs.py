@@ -38,18 +38,6 @@ CASES: list[Case] = [
         [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
     ),
     (
-        "unset variable for an access key",
-        "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, access_key: $MISSING_KEY}]\n",
-        [("model_providers[0].access_key", "environment variable MISSING_KEY is unset or empty")],
-    ),
-    (
-        "unset variable for a bearer token",
-        HEAD + "model_metrics_sources:\n"
-        "  - {type: cost_metrics, url: 'https://p/costs',\n"
-        "     auth: {type: bearer, token: '${NOPE}'}}\n",
-        [("model_metrics_sources[0].auth.token", "environment variable NOPE is unset or empty")],
-    ),
-    (
         "wrong mapping types",
         "version: v0.4.0\nmodel_providers:\n"
         "  - {model: openai/gpt-4o, headers: {x-team: 1}, default: 'yes please'}\n"

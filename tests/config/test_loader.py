@@ -29,7 +29,7 @@ from plano_extproc.config import (
     load_config,
     load_config_text,
 )
-from tests.config.support import EXAMPLE, FIXTURES, KEYS, MINIMAL, issues_of, load
+from tests.config.support import EXAMPLE, FIXTURES, KEYS, MINIMAL, load
 
 
 def test_minimal_config_gets_every_default() -> None:
@@ -120,96 +120,6 @@ def test_keys_never_appear_in_repr() -> None:
     text = repr(config)
     assert "sk-openai" not in text
     assert "tok" not in repr(config.cost_source)
-
-
-# -- environment variables -------------------------------------------------------------
-
-
-def test_both_variable_forms_are_expanded_in_keys_and_urls() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - model: vllm/qwen
-            base_url: http://${VLLM_HOST}:8000/$PREFIX
-            access_key: key-${TEAM}-$SUFFIX
-          - model: openai/gpt-4o
-            access_key: cost$5 and $ alone
-        """,
-        env={"VLLM_HOST": "gpu-1", "PREFIX": "v2", "TEAM": "ml", "SUFFIX": "x"},
-    )
-
-    qwen, gpt = config.providers
-    assert qwen.base_url == "http://gpu-1:8000/v2"
-    assert (qwen.access_key, qwen.access_key_env) == ("key-ml-x", "TEAM")
-    assert (gpt.access_key, gpt.access_key_env) == ("cost$5 and $ alone", None)
-
-
-def test_unset_key_is_an_error_naming_field_and_variable_but_never_a_value() -> None:
-    issues = issues_of(
-        """\
-        version: v0.4.0
-        model_providers:
-          - {model: openai/gpt-4o, access_key: $OPENAI_API_KEY}
-          - {model: openai/o3, access_key: "$EMPTY_KEY"}
-        """,
-        env={"EMPTY_KEY": ""},
-    )
-
-    assert issues == [
-        ("model_providers[0].access_key", "environment variable OPENAI_API_KEY is unset or empty"),
-        ("model_providers[1].access_key", "environment variable EMPTY_KEY is unset or empty"),
-    ]
-
-
-def test_lenient_loading_turns_unset_keys_into_warnings() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers: [{model: openai/gpt-4o, access_key: $OPENAI_API_KEY}]
-        """,
-        env={},
-        require_keys=False,
-    )
-
-    provider = config.providers[0]
-    assert (provider.access_key, provider.access_key_env) == (None, "OPENAI_API_KEY")
-    assert config.warnings == (
-        "model_providers[0].access_key: environment variable OPENAI_API_KEY is unset or empty; "
-        "continuing without this key",
-    )
-
-
-def test_unset_url_variable_is_an_error_even_when_lenient() -> None:
-    text = """\
-        version: v0.4.0
-        model_providers: [{model: vllm/qwen, base_url: "http://$VLLM_HOST:8000"}]
-    """
-    with pytest.raises(ConfigError) as caught:
-        load(text, env={}, require_keys=False)
-
-    assert [str(issue) for issue in caught.value.issues] == [
-        "model_providers[0].base_url: environment variable VLLM_HOST is unset or empty"
-    ]
-
-
-def test_passthrough_provider_never_needs_its_key() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - {model: litellm/gpt-4o, base_url: "http://litellm:4000", passthrough_auth: true,
-             access_key: $LITELLM_KEY}
-        """,
-        env={},
-    )
-
-    assert config.providers[0].access_key is None
-    assert config.warnings == (
-        "model_providers[0].access_key: environment variable LITELLM_KEY is unset or empty; "
-        "continuing without this key",
-        "model_providers[0].access_key: ignored: passthrough_auth is true",
-    )
 
 
 # -- the example file ------------------------------------------------------------------
