@@ -50,7 +50,7 @@ def test_redis_url_is_required_for_redis() -> None:
     ]
 
 
-# -- through whole files --------------------------------------------------------------
+# -- through whole files ---------------------------------------------------------------
 
 
 def test_both_variable_forms_are_expanded_in_keys_and_urls() -> None:
