@@ -1,4 +1,6 @@
-"""Loading valid configurations: defaults, expansion, legacy forms, spellings and overrides."""
+"""Loading a whole file: defaults, a full file, the example and Plano's own files, the sections
+this service ignores, load_config and load_config_text, versions and YAML, and problems that
+are about the file as a whole (every problem of a file is reported together)."""
 
 from __future__ import annotations
 
@@ -28,16 +30,18 @@ from plano_extproc.config import (
     TritonSettings,
     load_config,
     load_config_text,
-    resolve_model,
 )
-from plano_extproc.providers.registry import ProviderApi
-from tests.config.support import EXAMPLE, FIXTURES, KEYS, issues_of, load
-
-MINIMAL = """\
-    version: v0.4.0
-    model_providers:
-      - model: openai/gpt-4o
-"""
+from tests.config.support import (
+    EXAMPLE,
+    FIXTURES,
+    HEAD,
+    KEYS,
+    MINIMAL,
+    Case,
+    invalid_cases,
+    issues_of,
+    load,
+)
 
 
 def test_minimal_config_gets_every_default() -> None:
@@ -122,16 +126,6 @@ def test_full_fixture_loads_every_field() -> None:
     assert config.warnings == ()
 
 
-def test_provider_api_follows_interface_then_provider() -> None:
-    config = load_config(FIXTURES / "full.yaml", KEYS)
-
-    apis = {provider.name: provider.api for provider in config.providers}
-    assert apis["anthropic/claude-sonnet-4-20250514"] is ProviderApi.ANTHROPIC
-    assert apis["openai/gpt-4o"] is ProviderApi.OPENAI
-    claude_via_proxy = ModelProvider("p/m", "p", "m", provider_interface="claude")
-    assert claude_via_proxy.api is ProviderApi.ANTHROPIC
-
-
 def test_keys_never_appear_in_repr() -> None:
     config = load_config(FIXTURES / "full.yaml", KEYS)
 
@@ -140,97 +134,7 @@ def test_keys_never_appear_in_repr() -> None:
     assert "tok" not in repr(config.cost_source)
 
 
-# -- environment variables -------------------------------------------------------------
-
-
-def test_both_variable_forms_are_expanded_in_keys_and_urls() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - model: vllm/qwen
-            base_url: http://${VLLM_HOST}:8000/$PREFIX
-            access_key: key-${TEAM}-$SUFFIX
-          - model: openai/gpt-4o
-            access_key: cost$5 and $ alone
-        """,
-        env={"VLLM_HOST": "gpu-1", "PREFIX": "v2", "TEAM": "ml", "SUFFIX": "x"},
-    )
-
-    qwen, gpt = config.providers
-    assert qwen.base_url == "http://gpu-1:8000/v2"
-    assert (qwen.access_key, qwen.access_key_env) == ("key-ml-x", "TEAM")
-    assert (gpt.access_key, gpt.access_key_env) == ("cost$5 and $ alone", None)
-
-
-def test_unset_key_is_an_error_naming_field_and_variable_but_never_a_value() -> None:
-    issues = issues_of(
-        """\
-        version: v0.4.0
-        model_providers:
-          - {model: openai/gpt-4o, access_key: $OPENAI_API_KEY}
-          - {model: openai/o3, access_key: "$EMPTY_KEY"}
-        """,
-        env={"EMPTY_KEY": ""},
-    )
-
-    assert issues == [
-        ("model_providers[0].access_key", "environment variable OPENAI_API_KEY is unset or empty"),
-        ("model_providers[1].access_key", "environment variable EMPTY_KEY is unset or empty"),
-    ]
-
-
-def test_lenient_loading_turns_unset_keys_into_warnings() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers: [{model: openai/gpt-4o, access_key: $OPENAI_API_KEY}]
-        """,
-        env={},
-        require_keys=False,
-    )
-
-    provider = config.providers[0]
-    assert (provider.access_key, provider.access_key_env) == (None, "OPENAI_API_KEY")
-    assert config.warnings == (
-        "model_providers[0].access_key: environment variable OPENAI_API_KEY is unset or empty; "
-        "continuing without this key",
-    )
-
-
-def test_unset_url_variable_is_an_error_even_when_lenient() -> None:
-    text = """\
-        version: v0.4.0
-        model_providers: [{model: vllm/qwen, base_url: "http://$VLLM_HOST:8000"}]
-    """
-    with pytest.raises(ConfigError) as caught:
-        load(text, env={}, require_keys=False)
-
-    assert [str(issue) for issue in caught.value.issues] == [
-        "model_providers[0].base_url: environment variable VLLM_HOST is unset or empty"
-    ]
-
-
-def test_passthrough_provider_never_needs_its_key() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - {model: litellm/gpt-4o, base_url: "http://litellm:4000", passthrough_auth: true,
-             access_key: $LITELLM_KEY}
-        """,
-        env={},
-    )
-
-    assert config.providers[0].access_key is None
-    assert config.warnings == (
-        "model_providers[0].access_key: environment variable LITELLM_KEY is unset or empty; "
-        "continuing without this key",
-        "model_providers[0].access_key: ignored: passthrough_auth is true",
-    )
-
-
-# -- the example file ------------------------------------------------------------------
+# -- the example file and Plano's own files --------------------------------------------
 
 
 def test_example_loads_without_any_key_when_keys_are_optional() -> None:
@@ -275,205 +179,6 @@ def test_example_is_strict_about_keys_by_default() -> None:
     assert config.warnings == ()
 
 
-def test_load_config_reads_the_process_environment_by_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name, value in KEYS.items():
-        monkeypatch.setenv(name, value)
-
-    assert load_config(EXAMPLE).providers[0].access_key == "sk-openai"
-
-
-def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
-    missing = tmp_path / "nope.yaml"
-
-    with pytest.raises(ConfigError) as caught:
-        load_config(missing)
-
-    assert str(caught.value) == f"cannot read {missing}: No such file or directory"
-
-
-# -- legacy forms ----------------------------------------------------------------------
-
-
-def test_per_provider_preferences_migrate_to_routes_with_warnings() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert config.routes == (
-        Route(
-            "code understanding",
-            "understand and explain existing code snippets, functions, or libraries",
-            ("openai/gpt-5",),
-        ),
-        Route(
-            "complex reasoning",
-            "deep analysis, mathematical problem solving, and logical reasoning",
-            ("openai/gpt-5", "anthropic/claude-sonnet-4-5"),
-        ),
-        Route(
-            "creative writing",
-            "creative content generation, storytelling, and writing assistance",
-            ("anthropic/claude-sonnet-4-5",),
-        ),
-    )
-    deprecation = (
-        "deprecated: per-provider routing_preferences are migrated to top-level routes; "
-        "declare them under the top-level routing_preferences with a models list"
-    )
-    assert config.warnings == (
-        "llm_providers: deprecated name; use model_providers",
-        f"llm_providers[1].routing_preferences: {deprecation}",
-        f"llm_providers[2].routing_preferences: {deprecation}",
-    )
-
-
-def test_migrated_routes_follow_top_level_ones_and_keep_the_first_description() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - model: openai/gpt-4o
-            routing_preferences: [{name: code, description: writing code}]
-          - model: openai/o3
-            routing_preferences: [{name: code, description: code and tests}]
-        routing_preferences:
-          - {name: chat, description: chatting, models: [openai/o3]}
-        """
-    )
-
-    assert [(route.name, route.models) for route in config.routes] == [
-        ("chat", ("openai/o3",)),
-        ("code", ("openai/gpt-4o", "openai/o3")),
-    ]
-    assert config.routes[1].description == "writing code"
-    assert config.warnings[-1] == (
-        "model_providers[1].routing_preferences[0].description: differs from the description "
-        "at model_providers[0].routing_preferences[0], which the merged route keeps"
-    )
-
-
-def test_legacy_listener_mapping_gives_the_egress_listener() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert config.listeners == (Listener("egress_traffic", "0.0.0.0", 12000, 30.0),)
-
-
-def test_empty_legacy_listener_mapping_falls_back_to_the_default_listener() -> None:
-    assert load(MINIMAL + "    listeners: {}\n").listeners == (Listener(),)
-
-
-def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - &gpt {model: openai/gpt-4o, access_key: shared}
-          - <<: *gpt
-            model: openai/o3
-        """
-    )
-
-    assert [(p.name, p.access_key) for p in config.providers] == [
-        ("openai/gpt-4o", "shared"),
-        ("openai/o3", "shared"),
-    ]
-
-
-def test_legacy_ingress_listener_is_ignored_with_a_warning() -> None:
-    config = load(
-        MINIMAL + "    listeners: {ingress_traffic: {port: 10000}}\n",
-    )
-
-    assert config.listeners == (Listener(),)
-    assert config.warnings == (
-        "listeners.ingress_traffic: not implemented by plano-extproc; ignored",
-    )
-
-
-def test_aliases_accept_full_names_entry_names_and_unique_bare_ids() -> None:
-    config = load_config(FIXTURES / "legacy_v030.yaml", KEYS)
-
-    assert dict(config.aliases) == {
-        "fast-model": "openai/gpt-5.2",
-        "reasoning-model": "openai/gpt-5",
-        "creative-model": "anthropic/claude-sonnet-4-5",
-    }
-
-
-def test_resolve_model_prefers_exact_names() -> None:
-    providers = (
-        ModelProvider("openai/gpt-4o", "openai", "gpt-4o"),
-        ModelProvider("azure/gpt-4o", "azure", "gpt-4o", label="gpt-4o"),
-    )
-
-    assert resolve_model("gpt-4o", providers) == providers[1]
-    assert resolve_model("openai/gpt-4o", providers) == providers[0]
-    assert resolve_model("o3", providers) == "'o3' is not declared in model_providers"
-
-
-# -- metrics sources -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("older", "newer"),
-    [
-        (
-            "{type: digitalocean_pricing, refresh_interval: 600, "
-            "model_aliases: {a: openai/gpt-4o}}",
-            "{type: cost, provider: digitalocean, refresh_interval: 600, "
-            "model_aliases: {a: openai/gpt-4o}}",
-        ),
-        (
-            "{type: cost_metrics, url: 'https://p/costs?v=2', auth: {type: bearer, token: $T}}",
-            "{type: cost, provider: custom, url: 'https://p/costs?v=2', "
-            "auth: {type: bearer, token: $T}}",
-        ),
-        (
-            "{type: prometheus_metrics, url: 'http://prom:9090', query: q, refresh_interval: 30s}",
-            "{type: latency, provider: prometheus, url: 'http://prom:9090', query: q, "
-            "refresh_interval: 30}",
-        ),
-    ],
-    ids=["digitalocean", "cost endpoint", "prometheus"],
-)
-def test_both_spellings_of_a_metrics_source_load_the_same(older: str, newer: str) -> None:
-    def source(entry: str) -> object:
-        text = MINIMAL + f"    model_metrics_sources: [{entry}]\n"
-        return load(text, env={"T": "secret"}).metrics_sources
-
-    assert source(older) == source(newer)
-    assert len(source(older)) == 1
-
-
-def test_metrics_source_defaults() -> None:
-    config = load(
-        MINIMAL
-        + "    model_metrics_sources:\n"
-        + "      - {type: digitalocean_pricing}\n"
-        + "      - {type: prometheus_metrics, url: 'http://p:9090', query: q}\n"
-    )
-
-    assert config.cost_source == DigitalOceanPricingSource()
-    assert config.latency_source == PrometheusLatencySource("http://p:9090", "q", 60.0)
-    unauthenticated = load(
-        MINIMAL + "    model_metrics_sources: [{type: cost_metrics, url: 'http://c'}]\n"
-    )
-    assert unauthenticated.cost_source == CostEndpointSource("http://c", None, 300.0)
-
-
-def test_pricing_alias_to_an_undeclared_model_is_a_warning() -> None:
-    config = load(
-        MINIMAL
-        + "    model_metrics_sources:\n"
-        + "      - {type: digitalocean_pricing, model_aliases: {openai-gpt-5: openai/gpt-5}}\n"
-    )
-
-    assert config.warnings == (
-        "model_metrics_sources[0].model_aliases.openai-gpt-5: 'openai/gpt-5' is not declared "
-        "in model_providers; this alias has no effect",
-    )
-
-
 def test_plano_demo_config_loads() -> None:
     config = load_config(FIXTURES / "plano_demo.yaml", KEYS)
 
@@ -484,79 +189,6 @@ def test_plano_demo_config_loads() -> None:
     }
     assert [route.policy for route in config.routes] == ["cheapest", "fastest"]
     assert config.listeners[0].name == "model_listener"
-
-
-# -- the router model ------------------------------------------------------------------
-
-
-def test_llm_routing_model_selects_the_openai_classifier_on_that_provider() -> None:
-    config = load_config(FIXTURES / "plano_router.yaml", KEYS)
-
-    assert config.routing.classifier == ClassifierSettings(
-        type=ClassifierType.OPENAI,
-        openai=OpenAIClassifierSettings("http://plano-orchestrator:10001", "Plano-Orchestrator"),
-    )
-    assert "plano/Plano-Orchestrator" in config.provider_by_name
-    assert config.warnings == (
-        "overrides.agent_orchestration_model: not implemented by plano-extproc; ignored",
-    )
-
-
-def test_llm_routing_model_by_bare_id_carries_key_and_classifier_settings() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers:
-          - {model: arch/Arch-Router, base_url: "http://vllm:8000/", access_key: $OPENAI_API_KEY}
-        overrides: {llm_routing_model: Arch-Router}
-        routing: {classifier: {timeout_ms: 900}}
-        """
-    )
-
-    assert config.routing.classifier == ClassifierSettings(
-        type=ClassifierType.OPENAI,
-        timeout_ms=900,
-        openai=OpenAIClassifierSettings("http://vllm:8000", "Arch-Router", "sk-openai"),
-    )
-
-
-def test_explicit_classifier_type_wins_over_llm_routing_model() -> None:
-    config = load(
-        """\
-        version: v0.4.0
-        model_providers: [{model: arch/Arch-Router, base_url: "http://vllm:8000"}]
-        overrides: {llm_routing_model: arch/Arch-Router}
-        routing: {classifier: {type: lexical}}
-        """
-    )
-
-    assert config.routing.classifier.type is ClassifierType.LEXICAL
-    assert config.warnings == (
-        "overrides.llm_routing_model: ignored: routing.classifier.type is set",
-    )
-
-
-def test_triton_classifier_gets_default_settings() -> None:
-    config = load(MINIMAL + "    routing: {classifier: {type: triton}}\n")
-
-    assert config.routing.classifier.triton == TritonSettings("localhost:8001", "arch_router")
-
-
-def test_openai_classifier_block() -> None:
-    config = load(
-        MINIMAL
-        + "    routing:\n"
-        + "      classifier:\n"
-        + "        type: openai\n"
-        + "        openai: {base_url: 'http://ollama:11434/', access_key: $OPENAI_API_KEY}\n"
-    )
-
-    assert config.routing.classifier.openai == OpenAIClassifierSettings(
-        "http://ollama:11434", "Arch-Router", "sk-openai"
-    )
-
-
-# -- listeners, versions and Plano's other sections ------------------------------------
 
 
 def test_plano_sections_are_accepted_with_warnings() -> None:
@@ -585,63 +217,25 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
     )
 
 
-def test_tracing_is_off_without_the_section_or_at_zero_sampling() -> None:
-    assert load(MINIMAL).tracing is None
-    assert load(MINIMAL + "    tracing: {random_sampling: 0}\n").tracing is None
+# -- load_config, load_config_text, versions and YAML ----------------------------------
 
 
-def test_tracing_endpoint_and_sampling() -> None:
-    config = load(
-        MINIMAL
-        + "    tracing: {random_sampling: 12.5, opentracing_grpc_endpoint: 'http://otel:4317'}\n"
-    )
+def test_load_config_reads_the_process_environment_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
 
-    assert config.tracing == TracingSettings("http://otel:4317", 12.5)
-
-
-@pytest.mark.parametrize(
-    ("tracing", "problem"),
-    [
-        ("{random_sampling: 101}", "tracing.random_sampling: must be a percentage, 0 to 100"),
-        (
-            "{opentracing_grpc_endpoint: 'otel:4317'}",
-            "tracing.opentracing_grpc_endpoint: must start",
-        ),
-        ("{random_sampling: all}", "tracing.random_sampling: must be a number"),
-    ],
-)
-def test_bad_tracing_settings_are_reported(tracing: str, problem: str) -> None:
-    with pytest.raises(ConfigError) as raised:
-        load(MINIMAL + f"    tracing: {tracing}\n")
-
-    assert any(str(issue).startswith(problem) for issue in raised.value.issues), raised.value
+    assert load_config(EXAMPLE).providers[0].access_key == "sk-openai"
 
 
-@pytest.mark.parametrize(
-    ("timeout", "seconds"),
-    [("500ms", 0.5), ("300s", 300.0), ("5m", 300.0), ("1h", 3600.0), (45, 45.0)],
-)
-def test_listener_timeouts(timeout: object, seconds: float) -> None:
-    config = load(MINIMAL + f"    listeners: [{{type: model, name: l, timeout: {timeout}}}]\n")
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
 
-    assert config.listeners[0].timeout_seconds == seconds
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
 
-
-@pytest.mark.parametrize("version", ["v0.4.0", "0.4.0", "v0.10.0", "v1"])
-def test_top_level_routes_accept_any_version_from_v0_4_0(version: str) -> None:
-    text = f"""\
-        version: {version}
-        model_providers: [{{model: openai/gpt-4o}}]
-        routing_preferences: [{{name: a, description: b, models: [openai/gpt-4o]}}]
-    """
-
-    assert load(text).routes[0].name == "a"
-
-
-def test_newer_version_loads_with_a_warning() -> None:
-    config = load(MINIMAL.replace("v0.4.0", "v0.5.1"))
-
-    assert config.warnings == ("version: v0.5.1 is newer than v0.4.0, the format implemented here",)
+    assert str(caught.value) == f"cannot read {missing}: No such file or directory"
 
 
 def test_config_text_default_env_is_the_process_environment(
@@ -653,3 +247,181 @@ def test_config_text_default_env_is_the_process_environment(
     )
 
     assert load_config_text(text).providers[0].access_key == "from-env"
+
+
+def test_newer_version_loads_with_a_warning() -> None:
+    config = load(MINIMAL.replace("v0.4.0", "v0.5.1"))
+
+    assert config.warnings == ("version: v0.5.1 is newer than v0.4.0, the format implemented here",)
+
+
+def test_yaml_merge_keys_are_not_mistaken_for_duplicates() -> None:
+    config = load(
+        """\
+        version: v0.4.0
+        model_providers:
+          - &gpt {model: openai/gpt-4o, access_key: shared}
+          - <<: *gpt
+            model: openai/o3
+        """
+    )
+
+    assert [(p.name, p.access_key) for p in config.providers] == [
+        ("openai/gpt-4o", "shared"),
+        ("openai/o3", "shared"),
+    ]
+
+
+# -- invalid files ---------------------------------------------------------------------
+
+
+CASES: list[Case] = [
+    (
+        "yaml syntax error",
+        "version: v0.4.0\nmodel_providers: [\n  {model: openai/gpt-4o\n",
+        [("", "invalid YAML at line 4, column 1: expected ',' or '}', but got '<stream end>'")],
+    ),
+    (
+        "duplicate yaml key",
+        HEAD + "version: v0.4.0\n",
+        [("", "duplicate key 'version' at line 5, column 1")],
+    ),
+    ("empty file", "", [("", "the configuration is empty")]),
+    ("not a mapping", "- a\n- b\n", [("", "the configuration must be a mapping, not a list")]),
+    (
+        "missing version",
+        "model_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "missing required key")],
+    ),
+    (
+        "version is not a string",
+        "version: 0.4\nmodel_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "must be a string, not a number")],
+    ),
+    (
+        "malformed version",
+        "version: four\nmodel_providers: [{model: openai/gpt-4o}]\n",
+        [("version", "'four' is not a version such as v0.4.0")],
+    ),
+    (
+        "unknown top-level key",
+        HEAD + "routing_preference: []\n",
+        [("routing_preference", "unknown key (did you mean 'routing_preferences'?)")],
+    ),
+    (
+        "wrong mapping types",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: openai/gpt-4o, headers: {x-team: 1}, default: 'yes please'}\n"
+        "model_aliases: [fast]\n"
+        "routing: {classifier: {threshold: high}}\n",
+        [
+            ("model_providers[0].default", "must be a boolean, not a string"),
+            ("model_providers[0].headers.x-team", "must be a string, not an integer"),
+            ("model_aliases", "must be a mapping, not a list"),
+            ("routing.classifier.threshold", "must be a number, not a string"),
+        ],
+    ),
+    (
+        "non-string keys",
+        "version: v0.4.0\n1: x\nmodel_providers: [{model: openai/gpt-4o}]\n"
+        "model_aliases: {2: {target: openai/gpt-4o}}\n",
+        [
+            ("", "keys must be strings, not an integer"),
+            ("model_aliases", "keys must be strings, not an integer"),
+        ],
+    ),
+    (
+        "yaml control character",
+        "version: v0.4.0\x07\n",
+        [
+            (
+                "",
+                "invalid YAML: unacceptable character #x0007: special characters are not "
+                'allowed in "<unicode string>", position 15',
+            )
+        ],
+    ),
+    (
+        "yaml unhashable key",
+        "version: v0.4.0\n? [a]\n: 1\n",
+        [("", "invalid YAML at line 2, column 3: found unhashable key")],
+    ),
+    (
+        "entries of the wrong shape",
+        "version: 2024-01-01\n"
+        "model_providers:\n"
+        "  - null\n"
+        "  - model: openai/gpt-4o\n"
+        "    passthrough_auth: {a: 1}\n"
+        "    routing_preferences: [{name: x}, {description: y}]\n"
+        "routing_preferences: [code]\n"
+        "model_aliases: {fast: openai/gpt-4o}\n"
+        "model_metrics_sources: [{type: 5}, {type: cost, provider: 5}]\n"
+        "routing: {classifier: {type: 5}}\n",
+        [
+            ("version", "must be a string, not a date"),
+            ("model_providers[0]", "must be a mapping, not null"),
+            ("model_providers[1].passthrough_auth", "must be a boolean, not a mapping"),
+            ("model_providers[1].routing_preferences[0].description", "missing required key"),
+            ("model_providers[1].routing_preferences[1].name", "missing required key"),
+            ("model_metrics_sources[0].type", "must be a string, not an integer"),
+            ("model_metrics_sources[1].provider", "must be a string, not an integer"),
+            ("routing_preferences[0]", "must be a mapping, not a string"),
+            ("model_aliases.fast", "must be a mapping, not a string"),
+            ("routing.classifier.type", "must be a string, not an integer"),
+        ],
+    ),
+    (
+        "blank strings",
+        "version: v0.4.0\nmodel_providers: [{model: openai/gpt-4o, name: '  '}]\n",
+        [("model_providers[0].name", "must not be empty")],
+    ),
+]
+
+
+@invalid_cases(CASES)
+def test_invalid_config_reports_exact_issues(text: str, expected: list[tuple[str, str]]) -> None:
+    assert issues_of(text) == expected
+
+
+def test_every_problem_of_a_file_is_reported_together() -> None:
+    text = """\
+        version: v0.4.0
+        listeners: [{type: model, name: egress, port: http}]
+        model_providers:
+          - {model: openai/gpt-4o, access_key: $OPENAI_API_KEY, default: true}
+          - {model: openai/gpt-4o, default: true}
+          - {model: ollama/llama3}
+        routing_preferences:
+          - {name: code, description: code, models: [openai/gpt-5],
+             selection_policy: {prefer: cheapest}}
+          - {name: code, description: again, models: [openai/gpt-4o], colour: red}
+        routing: {classifier: {type: openai}, session_cache: {type: redis}}
+        tracing: {random_sampling: 10}
+    """
+    assert issues_of(text, env={}) == [
+        ("listeners[0].port", "must be an integer, not a string"),
+        ("model_providers[0].access_key", "environment variable OPENAI_API_KEY is unset or empty"),
+        (
+            "model_providers[2].base_url",
+            "required for provider 'ollama', which has no well-known endpoint",
+        ),
+        ("model_providers[1].model", "'openai/gpt-4o' is already declared by model_providers[0]"),
+        (
+            "model_providers[1].default",
+            "only one provider may be the default; model_providers[0] already is",
+        ),
+        ("routing_preferences[0].models[0]", "'openai/gpt-5' is not declared in model_providers"),
+        (
+            "routing_preferences[0].selection_policy.prefer",
+            "'cheapest' needs a cost source in model_metrics_sources "
+            "(digitalocean_pricing or cost_metrics)",
+        ),
+        (
+            "routing_preferences[1].colour",
+            "unknown key; expected one of: description, examples, models, name, selection_policy",
+        ),
+        ("routing_preferences[1].name", "'code' is already declared by routing_preferences[0]"),
+        ("routing.session_cache.url", "required when type is redis"),
+        ("routing.classifier.openai.base_url", "required when routing.classifier.type is openai"),
+    ]
