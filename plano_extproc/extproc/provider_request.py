@@ -47,9 +47,7 @@ class ProviderRequest:
     translation: Translation | None
 
 
-def _credential_headers(
-    provider: ModelProvider, wire: ProviderApi
-) -> tuple[tuple[str, str], ...]:
+def _credential_headers(provider: ModelProvider, wire: ProviderApi) -> tuple[tuple[str, str], ...]:
     if provider.passthrough_auth or provider.access_key is None:
         return ()
     return provider.family.credential_headers(wire, provider.access_key)
