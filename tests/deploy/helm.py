@@ -79,3 +79,11 @@ def container(pod: dict[str, Any], name: str) -> dict[str, Any]:
 
 def values_name(path: Path) -> str:
     return path.name.removesuffix("-values.yaml")
+
+
+def values(path: Path) -> tuple[str, ...]:
+    return ("--values", str(path))
+
+
+# The provider keys the chart's tests give, never real ones.
+KEYS = {"OPENAI_API_KEY": "sk-test-openai-not-real", "ANTHROPIC_API_KEY": "sk-test-anthropic"}
