@@ -78,7 +78,7 @@ from plano_extproc.failover.policy import (
 )
 from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES, MODEL_BLOCKS
-from plano_extproc.translate import Translation
+from plano_extproc.wire import Translation
 
 _PASS_BODY = ProcessingResponse(response_body=BodyResponse())
 # An answer whose body needs neither translating nor measuring passes Envoy unread.

@@ -19,10 +19,6 @@ import orjson
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
-from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
-from plano_extproc.api.conversation import ParsedRequest
-from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider, ProviderApi
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
@@ -65,7 +61,17 @@ from plano_extproc.providers.upstreams import upstreams_for
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
-from plano_extproc.translate import Translation, upstream_translation, wire_api
+from plano_extproc.wire import (
+    Translation,
+    needs_rewrite,
+    parse_request,
+    rewrite_body,
+    upstream_translation,
+    wire_api,
+)
+from plano_extproc.wire.conversation import ParsedRequest
+from plano_extproc.wire.errors import InvalidRequest
+from plano_extproc.wire.fields import excerpt
 
 log = logging.getLogger(__name__)
 

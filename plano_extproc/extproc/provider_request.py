@@ -12,14 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plano_extproc.api import needs_rewrite, rewrite_body
 from plano_extproc.config.model import ModelProvider, ProviderApi
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
 from plano_extproc.providers.upstreams import Upstream
-from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
+from plano_extproc.wire import (
+    Translation,
+    needs_rewrite,
+    rewrite_body,
+    translate_request,
+    upstream_translation,
+    wire_api,
+)
 
 ANTHROPIC_VERSION = "2023-06-01"
 # Client credentials that never reach a provider unless it is configured with passthrough_auth.

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
@@ -20,6 +19,7 @@ from plano_extproc.routing.otel_spans import (
     tracer_provider,
 )
 from plano_extproc.telemetry.trace import TraceParent, new_trace_id
+from plano_extproc.wire.conversation import Message, ParsedRequest, Role
 
 CONFIG = """\
 version: v0.4.0

@@ -14,7 +14,6 @@ from tritonclient.grpc import InferInput
 from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.utils import InferenceServerException
 
-from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.classifiers.arch_router import triton
 from plano_extproc.classifiers.arch_router.prompt import build_router_prompt
 from plano_extproc.classifiers.arch_router.triton import TritonClassifier, TritonDeadlineExceeded
@@ -31,6 +30,7 @@ from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
+from plano_extproc.wire.conversation import Message, ParsedRequest, Role
 from tests.support.kserve_server import (
     ErrorReply,
     KServeServer,
