@@ -1,28 +1,15 @@
-"""The single conversation view that every client API is parsed into."""
+"""The conversation view routing reads, whichever API the client speaks: chat-style messages,
+projected from the turns a request is read into."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from plano_extproc.config.model import Route
 from plano_extproc.contract.client_api import ClientApi
-
-
-class Role(StrEnum):
-    SYSTEM = "system"
-    DEVELOPER = "developer"
-    USER = "user"
-    ASSISTANT = "assistant"
-    TOOL = "tool"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str
+from plano_extproc.wire.ir import Image, Part, Role, Text, ToolCall, ToolResult, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +36,40 @@ class ParsedRequest:
     stream: bool
     inline_routes: tuple[Route, ...] | None
     body: dict[str, Any]
+
+
+def routing_messages(turns: Iterable[Turn]) -> tuple[Message, ...]:
+    """One message per turn, as chat would send it: a turn's tool results become TOOL messages
+    placed before the turn's own text, and an assistant turn's tool calls its tool calls."""
+    messages: list[Message] = []
+    append = messages.append
+    for turn in turns:
+        parts = turn.parts
+        if len(parts) == 1 and type(parts[0]) is Text:  # most turns: a plain text
+            append(Message(turn.role, parts[0].text))
+        elif parts:
+            _append_messages(turn.role, parts, messages)
+        else:
+            append(Message(turn.role, ""))
+    return tuple(messages)
+
+
+def _append_messages(role: Role, parts: tuple[Part, ...], messages: list[Message]) -> None:
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    results = 0
+    for part in parts:
+        if type(part) is Text:  # not its subclass Refusal, which routing never read
+            texts.append(part.text)
+        elif isinstance(part, ToolCall):
+            calls.append(part)
+        elif isinstance(part, ToolResult):
+            messages.append(Message(Role.TOOL, _text(part.content), tool_call_id=part.call_id))
+            results += 1
+    # A turn made only of tool results is fully represented by its TOOL messages.
+    if texts or not results:
+        messages.append(Message(role, "\n".join(texts), tool_calls=tuple(calls)))
+
+
+def _text(parts: tuple[Text | Image, ...]) -> str:
+    return "\n".join(part.text for part in parts if type(part) is Text)

@@ -71,9 +71,13 @@ def required(obj: Mapping[str, Any], key: str, parent: str) -> Any:
     try:
         return obj[key]
     except KeyError:
-        raise InvalidRequest(
-            f"{child(parent, key)}: required field is missing", reason=reasons.MISSING_FIELD
-        ) from None
+        raise missing(key, parent) from None
+
+
+def missing(key: str, parent: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{child(parent, key)}: required field is missing", reason=reasons.MISSING_FIELD
+    )
 
 
 def expect_str(value: object, path: str) -> str:
@@ -102,7 +106,11 @@ def required_nonempty_list(
 
 
 def required_str(obj: Mapping[str, Any], key: str, parent: str) -> str:
-    value = required(obj, key, parent)
+    # The hot path of every reader: `required` is inlined.
+    try:
+        value = obj[key]
+    except KeyError:
+        raise missing(key, parent) from None
     if isinstance(value, str):
         return value
     raise wrong_type(child(parent, key), "a string", value)

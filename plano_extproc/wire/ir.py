@@ -1,23 +1,45 @@
 """The neutral model every wire format is read into and written from.
 
-Each API is translated through this model rather than pairwise, so a chat→Anthropic and a
-Messages→chat translation share one reader and one writer per format. It keeps what the APIs
-have in common; what only one API can express is either rejected by its reader (when dropping
-it would change the answer) or dropped (when it only tunes it), as each reader documents.
+A client request is read once into a `Transcript`: routing reads its conversation view
+(`conversation.Message`) off it, and a translation turns it into a neutral `Request` for another
+API's writer. Each API is translated through this model rather than pairwise, so a
+chat→Anthropic and a Messages→chat translation share one reader and one writer per format. It
+keeps what the APIs have in common; what only one API can express is either refused when the
+request is translated (when dropping it would change the answer) or dropped (when it only tunes
+it), as each reader documents.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from plano_extproc.wire.conversation import Role
+from plano_extproc.wire.errors import InvalidRequest
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    DEVELOPER = "developer"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+# The roles whose turns instruct the model rather than converse with it.
+INSTRUCTION_ROLES = frozenset({Role.SYSTEM, Role.DEVELOPER})
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal(Text):
+    """The text of an answer the model declined to give: sent on as text, but not part of the
+    conversation routing reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +69,41 @@ Part = Text | Image | ToolCall | ToolResult
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One conversation turn. `role` is USER or ASSISTANT; tool results are USER parts."""
+    """One conversation turn, in the client's order. SYSTEM and DEVELOPER turns are
+    instructions; tool results are USER parts; a TOOL turn is a chat `function` message, a
+    result without a call id that no other API can carry."""
 
     role: Role
     parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A client request's conversation, read once, and the first part of it that a translation
+    would refuse (None when it can be translated), noted rather than raised since routing needs
+    the request all the same."""
+
+    turns: tuple[Turn, ...]
+    untranslatable: InvalidRequest | None = None
+
+    def check_translatable(self) -> None:
+        if self.untranslatable is not None:
+            raise self.untranslatable
+
+
+def joined_text(parts: Iterable[Part]) -> str:
+    """The text of instructions given as parts, one part per line."""
+    return "\n".join(part.text for part in parts if isinstance(part, Text))
+
+
+def instructions(turns: Iterable[Turn]) -> tuple[str, ...]:
+    """The text of each instruction turn, for APIs that keep instructions apart."""
+    return tuple(joined_text(turn.parts) for turn in turns if turn.role in INSTRUCTION_ROLES)
+
+
+def dialogue(turns: Iterable[Turn]) -> tuple[Turn, ...]:
+    """The turns that are not instructions."""
+    return tuple(turn for turn in turns if turn.role not in INSTRUCTION_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +128,8 @@ class ToolChoice:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A generation request. `system` keeps the client's separate instructions apart."""
+    """A generation request, as a translation writes it. `system` keeps the client's
+    instructions apart; `turns` are USER and ASSISTANT turns."""
 
     system: tuple[str, ...]
     turns: tuple[Turn, ...]

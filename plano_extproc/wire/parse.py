@@ -1,4 +1,4 @@
-"""Entry point: a client request body, in any of the three APIs, → ParsedRequest."""
+"""Entry point: a client request body, in any of the three APIs, → ParsedRequest, read once."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from typing import Any
 from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.wire import reasons
-from plano_extproc.wire.chat.view import chat_messages
-from plano_extproc.wire.conversation import Message, ParsedRequest
+from plano_extproc.wire.chat.requests import read_chat_transcript
+from plano_extproc.wire.conversation import ParsedRequest, routing_messages
 from plano_extproc.wire.errors import InvalidRequest
 from plano_extproc.wire.fields import json_type, optional_bool, optional_str
 from plano_extproc.wire.inline_routes import inline_routes
+from plano_extproc.wire.ir import Transcript
 from plano_extproc.wire.json_codec import decode_json
-from plano_extproc.wire.messages.view import anthropic_messages
-from plano_extproc.wire.responses.view import responses_messages
+from plano_extproc.wire.messages.requests import read_messages_transcript
+from plano_extproc.wire.responses.requests import read_responses_transcript
 
-_CONVERSATION_PARSERS: dict[ClientApi, Callable[[dict[str, Any]], tuple[Message, ...]]] = {
-    ClientApi.CHAT: chat_messages,
-    ClientApi.MESSAGES: anthropic_messages,
-    ClientApi.RESPONSES: responses_messages,
+_READERS: dict[ClientApi, Callable[[dict[str, Any]], Transcript]] = {
+    ClientApi.CHAT: read_chat_transcript,
+    ClientApi.MESSAGES: read_messages_transcript,
+    ClientApi.RESPONSES: read_responses_transcript,
 }
 
 
@@ -44,12 +45,17 @@ def parse_body(api: ClientApi, body: object) -> ParsedRequest:
             f"request body: expected a JSON object, got {json_type(body)}",
             reason=reasons.BODY_NOT_OBJECT,
         )
-    messages = _CONVERSATION_PARSERS[api](body)
+    transcript = read_transcript(api, body)
     return ParsedRequest(
         api=api,
         model=optional_str(body, "model", ""),
-        messages=messages,
+        messages=routing_messages(transcript.turns),
         stream=optional_bool(body, "stream", ""),
         inline_routes=inline_routes(body),
         body=body,
     )
+
+
+def read_transcript(api: ClientApi, body: dict[str, Any]) -> Transcript:
+    """The conversation of a decoded body in `api`; raises InvalidRequest."""
+    return _READERS[api](body)

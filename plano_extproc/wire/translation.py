@@ -18,10 +18,10 @@ from plano_extproc.config.model import ModelProvider, ProviderApi
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.wire.chat.common import error_from_openai, openai_error
 from plano_extproc.wire.chat.completions import read_chat_completion, write_chat_completion
-from plano_extproc.wire.chat.requests import read_chat_request, write_chat_request
+from plano_extproc.wire.chat.requests import neutral_chat_request, write_chat_request
 from plano_extproc.wire.chat.streams import ChunkDecoder, ChunkEncoder
 from plano_extproc.wire.errors import TranslationError
-from plano_extproc.wire.ir import ApiError, Completion, Request, kind_for_status
+from plano_extproc.wire.ir import ApiError, Completion, Request, Transcript, kind_for_status
 from plano_extproc.wire.json_codec import encode_json
 from plano_extproc.wire.lenient import json_bytes, json_object
 from plano_extproc.wire.messages.common import anthropic_error, error_from_anthropic
@@ -30,12 +30,13 @@ from plano_extproc.wire.messages.completions import (
     write_messages_completion,
 )
 from plano_extproc.wire.messages.requests import (
-    read_messages_request,
+    neutral_messages_request,
     write_messages_request,
 )
 from plano_extproc.wire.messages.streams import EventDecoder, EventEncoder
+from plano_extproc.wire.parse import read_transcript
 from plano_extproc.wire.responses.completions import write_responses_completion
-from plano_extproc.wire.responses.requests import read_responses_request
+from plano_extproc.wire.responses.requests import neutral_responses_request
 from plano_extproc.wire.responses.streams import EventEncoder as ResponsesEventEncoder
 from plano_extproc.wire.streams import StreamDecoder, StreamEncoder, StreamTranslator
 
@@ -76,7 +77,7 @@ _TRANSLATIONS = {route: translation for translation, route in _ROUTES.items()}
 
 @dataclass(frozen=True, slots=True)
 class _ClientSide:
-    read_request: Callable[[dict[str, Any]], Request]
+    neutral_request: Callable[[dict[str, Any], Transcript], Request]  # given the read body
     write_completion: Callable[[Completion], dict[str, Any]]
     write_error: Callable[[ApiError], dict[str, Any]]
     stream_encoder: Callable[[bool], StreamEncoder]  # given whether usage was asked for
@@ -97,19 +98,19 @@ def _openai_error_body(error: ApiError) -> dict[str, Any]:
 
 _CLIENTS = {
     ClientApi.CHAT: _ClientSide(
-        read_request=read_chat_request,
+        neutral_request=neutral_chat_request,
         write_completion=write_chat_completion,
         write_error=_openai_error_body,
         stream_encoder=lambda include_usage: ChunkEncoder(include_usage=include_usage),
     ),
     ClientApi.MESSAGES: _ClientSide(
-        read_request=read_messages_request,
+        neutral_request=neutral_messages_request,
         write_completion=write_messages_completion,
         write_error=anthropic_error,
         stream_encoder=lambda _: EventEncoder(),
     ),
     ClientApi.RESPONSES: _ClientSide(
-        read_request=read_responses_request,
+        neutral_request=neutral_responses_request,
         write_completion=write_responses_completion,
         write_error=_openai_error_body,
         stream_encoder=lambda _: ResponsesEventEncoder(),
@@ -164,7 +165,8 @@ def translate_request(translation: Translation, body: dict[str, Any], *, model: 
     Routing fields are not carried over. InvalidRequest (400) for a request the upstream
     API cannot express; see the readers and writers for what is refused and what is dropped.
     """
-    request = _CLIENTS[translation.client].read_request(body)
+    transcript = read_transcript(translation.client, body)
+    request = _CLIENTS[translation.client].neutral_request(body, transcript)
     return encode_json(_UPSTREAMS[translation.upstream].write_request(request, model))
 
 

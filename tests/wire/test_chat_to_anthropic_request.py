@@ -278,7 +278,9 @@ def test_untranslatable_fields_are_refused(extra: dict[str, Any], message: str) 
             {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [{"id": "c", "type": "custom", "custom": {}}],
+                "tool_calls": [
+                    {"id": "c", "type": "custom", "custom": {"name": "grep", "input": "x"}}
+                ],
             },
             'messages[0].tool_calls[0].type: "custom" tool calls have no upstream equivalent',
         ),

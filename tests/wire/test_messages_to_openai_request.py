@@ -265,8 +265,9 @@ def refused(body: dict[str, Any]) -> str:
                     }
                 ]
             },
-            f'{UNTRANSLATABLE}: messages[0].content[0]: "tool_use" blocks in user turns have no '
-            "upstream equivalent",
+            # Refused as the request is read, before any translation, as clients always saw it.
+            "invalid_value: messages[0].content[0]: tool_use blocks are only allowed in assistant "
+            "messages",
         ),
         (
             {

@@ -5,7 +5,8 @@ import pytest
 
 from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES as MAX_BODY_BYTES
 from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.wire import InvalidRequest, parse_request
+from plano_extproc.wire import InvalidRequest, Message, Role, parse_body, parse_request
+from plano_extproc.wire.parse import read_transcript
 from tests.wire.support import assert_invalid
 
 CHAT_BODY = b'{"messages":[{"role":"user","content":"hi"}]}'
@@ -124,3 +125,48 @@ def test_integers_beyond_64_bits_are_read_as_the_nearest_float() -> None:
     parsed = parse_request(ClientApi.CHAT, CHAT_BODY[:-1] + b',"seed":1180591620717411303424}')
 
     assert parsed.body["seed"] == float(2**70)
+
+
+def test_what_no_other_api_can_express_is_read_for_routing_and_noted_for_translation() -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "AA==", "format": "wav"}}
+    body = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "listen"}, audio]},
+            {"role": "function", "name": "f", "content": "old"},
+        ]
+    }
+
+    transcript = read_transcript(ClientApi.CHAT, body)
+
+    assert parse_body(ClientApi.CHAT, body).messages == (
+        Message(Role.USER, "listen"),
+        Message(Role.TOOL, "old"),
+    )
+    # The first problem in reading order is the one a translation raises.
+    assert transcript.untranslatable is not None
+    assert (transcript.untranslatable.message, transcript.untranslatable.reason) == (
+        'messages[0].content[1]: content of type "input_audio" has no upstream equivalent',
+        "untranslatable",
+    )
+
+
+def test_a_malformed_request_is_refused_even_after_an_untranslatable_part() -> None:
+    body = {
+        "messages": [
+            {"role": "user", "content": [{"type": "input_audio"}]},
+            {"role": "user", "content": [{"type": "text"}]},
+        ]
+    }
+
+    assert_invalid(
+        ClientApi.CHAT,
+        body,
+        "messages[1].content[0].text: required field is missing",
+        "missing_field",
+    )
+
+
+def test_a_translatable_request_notes_nothing() -> None:
+    body = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}
+
+    assert read_transcript(ClientApi.CHAT, body).untranslatable is None

@@ -203,7 +203,8 @@ def refused(body: dict[str, Any]) -> str:
         ({"input": 5}, "wrong_type: input: expected a string or a list of input items, got number"),
         (
             {"input": [{"role": "tool", "content": "x"}]},
-            'invalid_value: input[0].role: unknown role "tool"; expected one of user, assistant',
+            'invalid_value: input[0].role: unknown role "tool"; '
+            "expected one of system, developer, user, assistant",
         ),
         (
             {"input": "x", "max_output_tokens": -1},

@@ -1,8 +1,11 @@
-"""OpenAI Chat Completions request bodies ⇄ the neutral Request.
+"""OpenAI Chat Completions request bodies ⇄ the neutral model.
 
-Reading (a chat client routed to Anthropic):
-- system and developer messages become the instructions, in order, wherever they stood;
-- `n` above 1, a JSON `response_format` and the deprecated `functions` are refused (400):
+Reading (every chat request, for routing; its translation when routed to Anthropic):
+- each message is a turn in the client's order; system and developer messages are instructions,
+  wherever they stood, tool messages a user turn's tool result;
+- the deprecated `function` role (a tool result without a call id) and custom tool calls are read
+  for routing, and tool calls of types unknown to us skipped, but a translation refuses them, as
+  it refuses `n` above 1, a JSON `response_format` and the deprecated `functions` (400):
   Anthropic returns a single choice and has no JSON mode, and ignoring them would change the
   answer the client gets;
 - tuning with no Anthropic counterpart is dropped: logprobs, seed, penalties, logit_bias,
@@ -19,51 +22,51 @@ Writing (an Anthropic client routed to an OpenAI-compatible upstream):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from plano_extproc.wire.chat.common import chat_tool_call
-from plano_extproc.wire.conversation import Role
-from plano_extproc.wire.errors import untranslatable
+from plano_extproc.wire.content import PartTypes, read_content, refusal_part, text_part
+from plano_extproc.wire.errors import TranslationProblems, untranslatable
 from plano_extproc.wire.fields import (
     child,
     expect_object,
     optional_bool,
     optional_flag,
-    optional_list,
     optional_number,
     optional_object,
     optional_positive_int,
     optional_str,
     required,
+    required_choice,
     required_nonempty_list,
     required_str,
     string_list,
+    wrong_type,
 )
 from plano_extproc.wire.ir import (
     Image,
     Part,
     Request,
+    Role,
     Text,
     Tool,
     ToolCall,
     ToolChoice,
     ToolChoiceMode,
     ToolResult,
+    Transcript,
     Turn,
+    dialogue,
+    instructions,
 )
-from plano_extproc.wire.openai_fields import (
-    PartReader,
-    joined_text,
-    read_parts,
-    read_tool_choice,
-    read_tools,
-    text_part,
-)
+from plano_extproc.wire.openai_tools import read_tool_choice, read_tools
 
 _SYSTEM_SEPARATOR = "\n\n"
-_SYSTEM_ROLES = frozenset({"system", "developer"})
 _TEXT_FORMATS = frozenset({"text"})
+# The deprecated function-result role is a tool result without a call id.
+_ROLES = {**{role.value: role for role in Role}, "function": Role.TOOL}
+# Where each tool call type keeps its arguments: `{"type": kind, kind: {"name", key}}`.
+_TOOL_CALL_ARGUMENTS = {"function": "arguments", "custom": "input"}
 
 
 def _image_part(part: dict[str, Any], path: str) -> Image:
@@ -74,13 +77,13 @@ def _image_part(part: dict[str, Any], path: str) -> Image:
     return Image(required_str(expect_object(image, image_path), "url", image_path))
 
 
-def _refusal_part(part: dict[str, Any], path: str) -> Text:
-    return Text(required_str(part, "refusal", path))
-
-
-_TEXT_PARTS: dict[str, PartReader] = {"text": text_part}
-_USER_PARTS: dict[str, PartReader] = {"text": text_part, "image_url": _image_part}
-_ASSISTANT_PARTS: dict[str, PartReader] = {"text": text_part, "refusal": _refusal_part}
+_TEXT_PARTS: PartTypes[Text] = PartTypes(checked={"text": text_part})
+_USER_PARTS: PartTypes[Text | Image] = PartTypes(
+    checked={"text": text_part}, translated={"image_url": _image_part}
+)
+_ASSISTANT_PARTS: PartTypes[Text] = PartTypes(
+    checked={"text": text_part}, translated={"refusal": refusal_part}
+)
 
 
 def _function(obj: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
@@ -88,26 +91,77 @@ def _function(obj: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     return expect_object(required(obj, "function", path), function_path), function_path
 
 
-def read_chat_request(body: dict[str, Any]) -> Request:
+def read_chat_transcript(body: dict[str, Any]) -> Transcript:
+    problems = TranslationProblems()
+    items = required_nonempty_list(body, "messages", "", "a list of messages", "message")
+    turns = tuple(_turn(item, f"messages[{index}]", problems) for index, item in enumerate(items))
+    return Transcript(turns, problems.first)
+
+
+def _turn(value: object, path: str, problems: TranslationProblems) -> Turn:
+    message = expect_object(value, path, "a message object")
+    role = required_choice(message, "role", path, _ROLES, "role")
+    if role is Role.ASSISTANT:
+        # An assistant turn may be only tool calls (or a refusal), so its content may be absent.
+        content = read_content(message, "content", path, _ASSISTANT_PARTS, problems, optional=True)
+        return Turn(role, content + _tool_calls(message, path, problems))
+    if role is Role.USER:
+        return Turn(role, read_content(message, "content", path, _USER_PARTS, problems))
+    if role is Role.TOOL:
+        return _tool_turn(message, path, problems)
+    return Turn(role, read_content(message, "content", path, _TEXT_PARTS, problems))
+
+
+def _tool_turn(message: dict[str, Any], path: str, problems: TranslationProblems) -> Turn:
+    """A tool message is a user turn's tool result. A `function` message answers no call id,
+    so it stays a TOOL turn, which no other API can carry."""
+    if message["role"] == "function":
+        problems.note(child(path, "role"), 'the "function" role has no upstream equivalent')
+        return Turn(Role.TOOL, read_content(message, "content", path, _TEXT_PARTS, problems))
+    content = read_content(message, "content", path, _TEXT_PARTS, problems)
+    return Turn(Role.USER, (ToolResult(required_str(message, "tool_call_id", path), content),))
+
+
+def _tool_calls(
+    message: dict[str, Any], path: str, problems: TranslationProblems
+) -> tuple[ToolCall, ...]:
+    value = message.get("tool_calls")
+    if value is None:
+        return ()
+    calls_path = child(path, "tool_calls")
+    if not isinstance(value, list):
+        raise wrong_type(calls_path, "a list of tool calls", value)
+    calls = (
+        _tool_call(item, f"{calls_path}[{index}]", problems) for index, item in enumerate(value)
+    )
+    return tuple(call for call in calls if call is not None)
+
+
+def _tool_call(value: object, path: str, problems: TranslationProblems) -> ToolCall | None:
+    """A function or custom tool call; calls of types unknown to us are skipped."""
+    call = expect_object(value, path, "a tool call object")
+    kind = optional_str(call, "type", path) or "function"
+    if kind != "function":
+        problems.note(child(path, "type"), f'"{kind}" tool calls have no upstream equivalent')
+    arguments_key = _TOOL_CALL_ARGUMENTS.get(kind)
+    if arguments_key is None:
+        return None
+    payload_path = child(path, kind)
+    payload = expect_object(required(call, kind, path), payload_path)
+    return ToolCall(
+        id=required_str(call, "id", path),
+        name=required_str(payload, "name", payload_path),
+        arguments=required_str(payload, arguments_key, payload_path),
+    )
+
+
+def neutral_chat_request(body: dict[str, Any], transcript: Transcript) -> Request:
+    """The request as a translation writes it; InvalidRequest (400) for what it cannot."""
     _refuse_untranslatable(body)
-    system: list[str] = []
-    turns: list[Turn] = []
-    messages = required_nonempty_list(body, "messages", "", "a list of messages", "message")
-    for index, value in enumerate(messages):
-        path = f"messages[{index}]"
-        message = expect_object(value, path, "a message object")
-        role = required_str(message, "role", path)
-        if role in _SYSTEM_ROLES:
-            system.append(_system_text(message, path))
-            continue
-        reader = _TURN_READERS.get(role)
-        if reader is None:
-            problem = f'the "{role}" role has no upstream equivalent'
-            raise untranslatable(child(path, "role"), problem)
-        turns.append(reader(message, path))
+    transcript.check_translatable()
     return Request(
-        system=tuple(system),
-        turns=tuple(turns),
+        system=instructions(transcript.turns),
+        turns=dialogue(transcript.turns),
         max_tokens=_max_tokens(body),
         temperature=optional_number(body, "temperature", ""),
         top_p=optional_number(body, "top_p", ""),
@@ -134,59 +188,6 @@ def _refuse_untranslatable(body: dict[str, Any]) -> None:
 def _max_tokens(body: dict[str, Any]) -> int | None:
     newer = optional_positive_int(body, "max_completion_tokens", "")
     return newer if newer is not None else optional_positive_int(body, "max_tokens", "")
-
-
-def _system_text(message: dict[str, Any], path: str) -> str:
-    return joined_text(
-        read_parts(required(message, "content", path), child(path, "content"), _TEXT_PARTS)
-    )
-
-
-def _user_turn(message: dict[str, Any], path: str) -> Turn:
-    content = required(message, "content", path)
-    return Turn(Role.USER, read_parts(content, child(path, "content"), _USER_PARTS))
-
-
-def _assistant_turn(message: dict[str, Any], path: str) -> Turn:
-    content = message.get("content")
-    parts: tuple[Part, ...] = (
-        () if content is None else read_parts(content, child(path, "content"), _ASSISTANT_PARTS)
-    )
-    return Turn(Role.ASSISTANT, parts + _tool_calls(message, path))
-
-
-def _tool_calls(message: dict[str, Any], path: str) -> tuple[ToolCall, ...]:
-    calls_path = child(path, "tool_calls")
-    calls = []
-    for index, value in enumerate(optional_list(message, "tool_calls", path, "a list")):
-        call_path = f"{calls_path}[{index}]"
-        call = expect_object(value, call_path, "a tool call object")
-        kind = optional_str(call, "type", call_path) or "function"
-        if kind != "function":
-            problem = f'"{kind}" tool calls have no upstream equivalent'
-            raise untranslatable(child(call_path, "type"), problem)
-        function, function_path = _function(call, call_path)
-        calls.append(
-            ToolCall(
-                id=required_str(call, "id", call_path),
-                name=required_str(function, "name", function_path),
-                arguments=required_str(function, "arguments", function_path),
-            )
-        )
-    return tuple(calls)
-
-
-def _tool_turn(message: dict[str, Any], path: str) -> Turn:
-    content = read_parts(required(message, "content", path), child(path, "content"), _TEXT_PARTS)
-    result = ToolResult(required_str(message, "tool_call_id", path), content)
-    return Turn(Role.USER, (result,))
-
-
-_TURN_READERS: dict[str, Callable[[dict[str, Any], str], Turn]] = {
-    "user": _user_turn,
-    "assistant": _assistant_turn,
-    "tool": _tool_turn,
-}
 
 
 def write_chat_request(request: Request, *, model: str) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""Anthropic Messages request bodies ⇄ the neutral Request.
+"""Anthropic Messages request bodies ⇄ the neutral model.
 
-Reading (a Messages client routed to an OpenAI-compatible upstream):
+Reading (every Messages request, for routing; its translation when routed to an
+OpenAI-compatible upstream):
+- `max_tokens` is required, as Anthropic requires it;
+- the system prompt is the first turn, an instruction turn; within a user turn, tool results
+  stay where the client put them;
 - thinking blocks (and the `thinking` setting) are dropped: the reasoning of one vendor's model
   cannot be replayed to another's; so is a tool result's `is_error`, which OpenAI tool
   messages cannot carry (the result's text still says what went wrong);
-- server tools (web search, code execution, ...) and blocks only they produce are refused (400),
-  as are documents; `top_k`, `service_tier` and cache controls are dropped.
+- server tools (web search, code execution, ...) and blocks only they produce are refused (400)
+  by a translation, as are documents; `top_k`, `service_tier` and cache controls are dropped.
 
 Writing (a chat or Responses client routed to Anthropic):
 - `max_tokens` is required by Anthropic: a request without a limit gets DEFAULT_MAX_TOKENS;
@@ -20,37 +24,41 @@ Writing (a chat or Responses client routed to Anthropic):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from plano_extproc.wire.conversation import Role
-from plano_extproc.wire.errors import untranslatable
+from plano_extproc.wire.content import PartTypes, read_content, read_parts, text_part
+from plano_extproc.wire.errors import TranslationProblems, untranslatable
 from plano_extproc.wire.fields import (
     child,
     expect_object,
+    invalid_value,
     optional_bool,
     optional_flag,
     optional_list,
     optional_number,
     optional_object,
-    optional_positive_int,
     optional_str,
     required,
     required_choice,
     required_nonempty_list,
     required_str,
     string_list,
+    wrong_type,
 )
 from plano_extproc.wire.ir import (
     Image,
     Part,
     Request,
+    Role,
     Text,
     Tool,
     ToolCall,
     ToolChoice,
     ToolChoiceMode,
     ToolResult,
+    Transcript,
     Turn,
+    dialogue,
 )
 from plano_extproc.wire.json_codec import encode_json
 from plano_extproc.wire.messages.common import (
@@ -59,12 +67,11 @@ from plano_extproc.wire.messages.common import (
     sendable,
     tool_input,
 )
-from plano_extproc.wire.openai_fields import PartReader, read_parts, text_part
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_TEMPERATURE = 1.0
 _ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
-_DROPPED_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+_THINKING = frozenset({"thinking", "redacted_thinking"})
 # Anthropic's own tool types carry a version suffix; a client-defined tool has "custom" or none.
 _CLIENT_TOOL_TYPES = frozenset({"custom"})
 _TOOL_CHOICE_MODES = {
@@ -84,7 +91,7 @@ def _image_block(block: dict[str, Any], path: str) -> Image:
     return Image(url)
 
 
-def _tool_use_block(block: dict[str, Any], path: str) -> ToolCall:
+def _tool_use_block(block: dict[str, Any], path: str, _: TranslationProblems) -> ToolCall:
     arguments = expect_object(required(block, "input", path), child(path, "input"))
     return ToolCall(
         id=required_str(block, "id", path),
@@ -93,28 +100,88 @@ def _tool_use_block(block: dict[str, Any], path: str) -> ToolCall:
     )
 
 
-def _tool_result_block(block: dict[str, Any], path: str) -> ToolResult:
-    content = block.get("content")
-    return ToolResult(
-        call_id=required_str(block, "tool_use_id", path),
-        content=() if content is None else read_parts(content, child(path, "content"), _MEDIA),
-    )
+def _tool_result_block(
+    block: dict[str, Any], path: str, problems: TranslationProblems
+) -> ToolResult:
+    call_id = required_str(block, "tool_use_id", path)
+    content = read_content(block, "content", path, _MEDIA, problems, optional=True)
+    return ToolResult(call_id, content)
 
 
-_MEDIA: dict[str, PartReader] = {"text": text_part, "image": _image_block}
-_BLOCKS: dict[Role, dict[str, Callable[[dict[str, Any], str], Part]]] = {
-    Role.USER: {**_MEDIA, "tool_result": _tool_result_block},
-    Role.ASSISTANT: {"text": text_part, "tool_use": _tool_use_block},
+def _only_in(
+    role: Role, kind: str
+) -> Callable[[dict[str, Any], str, TranslationProblems], NoReturn]:
+    def refuse(_: dict[str, Any], path: str, __: TranslationProblems) -> NoReturn:
+        raise invalid_value(path, f"{kind} blocks are only allowed in {role} messages")
+
+    return refuse
+
+
+_MEDIA: PartTypes[Text | Image] = PartTypes(
+    checked={"text": text_part}, translated={"image": _image_block}
+)
+_SYSTEM: PartTypes[Text] = PartTypes(checked={"text": text_part})
+_BLOCKS: dict[Role, PartTypes[Part]] = {
+    Role.USER: PartTypes(
+        checked={
+            "text": text_part,
+            "tool_result": _tool_result_block,
+            "tool_use": _only_in(Role.ASSISTANT, "tool_use"),
+        },
+        translated={"image": _image_block},
+        dropped=_THINKING,
+        unknown='"{kind}" blocks in user turns have no upstream equivalent',
+    ),
+    Role.ASSISTANT: PartTypes(
+        checked={
+            "text": text_part,
+            "tool_use": _tool_use_block,
+            "tool_result": _only_in(Role.USER, "tool_result"),
+        },
+        dropped=_THINKING,
+        unknown='"{kind}" blocks in assistant turns have no upstream equivalent',
+    ),
 }
 
 
-def read_messages_request(body: dict[str, Any]) -> Request:
+def read_messages_transcript(body: dict[str, Any]) -> Transcript:
+    _check_max_tokens(required(body, "max_tokens", ""))
+    items = required_nonempty_list(body, "messages", "", "a list of messages", "message")
+    problems = TranslationProblems()
+    system = _system(body, problems)
+    turns = (_turn(item, f"messages[{index}]", problems) for index, item in enumerate(items))
+    return Transcript((*system, *turns), problems.first)
+
+
+def _check_max_tokens(value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise wrong_type("max_tokens", "a positive integer", value)
+    if value < 1:
+        raise invalid_value("max_tokens", f"expected a positive integer, got {value}")
+
+
+def _system(body: dict[str, Any], problems: TranslationProblems) -> tuple[Turn, ...]:
+    system = body.get("system")
+    if system is None:
+        return ()
+    return (Turn(Role.SYSTEM, read_parts(system, "system", _SYSTEM, problems)),)
+
+
+def _turn(value: object, path: str, problems: TranslationProblems) -> Turn:
+    message = expect_object(value, path, "a message object")
+    role = required_choice(message, "role", path, _ROLES, "role")
+    return Turn(role, read_content(message, "content", path, _BLOCKS[role], problems))
+
+
+def neutral_messages_request(body: dict[str, Any], transcript: Transcript) -> Request:
+    """The request as a translation writes it; InvalidRequest (400) for what it cannot."""
     metadata = optional_object(body, "metadata", "") or {}
     choice, parallel = _tool_choice(body)
+    transcript.check_translatable()
     return Request(
-        system=_system(body),
-        turns=tuple(_turns(body)),
-        max_tokens=optional_positive_int(body, "max_tokens", ""),
+        system=_instructions(transcript.turns),
+        turns=dialogue(transcript.turns),
+        max_tokens=body["max_tokens"],  # checked when the request was read
         temperature=optional_number(body, "temperature", ""),
         top_p=optional_number(body, "top_p", ""),
         stop=string_list(optional_list(body, "stop_sequences", "", "a list"), "stop_sequences"),
@@ -126,44 +193,15 @@ def read_messages_request(body: dict[str, Any]) -> Request:
     )
 
 
-def _system(body: dict[str, Any]) -> tuple[str, ...]:
-    system = body.get("system")
-    if system is None:
-        return ()
-    texts = read_parts(system, "system", {"text": text_part})
-    return tuple(part.text for part in texts if isinstance(part, Text))
-
-
-def _turns(body: dict[str, Any]) -> list[Turn]:
-    turns = []
-    for index, value in enumerate(
-        required_nonempty_list(body, "messages", "", "a list of messages", "message")
-    ):
-        path = f"messages[{index}]"
-        message = expect_object(value, path, "a message object")
-        role = required_choice(message, "role", path, _ROLES, "role")
-        turns.append(Turn(role, _blocks(required(message, "content", path), path, role)))
-    return turns
-
-
-def _blocks(content: object, path: str, role: Role) -> tuple[Part, ...]:
-    content_path = child(path, "content")
-    if not isinstance(content, list):
-        return read_parts(content, content_path, {})  # a string, or the type error
-    readers = _BLOCKS[role]
-    parts = []
-    for index, value in enumerate(content):
-        block_path = f"{content_path}[{index}]"
-        block = expect_object(value, block_path, "a content block object")
-        kind = required_str(block, "type", block_path)
-        if kind in _DROPPED_BLOCKS:
-            continue
-        reader = readers.get(kind)
-        if reader is None:
-            problem = f'"{kind}" blocks in {role} turns have no upstream equivalent'
-            raise untranslatable(block_path, problem)
-        parts.append(reader(block, block_path))
-    return tuple(parts)
+def _instructions(turns: tuple[Turn, ...]) -> tuple[str, ...]:
+    """The system prompt's text blocks, each one instruction."""
+    return tuple(
+        part.text
+        for turn in turns
+        if turn.role is Role.SYSTEM
+        for part in turn.parts
+        if isinstance(part, Text)
+    )
 
 
 def _tools(body: dict[str, Any]) -> tuple[Tool, ...]:

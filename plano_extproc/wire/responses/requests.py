@@ -1,12 +1,15 @@
-"""OpenAI Responses request bodies → the neutral Request (a Responses client routed to Anthropic).
+"""OpenAI Responses request bodies → the neutral model (a Responses client is translated when
+routed to Anthropic, or to Chat Completions elsewhere).
 
-- `instructions` and system or developer message items become the instructions;
+- `instructions` are the first turn, an instruction turn, as are system or developer message
+  items wherever they stand;
 - message, function_call and function_call_output items become turns; reasoning items are
   dropped, like thinking blocks, and so are `reasoning`, `store`, `include`, `truncation`,
   `metadata` and `service_tier`;
-- refused (400): `previous_response_id` (the gateway replaces it by the stored conversation
-  when `state_storage` is configured, before translating) and `conversation`, whose state is
-  stored at OpenAI, a JSON `text.format`, built-in tools, file inputs and other item types.
+- a translation refuses (400): `previous_response_id` (the gateway replaces it by the stored
+  conversation when `state_storage` is configured, before translating) and `conversation`,
+  whose state is stored at OpenAI, a JSON `text.format`, built-in tools, file inputs and the
+  item types other than those above, which routing skips.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plano_extproc.wire.conversation import Role
-from plano_extproc.wire.errors import untranslatable
+from plano_extproc.wire.content import PartTypes, read_content, refusal_part, text_part
+from plano_extproc.wire.errors import TranslationProblems, untranslatable
 from plano_extproc.wire.fields import (
     child,
     expect_object,
+    invalid_value,
     optional_bool,
     optional_flag,
     optional_number,
@@ -30,18 +34,22 @@ from plano_extproc.wire.fields import (
     required_str,
     wrong_type,
 )
-from plano_extproc.wire.ir import Image, Request, Text, ToolCall, ToolResult, Turn
-from plano_extproc.wire.openai_fields import (
-    PartReader,
-    joined_text,
-    read_parts,
-    read_tool_choice,
-    read_tools,
-    text_part,
+from plano_extproc.wire.ir import (
+    Image,
+    Request,
+    Role,
+    Text,
+    ToolCall,
+    ToolResult,
+    Transcript,
+    Turn,
+    dialogue,
+    instructions,
 )
+from plano_extproc.wire.openai_tools import read_tool_choice, read_tools
 
-_SYSTEM_ROLES = frozenset({"system", "developer"})
-_ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
+# Tool results arrive as function_call_output items, never as a message role.
+_ROLES = {role.value: role for role in Role if role is not Role.TOOL}
 _DROPPED_ITEMS = frozenset({"reasoning"})
 _STATEFUL_FIELDS = {
     "previous_response_id": "stored conversation state cannot be used upstream without the "
@@ -58,17 +66,10 @@ def _image_part(part: dict[str, Any], path: str) -> Image:
     return Image(url)
 
 
-def _refusal_part(part: dict[str, Any], path: str) -> Text:
-    return Text(required_str(part, "refusal", path))
-
-
-_PARTS: dict[str, PartReader] = {
-    "input_text": text_part,
-    "output_text": text_part,
-    "text": text_part,
-    "input_image": _image_part,
-    "refusal": _refusal_part,
-}
+_PARTS: PartTypes[Text | Image] = PartTypes(
+    checked={"input_text": text_part, "output_text": text_part, "text": text_part},
+    translated={"input_image": _image_part, "refusal": refusal_part},
+)
 
 
 def _same_object(obj: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
@@ -76,22 +77,73 @@ def _same_object(obj: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     return obj, path
 
 
-def read_responses_request(body: dict[str, Any]) -> Request:
+def read_responses_transcript(body: dict[str, Any]) -> Transcript:
+    problems = TranslationProblems()
+    given = optional_str(body, "instructions", "")
+    leading = () if given is None else (Turn(Role.SYSTEM, (Text(given),)),)
+    turns = _input_turns(required(body, "input", ""), problems)
+    return Transcript(leading + turns, problems.first)
+
+
+def _input_turns(value: object, problems: TranslationProblems) -> tuple[Turn, ...]:
+    if isinstance(value, str):
+        return (Turn(Role.USER, (Text(value),)),)
+    if not isinstance(value, list):
+        raise wrong_type("input", "a string or a list of input items", value)
+    if not value:
+        raise invalid_value("input", "must contain at least one item")
+    turns = (_item_turn(item, f"input[{index}]", problems) for index, item in enumerate(value))
+    return tuple(turn for turn in turns if turn is not None)
+
+
+def _item_turn(value: object, path: str, problems: TranslationProblems) -> Turn | None:
+    item = expect_object(value, path, "an input item object")
+    # A bare `{"role", "content"}` is the easy form of a message item.
+    kind = optional_str(item, "type", path) or "message"
+    reader = _ITEM_READERS.get(kind)
+    if reader is not None:
+        return reader(item, path, problems)
+    if kind not in _DROPPED_ITEMS:
+        problems.note(child(path, "type"), f'"{kind}" items have no upstream equivalent')
+    return None
+
+
+def _message_item(item: dict[str, Any], path: str, problems: TranslationProblems) -> Turn:
+    role = required_choice(item, "role", path, _ROLES, "role")
+    return Turn(role, read_content(item, "content", path, _PARTS, problems))
+
+
+def _function_call_item(item: dict[str, Any], path: str, _: TranslationProblems) -> Turn:
+    call = ToolCall(
+        id=required_str(item, "call_id", path),
+        name=required_str(item, "name", path),
+        arguments=required_str(item, "arguments", path),
+    )
+    return Turn(Role.ASSISTANT, (call,))
+
+
+def _function_call_output_item(
+    item: dict[str, Any], path: str, problems: TranslationProblems
+) -> Turn:
+    call_id = required_str(item, "call_id", path)
+    output = read_content(item, "output", path, _PARTS, problems)
+    return Turn(Role.USER, (ToolResult(call_id, output),))
+
+
+_ITEM_READERS: dict[str, Callable[[dict[str, Any], str, TranslationProblems], Turn]] = {
+    "message": _message_item,
+    "function_call": _function_call_item,
+    "function_call_output": _function_call_output_item,
+}
+
+
+def neutral_responses_request(body: dict[str, Any], transcript: Transcript) -> Request:
+    """The request as a translation writes it; InvalidRequest (400) for what it cannot."""
     _refuse_untranslatable(body)
-    instructions = optional_str(body, "instructions", "")
-    system = [] if instructions is None else [instructions]
-    turns: list[Turn] = []
-    items = required(body, "input", "")
-    if isinstance(items, str):
-        turns.append(Turn(Role.USER, (Text(items),)))
-    elif isinstance(items, list):
-        for index, value in enumerate(items):
-            _read_item(value, f"input[{index}]", system, turns)
-    else:
-        raise wrong_type("input", "a string or a list of input items", items)
+    transcript.check_translatable()
     return Request(
-        system=tuple(system),
-        turns=tuple(turns),
+        system=instructions(transcript.turns),
+        turns=dialogue(transcript.turns),
         max_tokens=optional_positive_int(body, "max_output_tokens", ""),
         temperature=optional_number(body, "temperature", ""),
         top_p=optional_number(body, "top_p", ""),
@@ -111,45 +163,3 @@ def _refuse_untranslatable(body: dict[str, Any]) -> None:
     text_format = optional_object(text, "format", "text")
     if text_format is not None and text_format.get("type") not in _TEXT_FORMATS:
         raise untranslatable("text.format", "the upstream has no JSON output mode")
-
-
-def _read_item(value: object, path: str, system: list[str], turns: list[Turn]) -> None:
-    item = expect_object(value, path, "an input item object")
-    # A bare `{"role", "content"}` is the easy form of a message item.
-    kind = optional_str(item, "type", path) or "message"
-    if kind in _DROPPED_ITEMS:
-        return
-    if kind == "message" and item.get("role") in _SYSTEM_ROLES:
-        parts = read_parts(required(item, "content", path), child(path, "content"), _PARTS)
-        system.append(joined_text(parts))
-        return
-    reader = _ITEM_READERS.get(kind)
-    if reader is None:
-        raise untranslatable(child(path, "type"), f'"{kind}" items have no upstream equivalent')
-    turns.append(reader(item, path))
-
-
-def _message_item(item: dict[str, Any], path: str) -> Turn:
-    role = required_choice(item, "role", path, _ROLES, "role")
-    return Turn(role, read_parts(required(item, "content", path), child(path, "content"), _PARTS))
-
-
-def _function_call_item(item: dict[str, Any], path: str) -> Turn:
-    call = ToolCall(
-        id=required_str(item, "call_id", path),
-        name=required_str(item, "name", path),
-        arguments=required_str(item, "arguments", path),
-    )
-    return Turn(Role.ASSISTANT, (call,))
-
-
-def _function_call_output_item(item: dict[str, Any], path: str) -> Turn:
-    output = read_parts(required(item, "output", path), child(path, "output"), _PARTS)
-    return Turn(Role.USER, (ToolResult(required_str(item, "call_id", path), output),))
-
-
-_ITEM_READERS: dict[str, Callable[[dict[str, Any], str], Turn]] = {
-    "message": _message_item,
-    "function_call": _function_call_item,
-    "function_call_output": _function_call_output_item,
-}

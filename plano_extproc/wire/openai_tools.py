@@ -1,6 +1,6 @@
-"""Request pieces that Chat Completions and Responses write alike: content parts, function
-tools and the tool choice. The two APIs differ only in where a function's fields sit, so the
-callers pass that difference in.
+"""Request pieces that Chat Completions and Responses write alike: function tools and the tool
+choice, which only a translation reads. The two APIs differ only in where a function's fields
+sit, so the callers pass that difference in.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from plano_extproc.wire.content import CONTENT_EXPECTED, content_part
 from plano_extproc.wire.errors import untranslatable
 from plano_extproc.wire.fields import (
     child,
@@ -18,11 +17,9 @@ from plano_extproc.wire.fields import (
     optional_object,
     optional_str,
     required_str,
-    wrong_type,
 )
-from plano_extproc.wire.ir import Image, Text, Tool, ToolChoice, ToolChoiceMode
+from plano_extproc.wire.ir import Tool, ToolChoice, ToolChoiceMode
 
-PartReader = Callable[[dict[str, Any], str], Text | Image]
 # Where a function tool (or a named tool choice) keeps its fields, given the object and its path.
 FunctionLocator = Callable[[dict[str, Any], str], tuple[dict[str, Any], str]]
 
@@ -33,34 +30,6 @@ _TOOL_CHOICE_MODES = {
     "none": ToolChoiceMode.NONE,
     "required": ToolChoiceMode.REQUIRED,
 }
-
-
-def read_parts(
-    content: object, path: str, readers: Mapping[str, PartReader]
-) -> tuple[Text | Image, ...]:
-    """A string or a list of typed parts; a part type without a reader is refused."""
-    if isinstance(content, str):
-        return (Text(content),) if content else ()
-    if not isinstance(content, list):
-        raise wrong_type(path, CONTENT_EXPECTED, content)
-    parts = []
-    for index, value in enumerate(content):
-        part_path = f"{path}[{index}]"
-        part, kind = content_part(value, part_path)
-        reader = readers.get(kind)
-        if reader is None:
-            raise untranslatable(part_path, f'content of type "{kind}" has no upstream equivalent')
-        parts.append(reader(part, part_path))
-    return tuple(parts)
-
-
-def text_part(part: dict[str, Any], path: str) -> Text:
-    return Text(required_str(part, "text", path))
-
-
-def joined_text(parts: tuple[Text | Image, ...]) -> str:
-    """The text of instructions given as parts, one part per line."""
-    return "\n".join(part.text for part in parts if isinstance(part, Text))
 
 
 def read_tools(body: Mapping[str, Any], locate: FunctionLocator) -> tuple[Tool, ...]:
