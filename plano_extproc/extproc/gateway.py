@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import orjson
@@ -62,9 +63,11 @@ from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
 from plano_extproc.wire import (
+    Transcript,
     Translation,
     needs_rewrite,
     parse_request,
+    read_transcript,
     rewrite_body,
     upstream_translation,
     wire_api,
@@ -358,6 +361,7 @@ class Gateway:
             plan,
             parsed.api,
             client_body,
+            partial(_transcript, parsed, client_body),
             raw_length=len(body),
             query=pending.query,
         )
@@ -446,6 +450,14 @@ class Gateway:
     def _session_key(self, headers: Mapping[str, str]) -> str | None:
         session = session_from_headers(headers, self._tenant_header)
         return affinity_key(*session) if session else None
+
+
+def _transcript(parsed: ParsedRequest, body: dict[str, Any]) -> Transcript:
+    """The conversation of the body sent on: the client's, as parsed, or, when its stored
+    conversation was put in front of it (`state_storage`), that whole body's."""
+    if body is parsed.body:
+        return parsed.transcript
+    return read_transcript(parsed.api, body)
 
 
 def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:

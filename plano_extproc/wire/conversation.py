@@ -1,5 +1,5 @@
-"""The conversation view routing reads, whichever API the client speaks: chat-style messages,
-projected from the turns a request is read into."""
+"""A client request as parsed, and the conversation view routing reads whichever API the client
+speaks: chat-style messages, projected from the turns the request was read into."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from plano_extproc.config.model import Route
 from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.wire.ir import Image, Part, Role, Text, ToolCall, ToolResult, Turn
+from plano_extproc.wire.ir import Image, Part, Role, Text, ToolCall, ToolResult, Transcript, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,8 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class ParsedRequest:
-    """A validated client request body, reduced to what routing needs.
+    """A validated client request body, read once: what routing needs, and the transcript a
+    translation writes the upstream body from.
 
     `inline_routes` is None when the request carries no routing preferences of its own; the
     models named there are checked against the config by the routing engine, not here.
@@ -32,10 +33,16 @@ class ParsedRequest:
 
     api: ClientApi
     model: str | None
-    messages: tuple[Message, ...]
+    transcript: Transcript
     stream: bool
     inline_routes: tuple[Route, ...] | None
     body: dict[str, Any]
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """The conversation view, projected when asked: a request routed without a classifier
+        (pinned, or with no routes) never needs it."""
+        return routing_messages(self.transcript.turns)
 
 
 def routing_messages(turns: Iterable[Turn]) -> tuple[Message, ...]:

@@ -9,7 +9,7 @@ from plano_extproc.config.model import DEFAULT_MAX_REQUEST_BYTES
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.wire import reasons
 from plano_extproc.wire.chat.requests import read_chat_transcript
-from plano_extproc.wire.conversation import ParsedRequest, routing_messages
+from plano_extproc.wire.conversation import ParsedRequest
 from plano_extproc.wire.errors import InvalidRequest
 from plano_extproc.wire.fields import json_type, optional_bool, optional_str
 from plano_extproc.wire.inline_routes import inline_routes
@@ -45,11 +45,10 @@ def parse_body(api: ClientApi, body: object) -> ParsedRequest:
             f"request body: expected a JSON object, got {json_type(body)}",
             reason=reasons.BODY_NOT_OBJECT,
         )
-    transcript = read_transcript(api, body)
     return ParsedRequest(
         api=api,
+        transcript=read_transcript(api, body),
         model=optional_str(body, "model", ""),
-        messages=routing_messages(transcript.turns),
         stream=optional_bool(body, "stream", ""),
         inline_routes=inline_routes(body),
         body=body,

@@ -34,7 +34,6 @@ from plano_extproc.wire.messages.requests import (
     write_messages_request,
 )
 from plano_extproc.wire.messages.streams import EventDecoder, EventEncoder
-from plano_extproc.wire.parse import read_transcript
 from plano_extproc.wire.responses.completions import write_responses_completion
 from plano_extproc.wire.responses.requests import neutral_responses_request
 from plano_extproc.wire.responses.streams import EventEncoder as ResponsesEventEncoder
@@ -77,7 +76,7 @@ _TRANSLATIONS = {route: translation for translation, route in _ROUTES.items()}
 
 @dataclass(frozen=True, slots=True)
 class _ClientSide:
-    neutral_request: Callable[[dict[str, Any], Transcript], Request]  # given the read body
+    neutral_request: Callable[[dict[str, Any], Transcript], Request]
     write_completion: Callable[[Completion], dict[str, Any]]
     write_error: Callable[[ApiError], dict[str, Any]]
     stream_encoder: Callable[[bool], StreamEncoder]  # given whether usage was asked for
@@ -159,13 +158,15 @@ def upstream_translation(client: ClientApi, provider: ModelProvider) -> Translat
     return translation_for(client, wire_api(client, provider))
 
 
-def translate_request(translation: Translation, body: dict[str, Any], *, model: str) -> bytes:
-    """The upstream request body for a validated client body, `model` being the bare id.
+def translate_request(
+    translation: Translation, body: dict[str, Any], transcript: Transcript, *, model: str
+) -> bytes:
+    """The upstream request body for a client body and its `transcript`, as read when the
+    request was parsed (`read_transcript`), `model` being the bare id.
 
     Routing fields are not carried over. InvalidRequest (400) for a request the upstream
     API cannot express; see the readers and writers for what is refused and what is dropped.
     """
-    transcript = read_transcript(translation.client, body)
     request = _CLIENTS[translation.client].neutral_request(body, transcript)
     return encode_json(_UPSTREAMS[translation.upstream].write_request(request, model))
 

@@ -15,7 +15,9 @@ from plano_extproc.wire import (
     Translation,
     parse_body,
     parse_request,
+    read_transcript,
     stream_translator,
+    translate_request,
 )
 from plano_extproc.wire.sse import SseParser
 
@@ -35,6 +37,13 @@ def assert_invalid(
     assert error.to_json() == {
         "error": {"code": "InvalidRequest", "message": message, "details": {"reason": reason}}
     }
+
+
+def translated_body(translation: Translation, body: dict[str, Any], *, model: str) -> bytes:
+    """The upstream body for a client body, read once as the gateway reads it."""
+    return translate_request(
+        translation, body, read_transcript(translation.client, body), model=model
+    )
 
 
 CREATED = 1_700_000_000

@@ -7,13 +7,14 @@ from typing import Any
 import orjson
 import pytest
 
-from plano_extproc.wire import UNTRANSLATABLE, InvalidRequest, Translation, translate_request
+from plano_extproc.wire import UNTRANSLATABLE, InvalidRequest, Translation
+from tests.wire.support import translated_body
 
 MODEL = "claude-sonnet-4"
 
 
 def translate(body: dict[str, Any]) -> dict[str, Any]:
-    raw = translate_request(Translation.CHAT_TO_ANTHROPIC, body, model=MODEL)
+    raw = translated_body(Translation.CHAT_TO_ANTHROPIC, body, model=MODEL)
     result: dict[str, Any] = orjson.loads(raw)
     return result
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import orjson
 
-from plano_extproc.wire import Translation, translate_request, translate_response
+from plano_extproc.wire import Translation, translate_response
 from tests.wire.support import (
     CHAT_COMPLETION,
     CHAT_TEXT_THEN_TOOLS,
     CREATED,
     frames,
+    translated_body,
     whole,
 )
 
@@ -25,7 +26,7 @@ def test_request_becomes_chat_completions() -> None:
         "max_output_tokens": 50,
         "stream": True,
     }
-    sent = orjson.loads(translate_request(RESPONSES_TO_CHAT, body, model="claude-sonnet-4"))
+    sent = orjson.loads(translated_body(RESPONSES_TO_CHAT, body, model="claude-sonnet-4"))
     assert sent["model"] == "claude-sonnet-4"
     assert sent["messages"][-1] == {"role": "user", "content": "hello"}
     assert sent["stream"] is True

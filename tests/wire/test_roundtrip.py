@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 
-from plano_extproc.wire import Translation, translate_request, translate_response
-from tests.wire.support import ANTHROPIC_TEXT_THEN_TOOL, CREATED, frames, whole
+from plano_extproc.wire import Translation, translate_response
+from tests.wire.support import ANTHROPIC_TEXT_THEN_TOOL, CREATED, frames, translated_body, whole
 
 CHAT = Translation.CHAT_TO_ANTHROPIC
 MESSAGES = Translation.MESSAGES_TO_OPENAI
@@ -15,8 +15,8 @@ RESPONSES = Translation.RESPONSES_TO_ANTHROPIC
 
 
 def request_round_trip(first: Translation, body: dict[str, Any]) -> dict[str, Any]:
-    anthropic = orjson.loads(translate_request(first, body, model="claude"))
-    result: dict[str, Any] = orjson.loads(translate_request(MESSAGES, anthropic, model="gpt"))
+    anthropic = orjson.loads(translated_body(first, body, model="claude"))
+    result: dict[str, Any] = orjson.loads(translated_body(MESSAGES, anthropic, model="gpt"))
     return result
 
 

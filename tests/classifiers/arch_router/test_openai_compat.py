@@ -20,7 +20,8 @@ from plano_extproc.config.model import (
     OpenAIClassifierSettings,
     Route,
 )
-from plano_extproc.wire.conversation import Message, Role
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 from tests.support.clock import FakeClock
 from tests.support.upstream import JsonReply, UpstreamServer, running_upstream
 
