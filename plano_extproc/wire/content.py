@@ -17,7 +17,7 @@ from plano_extproc.wire.errors import TranslationProblems
 from plano_extproc.wire.fields import child, expect_object, required, required_str, wrong_type
 from plano_extproc.wire.ir import Part, Refusal, Text
 
-CONTENT_EXPECTED = "a string or a list of content parts"
+_CONTENT_EXPECTED = "a string or a list of content parts"
 
 P = TypeVar("P", bound=Part)
 
@@ -35,7 +35,7 @@ class PartTypes(Generic[P]):
     unknown: str = 'content of type "{kind}" has no upstream equivalent'
 
 
-def content_part(value: object, path: str) -> tuple[dict[str, Any], str]:
+def _content_part(value: object, path: str) -> tuple[dict[str, Any], str]:
     """Check one part is an object with a string `type`; return it with that type."""
     part = expect_object(value, path, "a content part object")
     return part, required_str(part, "type", path)
@@ -69,12 +69,12 @@ def read_parts(
     if isinstance(content, str):
         return (Text(content),) if content else ()
     if not isinstance(content, list):
-        raise wrong_type(path, CONTENT_EXPECTED, content)
+        raise wrong_type(path, _CONTENT_EXPECTED, content)
     parts: list[P | Text] = []
     checked, translated = types.checked, types.translated
     for index, value in enumerate(content):
         part_path = f"{path}[{index}]"
-        part, kind = content_part(value, part_path)
+        part, kind = _content_part(value, part_path)
         reader = checked.get(kind)
         if reader is not None:
             parts.append(reader(part, part_path, problems))

@@ -71,10 +71,10 @@ def required(obj: Mapping[str, Any], key: str, parent: str) -> Any:
     try:
         return obj[key]
     except KeyError:
-        raise missing(key, parent) from None
+        raise _missing(key, parent) from None
 
 
-def missing(key: str, parent: str) -> InvalidRequest:
+def _missing(key: str, parent: str) -> InvalidRequest:
     return InvalidRequest(
         f"{child(parent, key)}: required field is missing", reason=reasons.MISSING_FIELD
     )
@@ -110,7 +110,7 @@ def required_str(obj: Mapping[str, Any], key: str, parent: str) -> str:
     try:
         value = obj[key]
     except KeyError:
-        raise missing(key, parent) from None
+        raise _missing(key, parent) from None
     if isinstance(value, str):
         return value
     raise wrong_type(child(parent, key), "a string", value)
@@ -156,14 +156,20 @@ def optional_number(obj: Mapping[str, Any], key: str, parent: str) -> float | No
     return value
 
 
+def required_positive_int(obj: Mapping[str, Any], key: str, parent: str) -> int:
+    return _positive_int(required(obj, key, parent), child(parent, key))
+
+
 def optional_positive_int(obj: Mapping[str, Any], key: str, parent: str) -> int | None:
     value = obj.get(key)
-    if value is None:
-        return None
+    return None if value is None else _positive_int(value, child(parent, key))
+
+
+def _positive_int(value: object, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise wrong_type(child(parent, key), "a positive integer", value)
+        raise wrong_type(path, "a positive integer", value)
     if value < 1:
-        raise invalid_value(child(parent, key), f"expected a positive integer, got {value}")
+        raise invalid_value(path, f"expected a positive integer, got {value}")
     return value
 
 

@@ -91,14 +91,14 @@ class Transcript:
             raise self.untranslatable
 
 
-def joined_text(parts: Iterable[Part]) -> str:
-    """The text of instructions given as parts, one part per line."""
-    return "\n".join(part.text for part in parts if isinstance(part, Text))
-
-
 def instructions(turns: Iterable[Turn]) -> tuple[str, ...]:
-    """The text of each instruction turn, for APIs that keep instructions apart."""
-    return tuple(joined_text(turn.parts) for turn in turns if turn.role in INSTRUCTION_ROLES)
+    """The text of each instruction turn, its parts one per line, for APIs that keep
+    instructions apart."""
+    return tuple(_joined_text(turn.parts) for turn in turns if turn.role in INSTRUCTION_ROLES)
+
+
+def _joined_text(parts: Iterable[Part]) -> str:
+    return "\n".join(part.text for part in parts if isinstance(part, Text))
 
 
 def dialogue(turns: Iterable[Turn]) -> tuple[Turn, ...]:

@@ -1,6 +1,6 @@
-"""Request pieces that Chat Completions and Responses write alike: function tools and the tool
-choice, which only a translation reads. The two APIs differ only in where a function's fields
-sit, so the callers pass that difference in.
+"""Request pieces that Chat Completions and Responses write alike: function tools, the tool
+choice and the output format, which only a translation reads. The two APIs differ only in
+where a function's fields (and the output format) sit, so the callers pass that difference in.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ FunctionLocator = Callable[[dict[str, Any], str], tuple[dict[str, Any], str]]
 
 # A function without parameters still needs a schema on the Anthropic side.
 EMPTY_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
+_TEXT_FORMATS = frozenset({"text"})
 _TOOL_CHOICE_MODES = {
     "auto": ToolChoiceMode.AUTO,
     "none": ToolChoiceMode.NONE,
@@ -68,3 +69,9 @@ def read_tool_choice(body: Mapping[str, Any], locate: FunctionLocator) -> ToolCh
         raise untranslatable("tool_choice.type", f'"{kind}" has no upstream equivalent')
     function, function_path = locate(choice, "tool_choice")
     return ToolChoice(ToolChoiceMode.NAMED, required_str(function, "name", function_path))
+
+
+def refuse_output_format(output_format: Mapping[str, Any] | None, path: str) -> None:
+    """Structured output (a JSON object or schema) has no upstream equivalent; text has."""
+    if output_format is not None and output_format.get("type") not in _TEXT_FORMATS:
+        raise untranslatable(path, "the upstream has no JSON output mode")

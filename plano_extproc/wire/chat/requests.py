@@ -59,10 +59,9 @@ from plano_extproc.wire.ir import (
     dialogue,
     instructions,
 )
-from plano_extproc.wire.openai_tools import read_tool_choice, read_tools
+from plano_extproc.wire.openai_tools import read_tool_choice, read_tools, refuse_output_format
 
 _SYSTEM_SEPARATOR = "\n\n"
-_TEXT_FORMATS = frozenset({"text"})
 # The deprecated function-result role is a tool result without a call id.
 _ROLES = {**{role.value: role for role in Role}, "function": Role.TOOL}
 # Where each tool call type keeps its arguments: `{"type": kind, kind: {"name", key}}`.
@@ -178,9 +177,7 @@ def _refuse_untranslatable(body: dict[str, Any]) -> None:
     choices = optional_positive_int(body, "n", "")
     if choices is not None and choices > 1:
         raise untranslatable("n", "only one choice can be generated upstream")
-    response_format = optional_object(body, "response_format", "")
-    if response_format is not None and response_format.get("type") not in _TEXT_FORMATS:
-        raise untranslatable("response_format", "the upstream has no JSON output mode")
+    refuse_output_format(optional_object(body, "response_format", ""), "response_format")
     if body.get("functions") is not None:
         raise untranslatable("functions", "deprecated; send `tools` instead")
 

@@ -41,9 +41,9 @@ from plano_extproc.wire.fields import (
     required,
     required_choice,
     required_nonempty_list,
+    required_positive_int,
     required_str,
     string_list,
-    wrong_type,
 )
 from plano_extproc.wire.ir import (
     Image,
@@ -145,19 +145,12 @@ _BLOCKS: dict[Role, PartTypes[Part]] = {
 
 
 def read_messages_transcript(body: dict[str, Any]) -> Transcript:
-    _check_max_tokens(required(body, "max_tokens", ""))
+    required_positive_int(body, "max_tokens", "")
     items = required_nonempty_list(body, "messages", "", "a list of messages", "message")
     problems = TranslationProblems()
     system = _system(body, problems)
     turns = (_turn(item, f"messages[{index}]", problems) for index, item in enumerate(items))
     return Transcript((*system, *turns), problems.first)
-
-
-def _check_max_tokens(value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise wrong_type("max_tokens", "a positive integer", value)
-    if value < 1:
-        raise invalid_value("max_tokens", f"expected a positive integer, got {value}")
 
 
 def _system(body: dict[str, Any], problems: TranslationProblems) -> tuple[Turn, ...]:

@@ -46,7 +46,7 @@ from plano_extproc.wire.ir import (
     dialogue,
     instructions,
 )
-from plano_extproc.wire.openai_tools import read_tool_choice, read_tools
+from plano_extproc.wire.openai_tools import read_tool_choice, read_tools, refuse_output_format
 
 # Tool results arrive as function_call_output items, never as a message role.
 _ROLES = {role.value: role for role in Role if role is not Role.TOOL}
@@ -56,7 +56,6 @@ _STATEFUL_FIELDS = {
     "gateway's state_storage",
     "conversation": "stored conversation state cannot be used upstream",
 }
-_TEXT_FORMATS = frozenset({"text"})
 
 
 def _image_part(part: dict[str, Any], path: str) -> Image:
@@ -160,6 +159,4 @@ def _refuse_untranslatable(body: dict[str, Any]) -> None:
         if body.get(key) is not None:
             raise untranslatable(key, problem)
     text = optional_object(body, "text", "") or {}
-    text_format = optional_object(text, "format", "text")
-    if text_format is not None and text_format.get("type") not in _TEXT_FORMATS:
-        raise untranslatable("text.format", "the upstream has no JSON output mode")
+    refuse_output_format(optional_object(text, "format", "text"), "text.format")
