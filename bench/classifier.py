@@ -23,11 +23,11 @@ from pathlib import Path
 import orjson
 from cpu_usage import rss_mb
 
-from plano_extproc.api import parse_request
 from plano_extproc.config import load_config
 from plano_extproc.config.model import ClassifierType
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.router import Router
+from plano_extproc.wire import parse_request
 
 ROOT = Path(__file__).resolve().parents[1]
 

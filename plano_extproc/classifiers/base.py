@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from plano_extproc.api.conversation import Message
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
 
 
 class ClassifierError(Exception):

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.batcher import (
     DEFAULT_MAX_BATCH,
     DEFAULT_WINDOW_S,
@@ -52,6 +51,8 @@ from plano_extproc.classifiers.route_index import (
     route_texts,
 )
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 
 # Tuned on CLINC150's training split and eval/tuning (never on the sets reported in eval/).
 DEFAULT_MIN_Z = 1.2

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.lru import LruCache
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 
 DEFAULT_THRESHOLD = 1.5
 # Virtual documents that contain none of the route words. Without them IDF depends on how many

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import orjson
 
-from plano_extproc.api import parse_request
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.classifiers.factory import UnavailableClassifier
 from plano_extproc.config import ConfigError, load_config
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.router import Router
+from plano_extproc.wire import parse_request
+from plano_extproc.wire.errors import InvalidRequest
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.conversations.base import (
     ConversationNotFound,
     ConversationStore,
@@ -24,6 +23,7 @@ from plano_extproc.conversations.items import (
     previous_response_id,
     with_history,
 )
+from plano_extproc.wire.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 
-from plano_extproc.api import ClientApi, InvalidRequest, Message, parse_body
-from plano_extproc.api.fields import json_type
-from plano_extproc.api.inline_routes import inline_routes
 from plano_extproc.config.model import Route
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.wire import InvalidRequest, Message, parse_body
+from plano_extproc.wire.fields import json_type
+from plano_extproc.wire.inline_routes import inline_routes
 
 OTHER = "other"
 # Models are needed to build a Route, never to evaluate one.

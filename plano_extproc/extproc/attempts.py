@@ -22,6 +22,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -77,7 +78,7 @@ from plano_extproc.failover.policy import (
 )
 from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES, MODEL_BLOCKS
-from plano_extproc.translate import Translation
+from plano_extproc.wire import Translation, read_transcript
 
 _PASS_BODY = ProcessingResponse(response_body=BodyResponse())
 # An answer whose body needs neither translating nor measuring passes Envoy unread.
@@ -193,9 +194,13 @@ class AttemptStream:
 
     def _provider_request(self, body: bytes) -> ProviderRequest:
         assert self._plan is not None
-        plan = self._failover.plans[self._model]
+        plan, api = self._failover.plans[self._model], self._plan.api
+        decoded = orjson.loads(body)
+        # The routing filter read this body already; an attempt reads its conversation again
+        # only when it is translated.
+        transcript = partial(read_transcript, api, decoded)
         return provider_request(
-            plan, self._plan.api, orjson.loads(body), raw_length=len(body), query=self._plan.query
+            plan, api, decoded, transcript, raw_length=len(body), query=self._plan.query
         )
 
     def _rewritten(self, request: ProviderRequest) -> ProcessingResponse:

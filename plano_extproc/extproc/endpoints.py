@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.api.fields import excerpt
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.paths import DECISION_PATHS, MODELS_PATH, PROXY_PATHS
+from plano_extproc.wire.errors import InvalidRequest
+from plano_extproc.wire.fields import excerpt
 
 
 class Endpoint(Enum):

@@ -12,16 +12,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
-from plano_extproc.api import needs_rewrite, parse_request, rewrite_body
-from plano_extproc.api.conversation import ParsedRequest
-from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.client_api import ClientApi
@@ -62,7 +59,19 @@ from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
-from plano_extproc.translate import Translation, upstream_translation, wire_api
+from plano_extproc.wire import (
+    Transcript,
+    Translation,
+    needs_rewrite,
+    parse_request,
+    read_transcript,
+    rewrite_body,
+    upstream_translation,
+    wire_api,
+)
+from plano_extproc.wire.conversation import ParsedRequest
+from plano_extproc.wire.errors import InvalidRequest
+from plano_extproc.wire.fields import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +281,7 @@ class Gateway:
             plan,
             parsed.api,
             client_body,
+            partial(_transcript, parsed, client_body),
             raw_length=len(body),
             query=pending.query,
         )
@@ -359,6 +369,14 @@ class Gateway:
     def _session_key(self, headers: Mapping[str, str]) -> str | None:
         session = session_from_headers(headers, self._tenant_header)
         return affinity_key(*session) if session else None
+
+
+def _transcript(parsed: ParsedRequest, body: dict[str, Any]) -> Transcript:
+    """The conversation of the body sent on: the client's, as parsed, or, when its stored
+    conversation was put in front of it (`state_storage`), that whole body's."""
+    if body is parsed.body:
+        return parsed.transcript
+    return read_transcript(parsed.api, body)
 
 
 def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:

@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 from google.protobuf.struct_pb2 import Struct
 
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     BodyMutation,
     BodyResponse,
@@ -22,6 +21,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     ImmediateResponse,
     ProcessingResponse,
 )
+from plano_extproc.wire.errors import InvalidRequest
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 _JSON_HEADERS = (("content-type", "application/json"),)

@@ -8,11 +8,10 @@ per provider (`ProviderPlan`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plano_extproc.api import needs_rewrite, rewrite_body
 from plano_extproc.config.model import ModelProvider
 from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.client_api import ClientApi
@@ -20,7 +19,15 @@ from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
 from plano_extproc.providers.registry import ProviderApi
-from plano_extproc.translate import Translation, translate_request, upstream_translation, wire_api
+from plano_extproc.wire import (
+    Transcript,
+    Translation,
+    needs_rewrite,
+    rewrite_body,
+    translate_request,
+    upstream_translation,
+    wire_api,
+)
 
 # Client credentials that never reach a provider unless it is configured with passthrough_auth.
 CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
@@ -83,9 +90,16 @@ def _with_query(path: str, query: str) -> str:
 
 
 def provider_request(
-    plan: ProviderPlan, api: ClientApi, body: dict[str, Any], *, raw_length: int, query: str
+    plan: ProviderPlan,
+    api: ClientApi,
+    body: dict[str, Any],
+    transcript: Callable[[], Transcript],
+    *,
+    raw_length: int,
+    query: str,
 ) -> ProviderRequest:
-    """`body` is the client's request as parsed (`raw_length` its size in bytes)."""
+    """`body` is the client's request as decoded (`raw_length` its size in bytes); `transcript`
+    gives its conversation as read, asked for only when the request is translated."""
     provider = plan.provider
     translation = upstream_translation(api, provider)
     new_body: bytes | None
@@ -98,7 +112,7 @@ def provider_request(
         )
     else:
         upstream_api = translation.upstream_body_api
-        new_body = translate_request(translation, body, model=provider.model_id)
+        new_body = translate_request(translation, body, transcript(), model=provider.model_id)
     set_headers = [
         *plan.set_headers[wire_api(api, provider)],
         set_header(":path", _with_query(plan.upstream.path_for(upstream_api), query)),

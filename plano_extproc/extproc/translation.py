@@ -32,7 +32,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     ProcessingResponse,
 )
 from plano_extproc.extproc.messages import header_dict, json_reply, set_header
-from plano_extproc.translate import (
+from plano_extproc.wire import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
     StreamTranslator,
@@ -41,7 +41,7 @@ from plano_extproc.translate import (
     stream_translator,
     translate_response,
 )
-from plano_extproc.translate.sse import SseParser
+from plano_extproc.wire.sse import SseParser
 
 log = logging.getLogger(__name__)
 

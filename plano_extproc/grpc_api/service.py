@@ -10,7 +10,6 @@ import asyncio
 
 import grpc
 
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import ROUTING_GRPC_SERVICE
 from plano_extproc.extproc.gateway import Gateway
@@ -18,6 +17,7 @@ from plano_extproc.extproc.offload import TooManyLargeBodies
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
 from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.trace import metadata_trace_parent, request_trace_parent
+from plano_extproc.wire.errors import InvalidRequest
 
 SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
 assert SERVICE_NAME == ROUTING_GRPC_SERVICE, "contract/clusters.py names the service"

@@ -16,8 +16,6 @@ from typing import Protocol
 
 from plano_extproc.affinity.base import AffinityStore, Pin
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
-from plano_extproc.api.conversation import ParsedRequest
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.config.model import Config, Route
 from plano_extproc.metrics_sources.base import ModelMetrics
@@ -29,6 +27,8 @@ from plano_extproc.telemetry.metrics import (
     ROUTING_DECISIONS,
 )
 from plano_extproc.telemetry.trace import TraceParent, new_trace_id, request_trace_parent
+from plano_extproc.wire.conversation import ParsedRequest
+from plano_extproc.wire.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from plano_extproc.api.conversation import ParsedRequest
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.resilience import WarningThrottle
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming
 from plano_extproc.telemetry.trace import TraceParent
+from plano_extproc.wire.conversation import ParsedRequest
 
 log = logging.getLogger(__name__)
 

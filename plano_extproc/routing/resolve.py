@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from plano_extproc.api.errors import InvalidRequest
-from plano_extproc.api.fields import excerpt
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.routing.decision import Decision
+from plano_extproc.wire.errors import InvalidRequest
+from plano_extproc.wire.fields import excerpt
 
 
 @dataclass(frozen=True, slots=True)

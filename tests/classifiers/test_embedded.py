@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.embedded import (
     DEFAULT_MIN_Z,
     EmbeddedClassifier,
@@ -27,6 +26,8 @@ from plano_extproc.classifiers.factory import build_classifier
 from plano_extproc.classifiers.route_index import RouteIndex
 from plano_extproc.config import load_config
 from plano_extproc.config.model import ClassifierSettings, ClassifierType, Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 
 EXAMPLE = load_config(
     Path(__file__).resolve().parents[2] / "config.example.yaml", require_keys=False

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers import lexical
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.lexical import LexicalClassifier, RouteIndex, query_terms, terms
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 
 CODE = Route(
     "code_generation",

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from plano_extproc.api import Message, Role
 from plano_extproc.config.model import Route
 from plano_extproc.eval import DatasetError, load_cases, load_routes
+from plano_extproc.wire import Message, Role
 from tests.eval.support import CASES, user, write_dataset, write_json_lines
 
 ROUTES = (Route("code", "writing code", ("m",)), Route("translation", "translating", ("m",)))

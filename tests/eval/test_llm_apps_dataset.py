@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from plano_extproc.api import Role
 from plano_extproc.eval import load_cases, load_routes
+from plano_extproc.wire import Role
 
 LLM_APPS = Path(__file__).resolve().parents[2] / "eval" / "llm_apps"
 

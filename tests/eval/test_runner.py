@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plano_extproc.api import Message, Role
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.classifiers.lexical import LexicalClassifier
 from plano_extproc.config.model import Route
 from plano_extproc.eval import EvalCase, EvalReport, evaluate, load_cases, load_routes
+from plano_extproc.wire import Message, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 LLM_APPS = ROOT / "eval" / "llm_apps"

@@ -23,7 +23,13 @@ from plano_extproc.contract.headers import (
     RETRY_HEADER,
     UPSTREAM_TIMEOUT_HEADER,
 )
-from plano_extproc.contract.metadata import ATTEMPTS_KEY, FAILOVER_KEY, METADATA_NAMESPACE, NEXT_KEY
+from plano_extproc.contract.metadata import (
+    ATTEMPTS_KEY,
+    FAILOVER_KEY,
+    METADATA_NAMESPACE,
+    NEXT_KEY,
+    TRANSLATION_KEY,
+)
 from plano_extproc.extproc.attempts import AttemptStream, Failover
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     HeaderMap,
@@ -155,6 +161,33 @@ async def test_a_retry_goes_where_the_last_attempt_said_after_its_delay(
     assert orjson.loads(common.body_mutation.body)["model"] == "claude-sonnet-4-20250514"
     assert orjson.loads(common.body_mutation.body)["n"] == 1
     assert [a["model"] for a in metadata(reply)[ATTEMPTS_KEY]] == [GPT, CLAUDE]
+
+
+async def test_an_attempt_to_a_model_speaking_another_api_is_translated(clock: FakeClock) -> None:
+    native = CONFIG.replace(
+        "  - model: anthropic/claude-sonnet-4-20250514\n    access_key: $ANTHROPIC_KEY\n",
+        "  - model: anthropic/claude-sonnet-4-20250514\n    access_key: $ANTHROPIC_KEY\n"
+        "    upstream_api: messages\n",
+    )
+    config = load_config_text(native, ENV, require_keys=False)
+    upstreams = upstreams_for(config)
+    plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
+    failover = Failover(
+        config, plans, MemoryAffinityStore(600, 100), blocks=MemoryBlockStore(clock), clock=clock
+    )
+
+    reply = await failover.stream().on_request_body(
+        request_body([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 0})
+    )
+
+    common = reply.request_body.response
+    assert set_headers(common.header_mutation)[":path"] == "/v1/messages"
+    assert orjson.loads(common.body_mutation.body) == {
+        "model": "claude-sonnet-4-20250514",
+        "max_tokens": 4096,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    }
+    assert metadata(reply)[TRANSLATION_KEY] == "chat_to_anthropic"
 
 
 async def test_a_retriable_failure_asks_envoy_for_a_retry(failover: Failover) -> None:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 
+from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.extproc.gateway import Gateway, PendingRequest
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import ProcessingResponse
+from plano_extproc.wire import Transcript
+from plano_extproc.wire.parse import _READERS
 
 CODE_REQUEST = {
     "model": "gpt-4o-mini",
@@ -251,6 +256,25 @@ async def test_native_messages_opt_in_translates_chat_requests(gateway: Gateway)
     assert plano["translate"].string_value == "chat_to_anthropic"
     assert plano["stream"].string_value == "true"
     assert plano["include_usage"].string_value == "true"
+
+
+async def test_a_translated_request_is_read_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[object] = []
+    read = _READERS[ClientApi.CHAT]
+
+    def counted(body: dict[str, Any]) -> Transcript:
+        reads.append(body)
+        return read(body)
+
+    monkeypatch.setitem(_READERS, ClientApi.CHAT, counted)
+    request = {"model": "claude-3-5-haiku-latest", "messages": [{"role": "user", "content": "hi"}]}
+
+    reply = await post(gateway, "/v1/chat/completions", request)
+
+    assert headers_set(reply)["x-plano-translate"] == "chat_to_anthropic"
+    assert len(reads) == 1
 
 
 async def test_untranslatable_request_is_400(gateway: Gateway) -> None:

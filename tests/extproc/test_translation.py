@@ -13,7 +13,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     ProcessingRequest,
 )
 from plano_extproc.extproc.translation import ResponseTranslation
-from tests.translate.support import (
+from tests.wire.support import (
     CHAT_COMPLETION,
     CHAT_TEXT_THEN_TOOLS,
     chat_chunk,

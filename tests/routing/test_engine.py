@@ -10,8 +10,6 @@ from prometheus_client import REGISTRY
 from plano_extproc.affinity.base import Pin
 from plano_extproc.affinity.keys import affinity_key
 from plano_extproc.affinity.memory import MemoryAffinityStore
-from plano_extproc.api.conversation import Message, ParsedRequest, Role
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.classifiers.lexical import LexicalClassifier
 from plano_extproc.config.model import (
     ClassifierSettings,
@@ -26,13 +24,16 @@ from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.engine import RoutingEngine
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
 from plano_extproc.telemetry.trace import TraceParent
+from plano_extproc.wire.conversation import Message, ParsedRequest
+from plano_extproc.wire.errors import InvalidRequest
+from plano_extproc.wire.ir import Role, Text, Transcript, Turn
 
 from .conftest import CLAUDE, GPT4O, MINI
 
 
 def request(text: str, inline: tuple[Route, ...] | None = None) -> ParsedRequest:
-    messages = (Message(Role.USER, text),)
-    return ParsedRequest(ClientApi.CHAT, "gpt-4o-mini", messages, False, inline, {})
+    transcript = Transcript((Turn(Role.USER, (Text(text),)),))
+    return ParsedRequest(ClientApi.CHAT, "gpt-4o-mini", transcript, False, inline, {})
 
 
 class ScriptedClassifier:

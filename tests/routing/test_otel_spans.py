@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
@@ -20,6 +19,8 @@ from plano_extproc.routing.otel_spans import (
     tracer_provider,
 )
 from plano_extproc.telemetry.trace import TraceParent, new_trace_id
+from plano_extproc.wire.conversation import ParsedRequest
+from plano_extproc.wire.ir import Role, Text, Transcript, Turn
 
 CONFIG = """\
 version: v0.4.0
@@ -42,7 +43,8 @@ def config(sampling: float = 100) -> Config:
 
 
 def parsed(model: str | None = None, api: ClientApi = ClientApi.CHAT) -> ParsedRequest:
-    return ParsedRequest(api, model, (Message(Role.USER, "hi"),), False, None, {})
+    transcript = Transcript((Turn(Role.USER, (Text("hi"),)),))
+    return ParsedRequest(api, model, transcript, False, None, {})
 
 
 def routed(trace_id: str = TRACE_ID) -> Decision:

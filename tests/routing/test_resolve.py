@@ -5,10 +5,10 @@ from types import MappingProxyType
 
 import pytest
 
-from plano_extproc.api.errors import InvalidRequest
 from plano_extproc.config.model import Config
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.resolve import ModelResolver
+from plano_extproc.wire.errors import InvalidRequest
 
 from .conftest import CLAUDE, GPT4O, MINI, provider
 

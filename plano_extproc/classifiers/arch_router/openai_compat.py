@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from plano_extproc.api.conversation import Message
 from plano_extproc.classifiers.arch_router.prompt import (
     build_router_prompt,
     parse_router_answer,
@@ -30,6 +29,7 @@ from plano_extproc.config.model import OpenAIClassifierSettings, Route
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.providers.paths import provider_path
 from plano_extproc.resilience import CoolDownBreaker
+from plano_extproc.wire.conversation import Message
 
 ROUTER_TEMPERATURE = 0.01
 # {"route": "<name>"} fits comfortably; more only lets a confused model ramble.

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 
 # Verbatim model interface (typos and double space included); do not reformat.
 ROUTER_PROMPT_TEMPLATE = """

@@ -29,7 +29,6 @@ from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.grpc.service_pb2 import ModelInferResponse, ModelMetadataResponse
 from tritonclient.utils import InferenceServerException, deserialize_bytes_tensor
 
-from plano_extproc.api.conversation import Message
 from plano_extproc.classifiers.arch_router.openai_compat import ROUTER_TEMPERATURE
 from plano_extproc.classifiers.arch_router.prompt import (
     build_router_prompt,
@@ -39,6 +38,7 @@ from plano_extproc.classifiers.arch_router.prompt import (
 from plano_extproc.classifiers.arch_router.qwen_chat import qwen_user_turn
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import Route, TritonSettings
+from plano_extproc.wire.conversation import Message
 
 log = logging.getLogger(__name__)
 

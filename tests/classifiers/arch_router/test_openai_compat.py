@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from plano_extproc.api.conversation import Message, Role
 from plano_extproc.classifiers.arch_router.openai_compat import (
     BREAKER_COOLDOWN_SECONDS,
     BREAKER_THRESHOLD,
@@ -21,6 +20,8 @@ from plano_extproc.config.model import (
     OpenAIClassifierSettings,
     Route,
 )
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role
 from tests.support.clock import FakeClock
 from tests.support.upstream import JsonReply, UpstreamServer, running_upstream
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from plano_extproc.api.conversation import Message, Role, ToolCall
 from plano_extproc.classifiers.arch_router import prompt
 from plano_extproc.classifiers.arch_router.prompt import (
     ROUTER_PROMPT_TEMPLATE,
@@ -30,6 +29,8 @@ from plano_extproc.classifiers.arch_router.prompt import (
 )
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import Route
+from plano_extproc.wire.conversation import Message
+from plano_extproc.wire.ir import Role, ToolCall
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 GOLDEN_CASES = sorted(path.stem for path in GOLDEN_DIR.glob("*.json"))

@@ -14,7 +14,6 @@ from tritonclient.grpc import InferInput
 from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.utils import InferenceServerException
 
-from plano_extproc.api.conversation import Message, ParsedRequest, Role
 from plano_extproc.classifiers.arch_router import triton
 from plano_extproc.classifiers.arch_router.prompt import build_router_prompt
 from plano_extproc.classifiers.arch_router.triton import TritonClassifier, TritonDeadlineExceeded
@@ -26,6 +25,8 @@ from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.decision import Decision, Fallback
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
+from plano_extproc.wire.conversation import Message, ParsedRequest
+from plano_extproc.wire.ir import Role, Text, Transcript, Turn
 from tests.support.kserve_server import (
     ErrorReply,
     KServeServer,
@@ -188,7 +189,8 @@ def gateway_config(url: str, timeout_ms: int) -> str:
 async def decide_through_router(url: str, timeout_ms: int) -> tuple[Router, Decision]:
     config = load_config_text(gateway_config(url, timeout_ms), {}, require_keys=False)
     router = await Router.start(config)
-    request = ParsedRequest(ClientApi.CHAT, "gpt-4o-mini", tuple(MESSAGES), False, None, {})
+    transcript = Transcript(tuple(Turn(m.role, (Text(m.text),)) for m in MESSAGES))
+    request = ParsedRequest(ClientApi.CHAT, "gpt-4o-mini", transcript, False, None, {})
     return router, await router.engine.decide(request, {})
 
 

@@ -1,0 +1,238 @@
+"""Which translation a request needs, and the non-streamed translations themselves.
+
+A translation pairs the client's API with the upstream's wire API when they differ. A
+Responses client routed to an OpenAI upstream needs none: it is sent to `/v1/responses`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from plano_extproc.config.model import ModelProvider
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.providers.registry import ProviderApi
+from plano_extproc.wire.chat.common import error_from_openai, openai_error
+from plano_extproc.wire.chat.completions import read_chat_completion, write_chat_completion
+from plano_extproc.wire.chat.requests import neutral_chat_request, write_chat_request
+from plano_extproc.wire.chat.streams import ChunkDecoder, ChunkEncoder
+from plano_extproc.wire.errors import TranslationError
+from plano_extproc.wire.ir import ApiError, Completion, Request, Transcript, kind_for_status
+from plano_extproc.wire.json_codec import encode_json
+from plano_extproc.wire.lenient import json_bytes, json_object
+from plano_extproc.wire.messages.common import anthropic_error, error_from_anthropic
+from plano_extproc.wire.messages.completions import (
+    read_messages_completion,
+    write_messages_completion,
+)
+from plano_extproc.wire.messages.requests import (
+    neutral_messages_request,
+    write_messages_request,
+)
+from plano_extproc.wire.messages.streams import EventDecoder, EventEncoder
+from plano_extproc.wire.responses.completions import write_responses_completion
+from plano_extproc.wire.responses.requests import neutral_responses_request
+from plano_extproc.wire.responses.streams import EventEncoder as ResponsesEventEncoder
+from plano_extproc.wire.streams import StreamDecoder, StreamEncoder, StreamTranslator
+
+JSON_CONTENT_TYPE = "application/json"
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+# How much of a non-JSON upstream error body is quoted to the client.
+_QUOTED_ERROR_CHARS = 200
+
+
+class Translation(StrEnum):
+    CHAT_TO_ANTHROPIC = "chat_to_anthropic"
+    MESSAGES_TO_OPENAI = "messages_to_openai"
+    RESPONSES_TO_ANTHROPIC = "responses_to_anthropic"
+    RESPONSES_TO_OPENAI = "responses_to_openai"  # Responses → Chat Completions
+
+    @property
+    def client(self) -> ClientApi:
+        return _ROUTES[self][0]
+
+    @property
+    def upstream(self) -> ProviderApi:
+        return _ROUTES[self][1]
+
+    @property
+    def upstream_body_api(self) -> ClientApi:
+        """The API the upstream body is written in, which decides the upstream path."""
+        return _UPSTREAMS[self.upstream].body_api
+
+
+_ROUTES: dict[Translation, tuple[ClientApi, ProviderApi]] = {
+    Translation.CHAT_TO_ANTHROPIC: (ClientApi.CHAT, ProviderApi.ANTHROPIC),
+    Translation.MESSAGES_TO_OPENAI: (ClientApi.MESSAGES, ProviderApi.OPENAI),
+    Translation.RESPONSES_TO_ANTHROPIC: (ClientApi.RESPONSES, ProviderApi.ANTHROPIC),
+    Translation.RESPONSES_TO_OPENAI: (ClientApi.RESPONSES, ProviderApi.OPENAI),
+}
+_TRANSLATIONS = {route: translation for translation, route in _ROUTES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientSide:
+    neutral_request: Callable[[dict[str, Any], Transcript], Request]
+    write_completion: Callable[[Completion], dict[str, Any]]
+    write_error: Callable[[ApiError], dict[str, Any]]
+    stream_encoder: Callable[[bool], StreamEncoder]  # given whether usage was asked for
+
+
+@dataclass(frozen=True, slots=True)
+class _UpstreamSide:
+    body_api: ClientApi
+    write_request: Callable[[Request, str], dict[str, Any]]  # given the bare model id
+    read_completion: Callable[[dict[str, Any], int], Completion]  # given a fallback time
+    read_error: Callable[[dict[str, Any], int | None], ApiError | None]
+    stream_decoder: Callable[[int], StreamDecoder]
+
+
+def _openai_error_body(error: ApiError) -> dict[str, Any]:
+    return {"error": openai_error(error)}
+
+
+_CLIENTS = {
+    ClientApi.CHAT: _ClientSide(
+        neutral_request=neutral_chat_request,
+        write_completion=write_chat_completion,
+        write_error=_openai_error_body,
+        stream_encoder=lambda include_usage: ChunkEncoder(include_usage=include_usage),
+    ),
+    ClientApi.MESSAGES: _ClientSide(
+        neutral_request=neutral_messages_request,
+        write_completion=write_messages_completion,
+        write_error=anthropic_error,
+        stream_encoder=lambda _: EventEncoder(),
+    ),
+    ClientApi.RESPONSES: _ClientSide(
+        neutral_request=neutral_responses_request,
+        write_completion=write_responses_completion,
+        write_error=_openai_error_body,
+        stream_encoder=lambda _: ResponsesEventEncoder(),
+    ),
+}
+_UPSTREAMS = {
+    ProviderApi.OPENAI: _UpstreamSide(
+        body_api=ClientApi.CHAT,
+        write_request=lambda request, model: write_chat_request(request, model=model),
+        read_completion=lambda body, created: read_chat_completion(body, created=created),
+        read_error=error_from_openai,
+        stream_decoder=lambda created: ChunkDecoder(created=created),
+    ),
+    ProviderApi.ANTHROPIC: _UpstreamSide(
+        body_api=ClientApi.MESSAGES,
+        write_request=lambda request, model: write_messages_request(request, model=model),
+        read_completion=lambda body, created: read_messages_completion(body, created=created),
+        read_error=error_from_anthropic,
+        stream_decoder=lambda created: EventDecoder(created=created),
+    ),
+}
+
+
+def translation_for(client: ClientApi, upstream: ProviderApi) -> Translation | None:
+    """The translation from `client` to the `upstream` wire API; None when they are one."""
+    return _TRANSLATIONS.get((client, upstream))
+
+
+def wire_api(client: ClientApi, provider: ModelProvider) -> ProviderApi:
+    """The API a request of `client` is sent to `provider` in, as Plano chooses it: an
+    Anthropic provider gets Messages from Messages clients (and from every client when
+    `upstream_api: messages`), Chat Completions on its OpenAI-compatible endpoint otherwise;
+    every other provider gets Chat Completions."""
+    if provider.api is ProviderApi.ANTHROPIC and (
+        client is ClientApi.MESSAGES or provider.native_messages
+    ):
+        return ProviderApi.ANTHROPIC
+    return ProviderApi.OPENAI
+
+
+def upstream_translation(client: ClientApi, provider: ModelProvider) -> Translation | None:
+    """The translation a request of `client` needs on its way to `provider`; None when it goes
+    as it is (Responses requests go as they are to OpenAI, which serves that API itself)."""
+    if client is ClientApi.RESPONSES and provider.speaks_responses:
+        return None
+    return translation_for(client, wire_api(client, provider))
+
+
+def translate_request(
+    translation: Translation, body: dict[str, Any], transcript: Transcript, *, model: str
+) -> bytes:
+    """The upstream request body for a client body and its `transcript`, as read when the
+    request was parsed (`read_transcript`), `model` being the bare id.
+
+    Routing fields are not carried over. InvalidRequest (400) for a request the upstream
+    API cannot express; see the readers and writers for what is refused and what is dropped.
+    """
+    request = _CLIENTS[translation.client].neutral_request(body, transcript)
+    return encode_json(_UPSTREAMS[translation.upstream].write_request(request, model))
+
+
+def translate_response(
+    translation: Translation,
+    body: bytes,
+    *,
+    status: int | None = None,
+    created: int | None = None,
+    answer_id: str | None = None,
+) -> bytes:
+    """The client's JSON for a non-streamed upstream answer, or for its error.
+
+    An error body in the upstream's shape, or any body with a 4xx/5xx `status`, becomes the
+    client API's error body (the HTTP status itself passes through unchanged). `created`
+    (Unix seconds) stands in for upstreams that do not date their answers; default now.
+    `answer_id` replaces the upstream's id, from which the client's ids are derived.
+    TranslationError when a success body is not a JSON object.
+    """
+    client = _CLIENTS[translation.client]
+    upstream = _UPSTREAMS[translation.upstream]
+    failed = status is not None and status >= 400
+    try:
+        parsed = json_object(body, "the upstream response body")
+    except TranslationError:
+        if not failed:
+            raise
+        return orjson.dumps(client.write_error(_unreadable_error(body, status)))
+    error = upstream.read_error(parsed, status)
+    if error is None and failed:
+        error = ApiError(kind_for_status(status), f"the upstream answered HTTP {status}")
+    if error is not None:
+        return orjson.dumps(client.write_error(error))
+    completion = upstream.read_completion(parsed, _now() if created is None else created)
+    if answer_id is not None:
+        completion = replace(completion, id=answer_id)
+    return json_bytes(client.write_completion(completion))
+
+
+def _unreadable_error(body: bytes, status: int | None) -> ApiError:
+    quoted = body[:_QUOTED_ERROR_CHARS].decode("utf-8", errors="replace").strip()
+    message = f"the upstream answered HTTP {status}"
+    return ApiError(kind_for_status(status), f"{message}: {quoted}" if quoted else message)
+
+
+def stream_translator(
+    translation: Translation,
+    *,
+    include_usage: bool = False,
+    created: int | None = None,
+    answer_id: str | None = None,
+) -> StreamTranslator:
+    """A translator for one response stream.
+
+    `include_usage`: the chat client's `stream_options.include_usage`, as only then does a
+    chat stream carry a usage chunk. `created` (Unix seconds) dates the answer when the
+    upstream does not; default now. `answer_id` replaces the upstream's id, as for
+    `translate_response`.
+    """
+    moment = _now() if created is None else created
+    decoder = _UPSTREAMS[translation.upstream].stream_decoder(moment)
+    encoder = _CLIENTS[translation.client].stream_encoder(include_usage)
+    return StreamTranslator(decoder, encoder, created=moment, answer_id=answer_id)
+
+
+def _now() -> int:
+    return int(time.time())
