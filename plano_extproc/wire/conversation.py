@@ -4,7 +4,7 @@ speaks: chat-style messages, projected from the turns the request was read into.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from plano_extproc.config.model import Route
@@ -37,12 +37,13 @@ class ParsedRequest:
     stream: bool
     inline_routes: tuple[Route, ...] | None
     body: dict[str, Any]
+    # The conversation view, projected once where the request is parsed: for a large body that
+    # is a worker thread, never the event loop (a projection of 100,000 turns takes long enough
+    # to stall the loop's health checks).
+    messages: tuple[Message, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def messages(self) -> tuple[Message, ...]:
-        """The conversation view, projected when asked: a request routed without a classifier
-        (pinned, or with no routes) never needs it."""
-        return routing_messages(self.transcript.turns)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "messages", routing_messages(self.transcript.turns))
 
 
 def routing_messages(turns: Iterable[Turn]) -> tuple[Message, ...]:

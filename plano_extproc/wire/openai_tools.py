@@ -73,5 +73,7 @@ def read_tool_choice(body: Mapping[str, Any], locate: FunctionLocator) -> ToolCh
 
 def refuse_output_format(output_format: Mapping[str, Any] | None, path: str) -> None:
     """Structured output (a JSON object or schema) has no upstream equivalent; text has."""
-    if output_format is not None and output_format.get("type") not in _TEXT_FORMATS:
+    if output_format is None:
+        return
+    if optional_str(output_format, "type", path) not in _TEXT_FORMATS:
         raise untranslatable(path, "the upstream has no JSON output mode")

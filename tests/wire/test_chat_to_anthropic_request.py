@@ -329,6 +329,7 @@ def test_untranslatable_messages_are_refused(message: dict[str, Any], expected: 
         ({"messages": [user("x")], "tool_choice": 3}, "tool_choice: expected a string or an"),
         ({"messages": [user("x")], "parallel_tool_calls": 1}, "parallel_tool_calls: expected a"),
         ({"messages": [user("x")], "response_format": "json"}, "response_format: expected an obj"),
+        ({"messages": [user("x")], "response_format": {"type": []}}, "response_format.type: exp"),
         ({"messages": [user(3)]}, "messages[0].content: expected a string or a list"),
         ({"messages": [user([{"type": "image_url"}])]}, "messages[0].content[0].image_url: req"),
         (

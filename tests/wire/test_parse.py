@@ -170,3 +170,12 @@ def test_a_translatable_request_notes_nothing() -> None:
     body = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}
 
     assert read_transcript(ClientApi.CHAT, body).untranslatable is None
+
+
+def test_the_conversation_view_is_projected_once_where_the_body_is_parsed() -> None:
+    # Parsing a large body runs in a worker thread; the view must not be rebuilt on every read
+    # (on the event loop, 100,000 turns would stall its health checks).
+    body = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    parsed = parse_body(ClientApi.CHAT, body)
+    assert parsed.messages is parsed.messages
+    assert parsed.messages == (Message(Role.USER, "hi"), Message(Role.ASSISTANT, "yo"))
