@@ -68,11 +68,12 @@ class ModelProvider:
     # its native Messages API, translated, instead of its OpenAI-compatible endpoint.
     native_messages: bool = False
     retry_policy: RetryPolicy | None = None
+    # Its entry in the provider table, by `provider_interface` when set; looked up once, here,
+    # not on every request that asks for the provider's API.
+    family: ProviderFamily = field(init=False, repr=False, compare=False)
 
-    @property
-    def family(self) -> ProviderFamily:
-        """Its entry in the provider table, by `provider_interface` when set."""
-        return family_of(self.provider_interface or self.provider)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", family_of(self.provider_interface or self.provider))
 
     @property
     def api(self) -> ProviderApi:

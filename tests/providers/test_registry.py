@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plano_extproc.config.model import ModelProvider
 from plano_extproc.providers.registry import FAMILIES, ProviderApi, family_of
 
 
@@ -31,3 +32,12 @@ def test_credentials_follow_the_wire_api() -> None:
         "x-api-key": "k",
         "anthropic-version": "2023-06-01",
     }
+
+
+def test_a_provider_looks_its_family_up_once_by_interface_first() -> None:
+    proxied = ModelProvider("corp/claude", "corp", "claude", provider_interface="anthropic")
+    assert proxied.family is FAMILIES["anthropic"]
+    assert proxied.api is ProviderApi.ANTHROPIC
+    local = ModelProvider("ollama/llama3", "ollama", "llama3")
+    assert local.family is local.family
+    assert (local.api, local.speaks_responses) == (ProviderApi.OPENAI, False)
