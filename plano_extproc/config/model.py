@@ -9,14 +9,19 @@ such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from plano_extproc.config.retry_policy import RetryPolicy
-from plano_extproc.providers.registry import ProviderApi, ProviderFamily, family_of
+from plano_extproc.providers.registry import ProviderApi, ProviderFamily, family_for
+
+# A wildcard entry's model id (`openai/*`), and the most models derived from wildcards that a
+# config remembers (any model a client names under a wildcard's prefix is one).
+WILDCARD = "*"
+MAX_DERIVED_PROVIDERS = 1024
 
 
 class SelectionPolicy(StrEnum):
@@ -68,12 +73,31 @@ class ModelProvider:
     # its native Messages API, translated, instead of its OpenAI-compatible endpoint.
     native_messages: bool = False
     retry_policy: RetryPolicy | None = None
+    # For a model a `provider/*` entry serves: that entry's name (its cluster and credentials).
+    wildcard_of: str | None = None
     # Its entry in the provider table, by `provider_interface` when set; looked up once, here,
     # not on every request that asks for the provider's API.
     family: ProviderFamily = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "family", family_of(self.provider_interface or self.provider))
+        object.__setattr__(self, "family", family_for(self.provider, self.provider_interface))
+
+    @property
+    def is_wildcard(self) -> bool:
+        """`provider/*` (or `provider/org/*`): any model under `wildcard_prefix`."""
+        return self.model_id == WILDCARD or self.model_id.endswith("/" + WILDCARD)
+
+    @property
+    def wildcard_prefix(self) -> str:
+        """The start of the model names a wildcard entry serves: `openai/` for `openai/*`."""
+        return self.name.removesuffix(WILDCARD)
+
+    def serving(self, name: str) -> ModelProvider:
+        """This wildcard entry as the provider of `name`, a model under its prefix."""
+        model_id = self.model_id.removesuffix(WILDCARD) + name.removeprefix(self.wildcard_prefix)
+        return replace(
+            self, name=name, model_id=model_id, label=None, default=False, wildcard_of=self.name
+        )
 
     @property
     def api(self) -> ProviderApi:
@@ -212,8 +236,7 @@ class Config:
     provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_name = MappingProxyType({p.name: p for p in self.providers})
-        object.__setattr__(self, "provider_by_name", by_name)
+        object.__setattr__(self, "provider_by_name", ProviderIndex(self.providers))
 
     @property
     def default_provider(self) -> ModelProvider | None:
@@ -235,3 +258,49 @@ class Config:
 def default_of(cls: type, name: str) -> Any:
     """The declared default of a dataclass field, for classes without a no-argument form."""
     return next(item.default for item in fields(cls) if item.name == name)
+
+
+class ProviderIndex(Mapping[str, ModelProvider]):
+    """Providers by name: the declared ones, and any model under a wildcard's prefix
+    (`openai/gpt-5-pro` under `openai/*`), derived on first use and remembered (bounded)."""
+
+    def __init__(self, providers: tuple[ModelProvider, ...]) -> None:
+        self._declared = {p.name: p for p in providers}
+        # Longest prefix first, so `openrouter/anthropic/*` wins over `openrouter/*`.
+        self._wildcards = sorted(
+            (p for p in providers if p.is_wildcard),
+            key=lambda p: len(p.wildcard_prefix),
+            reverse=True,
+        )
+        self._derived: dict[str, ModelProvider] = {}
+
+    def __getitem__(self, name: str) -> ModelProvider:
+        found = self._declared.get(name) or self._derived.get(name)
+        if found is not None:
+            return found
+        wildcard = self.wildcard_for(name)
+        if wildcard is None:
+            raise KeyError(name)
+        if len(self._derived) >= MAX_DERIVED_PROVIDERS:
+            self._derived.pop(next(iter(self._derived)))
+        derived = self._derived[name] = wildcard.serving(name)
+        return derived
+
+    def wildcard_for(self, name: str) -> ModelProvider | None:
+        """The wildcard entry that serves `name`, when no declared entry does."""
+        if name in self._declared:
+            return None
+        return next(
+            (
+                p
+                for p in self._wildcards
+                if name.startswith(p.wildcard_prefix) and len(name) > len(p.wildcard_prefix)
+            ),
+            None,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._declared)
+
+    def __len__(self) -> int:
+        return len(self._declared)

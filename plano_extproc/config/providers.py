@@ -1,8 +1,13 @@
 """The `model_providers` section (or its legacy name `llm_providers`) and `model_aliases`.
 
-A provider's `model` is ``<provider>/<model_id>``; wildcard models (``openai/*``) are not
-supported. Two providers may share a bare model id, but references to it must then use the full
-``provider/model``. Without a `base_url`, a provider gets its well-known endpoint, if it has one.
+A provider's `model` is ``<provider>/<model_id>``, or ``<provider>/*`` for any model under that
+prefix (expanded into the provider's built-in model list, `providers/catalog.py`). Two providers
+may share a bare model id, but references to it must then use the full ``provider/model``.
+
+The prefix names one of Plano's providers (`providers/registry.py`); any other prefix is a server
+that needs `base_url` and `provider_interface`, as Plano validates it. Without a `base_url`, a
+known provider gets its well-known endpoint; those without one (Azure, Bedrock, Ollama, ...) need
+it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from plano_extproc.config.environment import Environment
-from plano_extproc.config.model import ModelProvider
+from plano_extproc.config.model import WILDCARD, ModelProvider, ProviderIndex
 from plano_extproc.config.reader import Issues, Section, first_claim, join, open_section
 from plano_extproc.config.retry_policy import RETRY_POLICY, read_retry_policy
 from plano_extproc.config.routes import LegacyRoute, read_legacy_routes
@@ -21,7 +26,8 @@ from plano_extproc.config.spec import (
     ProviderInterface,
     UpstreamApi,
 )
-from plano_extproc.providers.registry import ProviderApi, family_of
+from plano_extproc.providers.catalog import catalog_models
+from plano_extproc.providers.registry import FAMILIES, ProviderApi, known_family
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +58,9 @@ def read_providers(top: Section, env: Environment) -> Providers:
         top.issues.error(key, "at least one model provider is required")
     _check_clashes(parsed, top.issues)
     declared = frozenset(entry.provider.name for entry in parsed)
+    providers = [_with_retry_policy(entry, declared) for entry in parsed]
     return Providers(
-        providers=tuple(_with_retry_policy(entry, declared) for entry in parsed),
+        providers=tuple(_expanded(providers)),
         legacy_routes=tuple(route for entry in parsed for route in entry.legacy_routes),
     )
 
@@ -88,6 +95,8 @@ def _provider(
             "'messages' is only for Anthropic providers (anthropic/*, or provider_interface "
             "anthropic or claude)",
         )
+    if provider.is_wildcard and provider.default:
+        issues.error(section.where("default"), f"'{model}' is a wildcard; it cannot be the default")
     return _ParsedProvider(
         provider,
         location,
@@ -97,28 +106,64 @@ def _provider(
 
 
 def _model_parts(section: Section, model: str) -> tuple[str, str] | None:
-    """(vendor, model id) of a ``<provider>/<model_id>`` model; None after reporting."""
+    """(prefix, model id) of a ``<provider>/<model_id>`` model; None after reporting."""
     vendor, _, model_id = model.partition("/")
     if not vendor or not model_id:
         section.issues.error(
-            section.where("model"), f"'{model}' must have the form <provider>/<model_id>"
+            section.where("model"),
+            f"'{model}' must have the form <provider>/<model_id>, or <provider>/* for every "
+            "model of a provider",
         )
         return None
-    if model_id == "*" or model_id.endswith("/*"):
-        section.issues.error(section.where("model"), "wildcard models are not supported")
+    if not _known_or_described(section, vendor):
         return None
     return vendor, model_id
+
+
+def _known_or_described(section: Section, vendor: str) -> bool:
+    """A prefix must be one of Plano's providers, without provider_interface (the prefix says
+    it), or a server described by base_url and provider_interface."""
+    interface = section.data.get("provider_interface")
+    if known_family(vendor) is not None:
+        if interface is not None:
+            section.issues.error(
+                section.where("provider_interface"),
+                f"'{vendor}' is one of Plano's providers, so its model prefix says how to call "
+                "it; leave provider_interface out (it is for servers Plano does not know)",
+            )
+            return False
+        return True
+    if interface is None or not section.has("base_url"):
+        missing = " and ".join(
+            key for key in ("base_url", "provider_interface") if not section.has(key)
+        )
+        section.issues.error(
+            section.where("model"),
+            f"'{vendor}' is not one of Plano's providers ({', '.join(_PREFIXES)}); a server "
+            f"Plano does not know needs base_url and provider_interface (missing: {missing})",
+        )
+        return False
+    return True
+
+
+_PREFIXES = tuple(sorted(FAMILIES))
 
 
 def _model_provider(
     section: Section, model: str, vendor: str, model_id: str, env: Environment
 ) -> ModelProvider:
-    passthrough = section.flag("passthrough_auth")
+    interface = section.choice("provider_interface", ProviderInterface, None)
+    family = known_family(interface.value if interface else vendor)
+    # A provider with a default credential style (ChatGPT: the client's own sign-in) forwards
+    # the client's credentials when the config gives no key.
+    passthrough = section.flag("passthrough_auth") or (
+        family is not None and family.passthrough_without_key and not section.has("access_key")
+    )
     access_key, key_variable = env.secret(section, "access_key", needed=not passthrough)
     if passthrough and section.has("access_key"):
         section.issues.warn(section.where("access_key"), "ignored: passthrough_auth is true")
-    interface = section.choice("provider_interface", ProviderInterface, None)
     upstream_api = section.choice("upstream_api", UpstreamApi, None)
+    default_headers = family.default_headers if family is not None else ()
     return ModelProvider(
         name=model,
         provider=vendor,
@@ -130,23 +175,41 @@ def _model_provider(
         provider_interface=interface.value if interface else None,
         label=section.text("name"),
         http_host=section.text("http_host"),
-        headers=MappingProxyType(section.string_map("headers")),
+        headers=MappingProxyType({**dict(default_headers), **section.string_map("headers")}),
         access_key_env=key_variable,
         native_messages=upstream_api is UpstreamApi.MESSAGES,
     )
 
 
 def _base_url(section: Section, vendor: str, env: Environment) -> str | None:
-    if not section.has("base_url"):
-        endpoint = family_of(vendor).endpoint
-        if endpoint is None:
-            section.issues.error(
-                section.where("base_url"),
-                f"required for provider '{vendor}', which has no well-known endpoint",
-            )
-        return endpoint
-    url = env.http_url(section, "base_url")
-    return url.rstrip("/") if url else None
+    if section.has("base_url"):
+        url = env.http_url(section, "base_url")
+        return url.rstrip("/") if url else None
+    family = known_family(vendor)
+    if family is not None and family.endpoint is None:
+        section.issues.error(
+            section.where("base_url"),
+            f"required for provider '{vendor}', which has no well-known endpoint",
+        )
+    return family.endpoint if family is not None else None
+
+
+def _expanded(providers: list[ModelProvider]) -> list[ModelProvider]:
+    """Each `provider/*` entry followed by the models of its built-in list that no entry
+    declares itself (those keep their own settings), as Plano expands wildcards. A server
+    Plano does not know has no list, whatever its provider_interface."""
+    declared = {provider.name for provider in providers}
+    result: list[ModelProvider] = []
+    for provider in providers:
+        result.append(provider)
+        if provider.model_id != WILDCARD:
+            continue
+        family = known_family(provider.provider)
+        for model_id in catalog_models(family.catalog if family is not None else None):
+            name = provider.wildcard_prefix + model_id
+            if name not in declared:
+                result.append(provider.serving(name))
+    return result
 
 
 def _check_clashes(parsed: list[_ParsedProvider], issues: Issues) -> None:
@@ -198,18 +261,23 @@ def _with_retry_policy(entry: _ParsedProvider, declared: frozenset[str]) -> Mode
 def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> ModelProvider | str:
     """The provider `reference` names, or why none does.
 
-    A reference is a full ``provider/model`` string, an entry's `name`, or a bare model id
-    that exactly one provider serves.
+    A reference is a full ``provider/model`` string (declared, or under a wildcard entry's
+    prefix), an entry's `name`, or a bare model id that exactly one provider serves.
     """
     for provider in providers:
         if reference in (provider.name, provider.label):
+            if provider.is_wildcard:
+                return f"'{reference}' is a wildcard; name one of its models"
             return provider
-    matches = [provider for provider in providers if provider.model_id == reference]
+    matches = [p for p in providers if p.model_id == reference and not p.is_wildcard]
     if len(matches) == 1:
         return matches[0]
     if matches:
         names = ", ".join(provider.name for provider in matches)
         return f"'{reference}' matches several providers ({names}); use the full provider/model"
+    wildcard = ProviderIndex(providers).wildcard_for(reference)
+    if wildcard is not None:
+        return wildcard.serving(reference)
     return f"'{reference}' is not declared in model_providers"
 
 

@@ -14,6 +14,7 @@ from plano_extproc.config.model import (
     MetricsSource,
     ModelProvider,
     PrometheusLatencySource,
+    ProviderIndex,
     Route,
     SelectionPolicy,
 )
@@ -52,7 +53,7 @@ def read_routes(
     sources: tuple[MetricsSource, ...],
 ) -> list[Route]:
     _check_version(top, version_text, version)
-    declared = {provider.name for provider in providers}
+    declared = ProviderIndex(providers)
     has_cost = any(not isinstance(s, PrometheusLatencySource) for s in sources)
     has_latency = any(isinstance(s, PrometheusLatencySource) for s in sources)
     names: dict[str, str] = {}
@@ -85,7 +86,8 @@ def _check_version(top: Section, version_text: str, version: tuple[int, int, int
         )
 
 
-def _route_models(route: Section, declared: set[str]) -> tuple[str, ...]:
+def _route_models(route: Section, declared: ProviderIndex) -> tuple[str, ...]:
+    """The models of a route: declared ones, or models under a wildcard's prefix."""
     if isinstance(route.data.get("models"), list) and not route.data["models"]:
         route.issues.error(route.where("models"), "must list at least one model")
     models: dict[str, str] = {}
@@ -94,6 +96,8 @@ def _route_models(route: Section, declared: set[str]) -> tuple[str, ...]:
             route.issues.error(location, f"must be a string, not {kind_of(model)}")
         elif model not in declared:
             route.issues.error(location, f"'{model}' is not declared in model_providers")
+        elif declared[model].is_wildcard:
+            route.issues.error(location, f"'{model}' is a wildcard; name one of its models")
         elif earlier := first_claim(models, model, location):
             route.issues.error(location, f"'{model}' is already listed at {earlier}")
     return tuple(models)

@@ -14,8 +14,6 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from plano_extproc.config.model import Config, ModelProvider
-from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.providers.paths import provider_path
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 
@@ -26,15 +24,13 @@ class Upstream:
     scheme: str
     host: str
     port: int
+    # The base_url's path, which replaces the provider's default prefix (providers/paths.py).
     path_prefix: str
     authority: str
 
     @property
     def tls(self) -> bool:
         return self.scheme == "https"
-
-    def path_for(self, api: ClientApi) -> str:
-        return provider_path(self.path_prefix, api)
 
 
 def _endpoint(provider: ModelProvider) -> tuple[str, str, int, str, str]:

@@ -20,7 +20,6 @@ from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
 from plano_extproc.config.model import Config, ModelProvider
-from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
@@ -53,7 +52,7 @@ from plano_extproc.extproc.messages import (
     set_header,
 )
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
-from plano_extproc.extproc.provider_request import provider_plan, provider_request
+from plano_extproc.extproc.provider_request import ProviderPlans, provider_request
 from plano_extproc.failover.plan import FailoverPlan, failover_metadata
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
@@ -89,10 +88,12 @@ class PendingRequest:
 
 
 def _models_listing(config: Config) -> bytes:
-    """`GET /v1/models` in OpenAI's list format: providers, then aliases."""
+    """`GET /v1/models` in OpenAI's list format: providers (a wildcard entry as the models of
+    its built-in list), then aliases."""
     entries = [
         {"id": p.name, "object": "model", "created": 0, "owned_by": p.provider}
         for p in config.providers
+        if not p.is_wildcard
     ]
     entries += [
         {"id": alias, "object": "model", "created": 0, "owned_by": "alias"}
@@ -168,8 +169,7 @@ class Gateway:
         store = build_conversation_store(config.state_storage)
         ttl_seconds = config.state_storage.ttl_seconds if config.state_storage else 0
         self._exchanges = Exchanges(store, ttl_seconds) if store is not None else None
-        upstreams = upstreams_for(config)
-        self._plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
+        self._plans = ProviderPlans(config)
         self._models_listing = _models_listing(config)
         self._tenant_header = config.routing.session_cache.tenant_header
         # The listener's limit, which Envoy enforces first with its 413.

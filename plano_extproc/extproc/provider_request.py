@@ -8,16 +8,17 @@ per provider (`ProviderPlan`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plano_extproc.config.model import ModelProvider
-from plano_extproc.config.upstreams import Upstream
+from plano_extproc.config.model import MAX_DERIVED_PROVIDERS, Config, ModelProvider
+from plano_extproc.config.upstreams import Upstream, upstreams_for
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
+from plano_extproc.providers.paths import provider_path, with_client_query
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.wire import (
     Transcript,
@@ -44,6 +45,8 @@ class ProviderPlan:
     set_headers: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
     remove_headers: tuple[str, ...]
     missing_key_env: str | None
+    # By the API of the body sent and whether the answer is streamed (Bedrock's path says).
+    paths: Mapping[tuple[ClientApi, bool], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +84,45 @@ def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
         },
         remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
         missing_key_env=provider.access_key_env if missing else None,
+        paths={
+            (api, stream): provider_path(
+                provider.family, upstream.path_prefix, api, model=provider.model_id, stream=stream
+            )
+            for api in ClientApi
+            for stream in (False, True)
+        },
     )
 
 
-def _with_query(path: str, query: str) -> str:
-    """Keeps the client's query string (e.g. an `api-version`) on the provider path."""
-    return f"{path}?{query}" if query else path
+class ProviderPlans(Mapping[str, ProviderPlan]):
+    """Plans by provider name: the declared providers', built at config load, and those of
+    models served by a wildcard entry (`openai/gpt-5-pro` under `openai/*`), built on first
+    use from the entry's upstream and remembered (bounded)."""
+
+    def __init__(self, config: Config) -> None:
+        self._providers = config.provider_by_name
+        self._upstreams = upstreams_for(config)
+        self._declared = {
+            p.name: provider_plan(p, self._upstreams[p.name]) for p in config.providers
+        }
+        self._derived: dict[str, ProviderPlan] = {}
+
+    def __getitem__(self, name: str) -> ProviderPlan:
+        found = self._declared.get(name) or self._derived.get(name)
+        if found is not None:
+            return found
+        provider = self._providers[name]  # KeyError: no provider serves `name`
+        assert provider.wildcard_of is not None
+        if len(self._derived) >= MAX_DERIVED_PROVIDERS:
+            self._derived.pop(next(iter(self._derived)))
+        plan = self._derived[name] = provider_plan(provider, self._upstreams[provider.wildcard_of])
+        return plan
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._declared)
+
+    def __len__(self) -> int:
+        return len(self._declared)
 
 
 def provider_request(
@@ -111,11 +147,14 @@ def provider_request(
             else None
         )
     else:
-        upstream_api = translation.upstream_body_api
+        # Bedrock's path is its own whatever the body's API; the client's stands in for it.
+        upstream_api = translation.upstream_body_api or api
         new_body = translate_request(translation, body, transcript(), model=provider.model_id)
+    path = plan.paths[upstream_api, body.get("stream") is True]
     set_headers = [
         *plan.set_headers[wire_api(api, provider)],
-        set_header(":path", _with_query(plan.upstream.path_for(upstream_api), query)),
+        # The client's query string is kept (e.g. an Azure client's `api-version`).
+        set_header(":path", with_client_query(path, query)),
         set_header("content-length", str(len(new_body) if new_body is not None else raw_length)),
     ]
     return ProviderRequest(set_headers, plan.remove_headers, new_body, translation)

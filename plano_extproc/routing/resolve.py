@@ -22,10 +22,11 @@ class ModelResolver:
     @classmethod
     def for_config(cls, config: Config) -> ModelResolver:
         counts: dict[str, int] = {}
-        for provider in config.providers:
+        models = [provider for provider in config.providers if not provider.is_wildcard]
+        for provider in models:
             counts[provider.model_id] = counts.get(provider.model_id, 0) + 1
         # A bare id ("gpt-4o") only resolves when exactly one provider serves it.
-        unique = {p.model_id: p for p in config.providers if counts[p.model_id] == 1}
+        unique = {p.model_id: p for p in models if counts[p.model_id] == 1}
         return cls(config, MappingProxyType(unique))
 
     def resolve(self, decision: Decision | None, requested: str | None) -> ModelProvider:

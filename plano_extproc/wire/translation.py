@@ -140,23 +140,30 @@ def translation_for(client: ClientApi, upstream: ProviderApi) -> Translation | N
 
 
 def wire_api(client: ClientApi, provider: ModelProvider) -> ProviderApi:
-    """The API a request of `client` is sent to `provider` in, as Plano chooses it: an
-    Anthropic provider gets Messages from Messages clients (and from every client when
-    `upstream_api: messages`), Chat Completions on its OpenAI-compatible endpoint otherwise;
-    every other provider gets Chat Completions."""
-    if provider.api is ProviderApi.ANTHROPIC and (
-        client is ClientApi.MESSAGES or provider.native_messages
+    """The API a request of `client` is sent to `provider` in, as Plano chooses it: Bedrock
+    gets Converse from every client; a provider that serves Messages (Anthropic, Vercel) gets
+    Messages from Messages clients, and an Anthropic provider from every client when
+    `upstream_api: messages`; everything else goes as Chat Completions (or as Responses, to a
+    provider that serves it)."""
+    family = provider.family
+    if family.native_api is ProviderApi.BEDROCK:
+        return ProviderApi.BEDROCK
+    if provider.native_messages or (
+        client is ClientApi.MESSAGES and ClientApi.MESSAGES in family.serves
     ):
         return ProviderApi.ANTHROPIC
     return ProviderApi.OPENAI
 
 
 def upstream_translation(client: ClientApi, provider: ModelProvider) -> Translation | None:
-    """The translation a request of `client` needs on its way to `provider`; None when it goes
-    as it is (Responses requests go as they are to OpenAI, which serves that API itself)."""
-    if client is ClientApi.RESPONSES and provider.speaks_responses:
+    """The translation a request of `client` needs on its way to `provider`; None when the
+    provider serves that API as it is (Responses to OpenAI, which keeps its own state)."""
+    wire = wire_api(client, provider)
+    if client in provider.family.serves and not (
+        provider.native_messages and client is not ClientApi.MESSAGES
+    ):
         return None
-    return translation_for(client, wire_api(client, provider))
+    return translation_for(client, wire)
 
 
 def translate_request(

@@ -59,6 +59,7 @@ def test_both_variable_forms_are_expanded_in_keys_and_urls() -> None:
         version: v0.4.0
         model_providers:
           - model: vllm/qwen
+            provider_interface: openai
             base_url: http://${VLLM_HOST}:8000/$PREFIX
             access_key: key-${TEAM}-$SUFFIX
           - model: openai/gpt-4o
@@ -111,7 +112,8 @@ def test_lenient_loading_turns_unset_keys_into_warnings() -> None:
 def test_unset_url_variable_is_an_error_even_when_lenient() -> None:
     text = """\
         version: v0.4.0
-        model_providers: [{model: vllm/qwen, base_url: "http://$VLLM_HOST:8000"}]
+        model_providers:
+          [{model: vllm/qwen, base_url: "http://$VLLM_HOST:8000", provider_interface: openai}]
     """
     with pytest.raises(ConfigError) as caught:
         load(text, env={}, require_keys=False)
@@ -127,7 +129,7 @@ def test_passthrough_provider_never_needs_its_key() -> None:
         version: v0.4.0
         model_providers:
           - {model: litellm/gpt-4o, base_url: "http://litellm:4000", passthrough_auth: true,
-             access_key: $LITELLM_KEY}
+             access_key: $LITELLM_KEY, provider_interface: openai}
         """,
         env={},
     )

@@ -3,8 +3,9 @@ reference resolves to one."""
 
 from __future__ import annotations
 
-from plano_extproc.config import ModelProvider, load_config, resolve_model
-from plano_extproc.providers.registry import ProviderApi
+from plano_extproc.config import ModelProvider, load_config, load_config_text, resolve_model
+from plano_extproc.providers.catalog import CATALOG
+from plano_extproc.providers.registry import FAMILIES, ProviderApi
 from tests.config.support import FIXTURES, HEAD, KEYS, Case, invalid_cases, issues_of
 
 
@@ -108,12 +109,62 @@ CASES: list[Case] = [
     (
         "model without a provider",
         "version: v0.4.0\nmodel_providers: [{model: gpt-4o}]\n",
-        [("model_providers[0].model", "'gpt-4o' must have the form <provider>/<model_id>")],
+        [
+            (
+                "model_providers[0].model",
+                "'gpt-4o' must have the form <provider>/<model_id>, or <provider>/* for every "
+                "model of a provider",
+            )
+        ],
     ),
     (
-        "wildcard model",
-        "version: v0.4.0\nmodel_providers: [{model: openai/*}]\n",
-        [("model_providers[0].model", "wildcard models are not supported")],
+        "wildcard as the default",
+        "version: v0.4.0\nmodel_providers: [{model: openai/*, default: true}]\n",
+        [("model_providers[0].default", "'openai/*' is a wildcard; it cannot be the default")],
+    ),
+    (
+        "Azure without base_url",
+        "version: v0.4.0\nmodel_providers: [{model: azure_openai/gpt-4o}]\n",
+        [
+            (
+                "model_providers[0].base_url",
+                "required for provider 'azure_openai', which has no well-known endpoint",
+            )
+        ],
+    ),
+    (
+        "Bedrock by its alias without base_url",
+        "version: v0.4.0\nmodel_providers: [{model: amazon/amazon.nova-pro-v1:0}]\n",
+        [
+            (
+                "model_providers[0].base_url",
+                "required for provider 'amazon', which has no well-known endpoint",
+            )
+        ],
+    ),
+    (
+        "unknown prefix without provider_interface",
+        "version: v0.4.0\nmodel_providers: [{model: vllm/qwen, base_url: 'http://vllm:8000'}]\n",
+        [
+            (
+                "model_providers[0].model",
+                "'vllm' is not one of Plano's providers ("
+                + ", ".join(sorted(FAMILIES))
+                + "); a server Plano does not know needs base_url and provider_interface "
+                "(missing: provider_interface)",
+            )
+        ],
+    ),
+    (
+        "provider_interface on a known prefix",
+        "version: v0.4.0\nmodel_providers: [{model: groq/llama, provider_interface: openai}]\n",
+        [
+            (
+                "model_providers[0].provider_interface",
+                "'groq' is one of Plano's providers, so its model prefix says how to call it; "
+                "leave provider_interface out (it is for servers Plano does not know)",
+            )
+        ],
     ),
     (
         "both provider lists",
@@ -150,7 +201,8 @@ CASES: list[Case] = [
     (
         "alias to an ambiguous bare model id",
         HEAD
-        + "  - {model: azure/gpt-4o, base_url: 'https://azure.example'}\n"
+        + "  - {model: azure/gpt-4o, base_url: 'https://azure.example',\n"
+        + "     provider_interface: openai}\n"
         + "model_aliases: {'arch.fast.v1': {target: gpt-4o}}\n",
         [
             (
@@ -199,3 +251,57 @@ CASES: list[Case] = [
 @invalid_cases(CASES)
 def test_invalid_config_reports_exact_issues(text: str, expected: list[tuple[str, str]]) -> None:
     assert issues_of(text) == expected
+
+
+WILDCARDS = """\
+version: v0.4.0
+model_providers:
+  - model: openai/*
+    access_key: $OPENAI_API_KEY
+  - model: openai/gpt-4o
+    access_key: $ANTHROPIC_API_KEY
+  - model: litellm/*
+    base_url: https://litellm.example
+    provider_interface: openai
+    passthrough_auth: true
+model_aliases:
+  newest: {target: openai/gpt-9-preview}
+routing_preferences:
+  - name: code
+    description: writing code
+    models: [openai/gpt-5, litellm/qwen-coder]
+"""
+
+
+def test_a_wildcard_expands_to_its_built_in_list_and_declared_models_keep_their_settings() -> None:
+    config = load_config_text(WILDCARDS, KEYS)
+    openai = [p for p in config.providers if p.provider == "openai"]
+    assert openai[0].is_wildcard
+    assert openai[0].name == "openai/*"
+    expanded = [p for p in openai if p.wildcard_of == "openai/*"]
+    assert [p.model_id for p in expanded] == [m for m in CATALOG["openai"] if m != "gpt-4o"]
+    assert all(p.access_key == "sk-openai" for p in expanded)
+    assert config.provider_by_name["openai/gpt-4o"].access_key == "sk-ant"
+    # A server Plano does not know has no list: its wildcard is matched at request time.
+    assert [p.name for p in config.providers if p.provider == "litellm"] == ["litellm/*"]
+
+
+def test_any_model_under_a_wildcard_prefix_is_served_by_that_entry() -> None:
+    config = load_config_text(WILDCARDS, KEYS)
+    served = config.provider_by_name["litellm/qwen-coder"]
+    assert (served.model_id, served.base_url, served.wildcard_of) == (
+        "qwen-coder",
+        "https://litellm.example",
+        "litellm/*",
+    )
+    assert "anthropic/claude" not in config.provider_by_name
+    assert "litellm/" not in config.provider_by_name
+    assert config.aliases["newest"] == "openai/gpt-9-preview"
+    assert config.routes[0].models == ("openai/gpt-5", "litellm/qwen-coder")
+
+
+def test_a_reference_to_the_wildcard_itself_is_refused() -> None:
+    text = WILDCARDS.replace("target: openai/gpt-9-preview", "target: openai/*")
+    assert issues_of(text) == [
+        ("model_aliases.newest.target", "'openai/*' is a wildcard; name one of its models")
+    ]

@@ -31,7 +31,8 @@ def test_llm_routing_model_by_bare_id_carries_key_and_classifier_settings() -> N
         """\
         version: v0.4.0
         model_providers:
-          - {model: arch/Arch-Router, base_url: "http://vllm:8000/", access_key: $OPENAI_API_KEY}
+          - {model: arch/Arch-Router, base_url: "http://vllm:8000/", access_key: $OPENAI_API_KEY,
+             provider_interface: openai}
         overrides: {llm_routing_model: Arch-Router}
         routing: {classifier: {timeout_ms: 900}}
         """
@@ -48,7 +49,8 @@ def test_explicit_classifier_type_wins_over_llm_routing_model() -> None:
     config = load(
         """\
         version: v0.4.0
-        model_providers: [{model: arch/Arch-Router, base_url: "http://vllm:8000"}]
+        model_providers:
+          [{model: arch/Arch-Router, base_url: "http://vllm:8000", provider_interface: openai}]
         overrides: {llm_routing_model: arch/Arch-Router}
         routing: {classifier: {type: lexical}}
         """

@@ -21,12 +21,12 @@ HTTPS_PROVIDERS = """\
   - {model: anthropic/claude-sonnet-4-20250514, access_key: $ANTHROPIC_API_KEY}
   - {model: groq/llama-3.1-8b-instant, access_key: $GROQ_API_KEY}
   - {model: mistral/mistral-large-latest, headers: {X-Tenant-Id: demo}}
-  - {model: vllm/llama-3.1, base_url: 'https://10.1.2.3:8443/v1'}
+  - {model: vllm/llama-3.1, base_url: 'https://10.1.2.3:8443/v1', provider_interface: openai}
 """
 LOCAL_PROVIDERS = """\
   - {model: ollama/llama3.1, base_url: 'http://127.0.0.1:11434', default: true}
   - {model: ollama/qwen2.5, base_url: 'http://127.0.0.1:11434/v1'}
-  - {model: lmstudio/phi-4, base_url: 'http://localhost:1234'}
+  - {model: lmstudio/phi-4, base_url: 'http://localhost:1234', provider_interface: openai}
 """
 
 

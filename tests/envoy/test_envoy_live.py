@@ -129,8 +129,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     live_port = upstream_server.server_address[1]
     dead_port, port, *idle_worker_ports = free_ports(4)
     providers = (
-        f"  - {{model: local/llama3.1, base_url: 'http://127.0.0.1:{live_port}'}}\n"
-        f"  - {{model: gone/model, base_url: 'http://127.0.0.1:{dead_port}'}}\n"
+        f"  - {{model: local/llama3.1, base_url: 'http://127.0.0.1:{live_port}', "
+        f"provider_interface: openai}}\n"
+        f"  - {{model: gone/model, base_url: 'http://127.0.0.1:{dead_port}', "
+        f"provider_interface: openai}}\n"
     )
     config = config_from(
         providers, listeners=listener(port, max_retries=2), routing=classifier_timeout(100)

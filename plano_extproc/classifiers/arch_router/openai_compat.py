@@ -26,8 +26,7 @@ from plano_extproc.classifiers.arch_router.prompt import (
 )
 from plano_extproc.classifiers.base import ClassifierError
 from plano_extproc.config.model import OpenAIClassifierSettings, Route
-from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.providers.paths import provider_path
+from plano_extproc.providers.paths import openai_chat_path
 from plano_extproc.resilience import CoolDownBreaker
 from plano_extproc.wire.conversation import Message
 
@@ -42,7 +41,7 @@ BREAKER_COOLDOWN_SECONDS = 5.0
 def completions_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    return origin + provider_path(parts.path, ClientApi.CHAT)
+    return origin + openai_chat_path(parts.path)
 
 
 def _answer_text(payload: Any) -> str:

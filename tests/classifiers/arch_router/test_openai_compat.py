@@ -112,7 +112,7 @@ async def test_use_before_start_is_an_error() -> None:
     [
         ("http://vllm:8000", "http://vllm:8000/v1/chat/completions"),
         ("http://vllm:8000/v1", "http://vllm:8000/v1/chat/completions"),
-        ("https://host/prefix/", "https://host/prefix/v1/chat/completions"),
+        ("https://host/prefix/", "https://host/prefix/chat/completions"),
     ],
 )
 def test_completions_url(base_url: str, url: str) -> None:
