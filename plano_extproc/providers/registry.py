@@ -18,6 +18,7 @@ class ProviderApi(StrEnum):
 
     OPENAI = "openai"  # OpenAI chat completions and compatible servers
     ANTHROPIC = "anthropic"  # Anthropic Messages
+    BEDROCK = "bedrock"  # Amazon Bedrock Converse (JSON) and ConverseStream (AWS event stream)
 
 
 ANTHROPIC_VERSION = "2023-06-01"
