@@ -153,4 +153,4 @@ def _tool_spec(tool: Tool) -> dict[str, Any]:
     if tool.description:  # Converse refuses an empty description
         spec["description"] = tool.description
     spec["inputSchema"] = {"json": tool.parameters}
-    return spec
+    return {"toolSpec": spec}
