@@ -38,6 +38,7 @@ from plano_extproc.wire import (
     StreamTranslator,
     Translation,
     TranslationError,
+    is_upstream_stream,
     stream_translator,
     translate_response,
 )
@@ -138,7 +139,7 @@ class ResponseTranslation:
         streaming = (
             stream
             and status < 400
-            and headers.get("content-type", "").startswith("text/event-stream")
+            and is_upstream_stream(translation, headers.get("content-type", ""))
         )
         state = cls(translation, status, streaming, usage, state_key)
         content_type = SSE_CONTENT_TYPE if streaming else JSON_CONTENT_TYPE

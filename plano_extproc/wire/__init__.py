@@ -1,6 +1,7 @@
 """The client APIs on the wire (OpenAI Chat Completions, Anthropic Messages, OpenAI Responses):
-reading a request for routing, and translating requests, answers and streams between them
-(SPEC §2.2). Pure logic: bodies and stream bytes in, bodies and stream bytes out; no I/O.
+reading a request for routing, and translating requests, answers and streams between them and
+to the upstream APIs (those three, and Amazon Bedrock Converse) (SPEC §2.2). Pure logic:
+bodies and stream bytes in, bodies and stream bytes out; no I/O.
 
     parsed = parse_request(api, raw)     # read once: routing reads parsed.messages
     translation = upstream_translation(parsed.api, provider)  # None: forward untouched
@@ -35,6 +36,7 @@ from plano_extproc.wire.translation import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
     Translation,
+    is_upstream_stream,
     stream_translator,
     translate_request,
     translate_response,
@@ -56,6 +58,7 @@ __all__ = [
     "Transcript",
     "Translation",
     "TranslationError",
+    "is_upstream_stream",
     "needs_rewrite",
     "parse_body",
     "parse_request",

@@ -1,14 +1,16 @@
 """One upstream response stream → the client's stream: framing, decoding, ordering, encoding.
 
-`feed` never raises. An event whose data is not a JSON object ends the client's stream with
-its API's error event (and is logged): a corrupt upstream stream cannot be repaired, and
-skipping the event would silently drop part of the answer. Lines that are not SSE fields are
-ignored, as the SSE rules say; fields an upstream leaves out read as empty.
+`feed` never raises. An event whose data is not a JSON object, or framing that cannot be read
+(an oversized SSE event, a corrupt or truncated AWS event-stream frame), ends the client's
+stream with its API's error event (and is logged): a corrupt upstream stream cannot be
+repaired, and skipping the event would silently drop part of the answer. Lines that are not
+SSE fields are ignored, as the SSE rules say; fields an upstream leaves out read as empty.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Protocol
 
@@ -25,6 +27,16 @@ from plano_extproc.wire.ir import ApiError, ErrorKind
 from plano_extproc.wire.sse import SseEvent, SseParser
 
 log = logging.getLogger(__name__)
+
+
+class StreamFraming(Protocol):
+    """Upstream bytes in arbitrary chunks → whole events (SSE, or an adapter for another
+    framing); TranslationError for framing that cannot be read. `feed` may yield lazily, so
+    that events before a corrupt frame are still translated."""
+
+    def feed(self, chunk: bytes) -> Iterable[SseEvent]: ...
+
+    def close(self) -> Iterable[SseEvent]: ...
 
 
 class StreamDecoder(Protocol):
@@ -51,12 +63,15 @@ class StreamTranslator:
         *,
         created: int,
         answer_id: str | None = None,
+        model: str | None = None,
+        framing: StreamFraming | None = None,
     ) -> None:
-        self._parser = SseParser()
+        self._framing: StreamFraming = SseParser() if framing is None else framing
         self._decoder = decoder
         self._order = _StreamOrder(created)
         self._encoder = encoder
         self._answer_id = answer_id
+        self._model = model
 
     @property
     def ended(self) -> bool:
@@ -67,25 +82,26 @@ class StreamTranslator:
         """Client stream bytes to send now; b"" while waiting for a complete event."""
         if self.ended:
             return b""
-        try:
-            events = self._parser.feed(chunk)
-        except TranslationError as error:
-            return self._encode(self._unreadable(error))
-        return self._translate(events)
+        return self._translate(lambda: self._framing.feed(chunk))
 
     def finish(self) -> bytes:
         """The rest of the client stream once the upstream stream has ended."""
-        frames = self._translate(self._parser.close())
+        if self.ended:
+            return b""
+        frames = self._translate(self._framing.close)
         if self.ended:
             return frames
         return frames + self._encode(self._decoder.close())
 
-    def _translate(self, events: list[SseEvent]) -> bytes:
+    def _translate(self, read: Callable[[], Iterable[SseEvent]]) -> bytes:
         frames = []
-        for event in events:
-            if self.ended:
-                break
-            frames.append(self._encode(self._decode(event)))
+        try:
+            for event in read():
+                if self.ended:
+                    break
+                frames.append(self._encode(self._decode(event)))
+        except TranslationError as error:
+            frames.append(self._encode(self._unreadable(error)))
         return b"".join(frames)
 
     def _decode(self, event: SseEvent) -> list[StreamEvent]:
@@ -107,8 +123,12 @@ class StreamTranslator:
         )
 
     def _identified(self, event: StreamEvent) -> StreamEvent:
-        if self._answer_id is not None and isinstance(event, Started):
-            return replace(event, id=self._answer_id)
+        if not isinstance(event, Started):
+            return event
+        if self._answer_id is not None:
+            event = replace(event, id=self._answer_id)
+        if self._model and not event.model:
+            event = replace(event, model=self._model)
         return event
 
 

@@ -2,6 +2,7 @@
 
 A translation pairs the client's API with the upstream's wire API when they differ. A
 Responses client routed to an OpenAI upstream needs none: it is sent to `/v1/responses`.
+Bedrock is an upstream API only: every client API is translated to Converse.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ import orjson
 from plano_extproc.config.model import ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.providers.registry import ProviderApi
+from plano_extproc.wire.bedrock.common import error_from_bedrock
+from plano_extproc.wire.bedrock.completions import read_converse_completion
+from plano_extproc.wire.bedrock.framing import STREAM_CONTENT_TYPE as BEDROCK_STREAM_TYPE
+from plano_extproc.wire.bedrock.framing import ConverseFraming
+from plano_extproc.wire.bedrock.requests import write_converse_request
+from plano_extproc.wire.bedrock.streams import ConverseDecoder
 from plano_extproc.wire.chat.common import error_from_openai, openai_error
 from plano_extproc.wire.chat.completions import read_chat_completion, write_chat_completion
 from plano_extproc.wire.chat.requests import neutral_chat_request, write_chat_request
@@ -38,10 +45,17 @@ from plano_extproc.wire.messages.streams import EventDecoder, EventEncoder
 from plano_extproc.wire.responses.completions import write_responses_completion
 from plano_extproc.wire.responses.requests import neutral_responses_request
 from plano_extproc.wire.responses.streams import EventEncoder as ResponsesEventEncoder
-from plano_extproc.wire.streams import StreamDecoder, StreamEncoder, StreamTranslator
+from plano_extproc.wire.sse import SseParser
+from plano_extproc.wire.streams import (
+    StreamDecoder,
+    StreamEncoder,
+    StreamFraming,
+    StreamTranslator,
+)
 
 JSON_CONTENT_TYPE = "application/json"
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+_SSE_MEDIA_TYPE = "text/event-stream"
 # How much of a non-JSON upstream error body is quoted to the client.
 _QUOTED_ERROR_CHARS = 200
 
@@ -51,6 +65,9 @@ class Translation(StrEnum):
     MESSAGES_TO_OPENAI = "messages_to_openai"
     RESPONSES_TO_ANTHROPIC = "responses_to_anthropic"
     RESPONSES_TO_OPENAI = "responses_to_openai"  # Responses → Chat Completions
+    CHAT_TO_BEDROCK = "chat_to_bedrock"
+    MESSAGES_TO_BEDROCK = "messages_to_bedrock"
+    RESPONSES_TO_BEDROCK = "responses_to_bedrock"
 
     @property
     def client(self) -> ClientApi:
@@ -61,8 +78,10 @@ class Translation(StrEnum):
         return _ROUTES[self][1]
 
     @property
-    def upstream_body_api(self) -> ClientApi:
-        """The API the upstream body is written in, which decides the upstream path."""
+    def upstream_body_api(self) -> ClientApi | None:
+        """The client API the upstream body is written in, which decides the upstream path;
+        None for Bedrock, whose path names the model and whether the answer streams
+        (`providers/paths.py`)."""
         return _UPSTREAMS[self.upstream].body_api
 
 
@@ -71,6 +90,9 @@ _ROUTES: dict[Translation, tuple[ClientApi, ProviderApi]] = {
     Translation.MESSAGES_TO_OPENAI: (ClientApi.MESSAGES, ProviderApi.OPENAI),
     Translation.RESPONSES_TO_ANTHROPIC: (ClientApi.RESPONSES, ProviderApi.ANTHROPIC),
     Translation.RESPONSES_TO_OPENAI: (ClientApi.RESPONSES, ProviderApi.OPENAI),
+    Translation.CHAT_TO_BEDROCK: (ClientApi.CHAT, ProviderApi.BEDROCK),
+    Translation.MESSAGES_TO_BEDROCK: (ClientApi.MESSAGES, ProviderApi.BEDROCK),
+    Translation.RESPONSES_TO_BEDROCK: (ClientApi.RESPONSES, ProviderApi.BEDROCK),
 }
 _TRANSLATIONS = {route: translation for translation, route in _ROUTES.items()}
 
@@ -85,11 +107,13 @@ class _ClientSide:
 
 @dataclass(frozen=True, slots=True)
 class _UpstreamSide:
-    body_api: ClientApi
+    body_api: ClientApi | None  # None: the path does not follow from a client API
     write_request: Callable[[Request, str], dict[str, Any]]  # given the bare model id
     read_completion: Callable[[dict[str, Any], int], Completion]  # given a fallback time
     read_error: Callable[[dict[str, Any], int | None], ApiError | None]
     stream_decoder: Callable[[int], StreamDecoder]
+    stream_content_type: str = _SSE_MEDIA_TYPE  # the media type of a streamed answer
+    stream_framing: Callable[[], StreamFraming] = SseParser
 
 
 def _openai_error_body(error: ApiError) -> dict[str, Any]:
@@ -130,6 +154,15 @@ _UPSTREAMS = {
         read_completion=lambda body, created: read_messages_completion(body, created=created),
         read_error=error_from_anthropic,
         stream_decoder=lambda created: EventDecoder(created=created),
+    ),
+    ProviderApi.BEDROCK: _UpstreamSide(
+        body_api=None,
+        write_request=lambda request, _model: write_converse_request(request),
+        read_completion=lambda body, created: read_converse_completion(body, created=created),
+        read_error=error_from_bedrock,
+        stream_decoder=lambda created: ConverseDecoder(created=created),
+        stream_content_type=BEDROCK_STREAM_TYPE,
+        stream_framing=ConverseFraming,
     ),
 }
 
@@ -179,6 +212,14 @@ def translate_request(
     return encode_json(_UPSTREAMS[translation.upstream].write_request(request, model))
 
 
+def is_upstream_stream(translation: Translation, content_type: str) -> bool:
+    """Whether an upstream answer with this content type is the upstream API's stream (SSE,
+    or Bedrock's AWS event stream), rather than a JSON body."""
+    expected = _UPSTREAMS[translation.upstream].stream_content_type
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == expected
+
+
 def translate_response(
     translation: Translation,
     body: bytes,
@@ -186,13 +227,15 @@ def translate_response(
     status: int | None = None,
     created: int | None = None,
     answer_id: str | None = None,
+    model: str | None = None,
 ) -> bytes:
     """The client's JSON for a non-streamed upstream answer, or for its error.
 
     An error body in the upstream's shape, or any body with a 4xx/5xx `status`, becomes the
     client API's error body (the HTTP status itself passes through unchanged). `created`
     (Unix seconds) stands in for upstreams that do not date their answers; default now.
-    `answer_id` replaces the upstream's id, from which the client's ids are derived.
+    `answer_id` replaces the upstream's id, from which the client's ids are derived. `model`
+    names the model for upstreams whose answers do not (Bedrock's).
     TranslationError when a success body is not a JSON object.
     """
     client = _CLIENTS[translation.client]
@@ -212,6 +255,8 @@ def translate_response(
     completion = upstream.read_completion(parsed, _now() if created is None else created)
     if answer_id is not None:
         completion = replace(completion, id=answer_id)
+    if model and not completion.model:
+        completion = replace(completion, model=model)
     return json_bytes(client.write_completion(completion))
 
 
@@ -227,18 +272,25 @@ def stream_translator(
     include_usage: bool = False,
     created: int | None = None,
     answer_id: str | None = None,
+    model: str | None = None,
 ) -> StreamTranslator:
     """A translator for one response stream.
 
     `include_usage`: the chat client's `stream_options.include_usage`, as only then does a
     chat stream carry a usage chunk. `created` (Unix seconds) dates the answer when the
-    upstream does not; default now. `answer_id` replaces the upstream's id, as for
-    `translate_response`.
+    upstream does not; default now. `answer_id` and `model` as for `translate_response`.
     """
     moment = _now() if created is None else created
-    decoder = _UPSTREAMS[translation.upstream].stream_decoder(moment)
+    upstream = _UPSTREAMS[translation.upstream]
     encoder = _CLIENTS[translation.client].stream_encoder(include_usage)
-    return StreamTranslator(decoder, encoder, created=moment, answer_id=answer_id)
+    return StreamTranslator(
+        upstream.stream_decoder(moment),
+        encoder,
+        created=moment,
+        answer_id=answer_id,
+        model=model,
+        framing=upstream.stream_framing(),
+    )
 
 
 def _now() -> int:

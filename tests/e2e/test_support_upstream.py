@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from urllib.parse import quote
 
 import anthropic
 import httpx
 import openai
 import pytest
+from botocore.eventstream import EventStreamBuffer
 
 from tests.e2e.sse import chat_text, sse_events
 from tests.support.upstream import (
@@ -240,3 +243,56 @@ def test_replies_can_be_scripted_over_http() -> None:
         assert httpx.post(f"{server.url}/v1/chat/completions", json=body).status_code == 200
         bad = httpx.post(f"{server.url}/_mock/script", json={"model": 1})
         assert bad.status_code == 400
+
+
+BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+BEDROCK_PATH = f"/model/{quote(BEDROCK_MODEL, safe='')}"
+
+
+@pytest.mark.parametrize(
+    "model", [BEDROCK_MODEL, "arn:aws:bedrock:us-east-1:1:inference-profile/us.claude"]
+)
+def test_bedrock_converse_answer_names_the_model_of_its_path(
+    upstream: UpstreamServer, model: str
+) -> None:
+    path = f"/model/{quote(model, safe='')}/converse"
+    reply = httpx.post(f"{upstream.url}{path}", json={"messages": []})
+
+    body = reply.json()
+    assert reply.status_code == 200
+    assert body["output"]["message"]["content"] == [{"text": DEFAULT_TEXT}]
+    assert body["stopReason"] == "end_turn"
+    assert body["trace"]["promptRouter"]["invokedModelId"] == model
+
+
+def test_botocore_parses_the_bedrock_stream(upstream: UpstreamServer) -> None:
+    reply = httpx.post(f"{upstream.url}{BEDROCK_PATH}/converse-stream", json={"messages": []})
+    buffer = EventStreamBuffer()
+    buffer.add_data(reply.content)
+
+    messages = list(buffer)
+
+    assert reply.headers["content-type"] == "application/vnd.amazon.eventstream"
+    assert {message.headers[":message-type"] for message in messages} == {"event"}
+    kinds = [message.headers[":event-type"] for message in messages]
+    assert kinds[0] == "messageStart"
+    assert kinds[-2:] == ["messageStop", "metadata"]
+    payloads = [json.loads(message.payload) for message in messages]
+    text = "".join(
+        payload["delta"]["text"]
+        for kind, payload in zip(kinds, payloads, strict=True)
+        if kind == "contentBlockDelta"
+    )
+    assert text == DEFAULT_TEXT
+    assert payloads[-1]["usage"]["outputTokens"] == 3
+
+
+def test_bedrock_errors_name_their_exception(upstream: UpstreamServer) -> None:
+    # Scripts and records name the path as the server decoded it.
+    upstream.script(f"/model/{BEDROCK_MODEL}/converse", ErrorReply(429, "slow down"))
+
+    reply = httpx.post(f"{upstream.url}{BEDROCK_PATH}/converse", json={"messages": []})
+
+    assert reply.status_code == 429
+    assert reply.json() == {"message": "slow down"}
+    assert reply.headers["x-amzn-errortype"] == "ThrottlingException"

@@ -13,6 +13,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     ProcessingRequest,
 )
 from plano_extproc.extproc.translation import ResponseTranslation
+from tests.support.aws_eventstream import STREAM_CONTENT_TYPE, event_message
 from tests.wire.support import (
     CHAT_COMPLETION,
     CHAT_TEXT_THEN_TOOLS,
@@ -120,6 +121,44 @@ def test_sse_stream_is_translated_chunk_by_chunk() -> None:
     out += state.on_body(b"", end_of_stream=True).response_body.response.body_mutation.body
     assert b'"content":"Hi"' in out
     assert out.rstrip().endswith(b"data: [DONE]")
+
+
+def test_bedrock_event_stream_is_translated_chunk_by_chunk() -> None:
+    metadata = {"translate": "messages_to_bedrock", "stream": "true"}
+    state, reply = ResponseTranslation.start(response_headers(metadata, 200, STREAM_CONTENT_TYPE))
+    assert state is not None
+    content_type = reply.response_headers.response.header_mutation.set_headers[0].header
+    assert content_type.raw_value.startswith(b"text/event-stream")
+    messages = [
+        event_message("messageStart", {"role": "assistant"}),
+        event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hi"}}),
+        event_message("messageStop", {"stopReason": "end_turn"}),
+        event_message("metadata", {"usage": {"inputTokens": 3, "outputTokens": 1}}),
+    ]
+
+    out = sent_body(state, [*messages, b""])
+
+    names = [name for name, _ in frames(out)]
+    assert names[0] == "message_start"
+    assert names[-1] == "message_stop"
+    assert b'"text":"Hi"' in out
+
+
+def test_a_bedrock_json_answer_to_a_stream_request_is_translated_whole() -> None:
+    metadata = {"translate": "chat_to_bedrock", "stream": "true"}
+    state, reply = ResponseTranslation.start(response_headers(metadata, 200, "application/json"))
+    assert state is not None
+    content_type = reply.response_headers.response.header_mutation.set_headers[0].header
+    assert content_type.raw_value == b"application/json"
+    answer = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hi"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
+    }
+
+    completion = orjson.loads(sent_body(state, [orjson.dumps(answer)]))
+
+    assert completion["choices"][0]["message"]["content"] == "Hi"
 
 
 # Responses conversation state: a translated answer read back once complete.

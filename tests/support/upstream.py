@@ -10,8 +10,9 @@ It runs in a background thread with its own event loop, so sync and async tests 
 By default it answers like the real APIs: ``POST /v1/chat/completions`` (OpenAI Chat
 Completions), ``POST /v1/messages`` (Anthropic Messages) and ``POST /v1/responses`` (OpenAI
 Responses), each as JSON or, with ``"stream": true``, as that API's SSE stream; the reply echoes
-the request's ``model``. ``GET /health`` answers 200. Every request is recorded, including
-unknown paths (answered 404).
+the request's ``model``. ``POST /model/{modelId}/converse`` and ``.../converse-stream`` answer
+as Amazon Bedrock (JSON, or the AWS event stream), for the model the path names.
+``GET /health`` answers 200. Every request is recorded, including unknown paths (answered 404).
 
 Scripted replies are queued per path and used once each, before the defaults:
 `JsonReply` (any status and body), `ErrorReply` (the path's API error shape), `StreamReply`
@@ -36,11 +37,14 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from tests.support.upstream_payloads import (
-    API_BY_PATH,
     DEFAULT_PIECES,
     Api,
-    error_body,
+    api_for_path,
+    error_reply,
     json_body,
+    model_in_path,
+    path_asks_for_stream,
+    stream_content_type,
     stream_frames,
 )
 
@@ -84,7 +88,8 @@ class JsonReply:
 
 @dataclass(frozen=True, slots=True)
 class ErrorReply:
-    """An error in the shape of the path's API (OpenAI ``{"error": ...}`` or Anthropic's)."""
+    """An error in the shape of the path's API (OpenAI ``{"error": ...}``, Anthropic's or
+    Bedrock's ``{"message": ...}`` with its ``x-amzn-errortype`` header)."""
 
     status: int = 503
     message: str = "scripted upstream failure"
@@ -228,7 +233,7 @@ class UpstreamServer:
             return web.json_response({"status": "ok"})
         if request.method == "POST" and request.path == SCRIPT_PATH:
             return self._script_from(recorded)
-        api = API_BY_PATH.get(request.path)
+        api = api_for_path(request.path)
         if api is None or request.method != "POST":
             return web.json_response({"error": {"message": "not found"}}, status=404)
         reply = self._next_reply(request.path, _requested_model(recorded))
@@ -257,8 +262,9 @@ class UpstreamServer:
             case JsonReply():
                 return web.json_response(reply.body, status=reply.status, headers=reply.headers)
             case ErrorReply():
+                body, headers = error_reply(api, reply.status, reply.message)
                 return web.json_response(
-                    error_body(api, reply.message), status=reply.status, headers=reply.headers
+                    body, status=reply.status, headers={**headers, **reply.headers}
                 )
             case StreamReply():
                 return await self._stream(request, recorded, api, reply)
@@ -275,7 +281,7 @@ class UpstreamServer:
         model, prompt_bytes = _requested_model(recorded), len(recorded.body)
         frames = stream_frames(api, self._next_id(), model, reply.pieces, prompt_bytes)
         response = web.StreamResponse(
-            headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+            headers={"content-type": stream_content_type(api), "cache-control": "no-cache"}
         )
         await response.prepare(request)
         for index, frame in enumerate(frames.all()):
@@ -324,12 +330,17 @@ def _reply_from(item: Any) -> Reply:
 
 
 def _requested_model(recorded: RecordedRequest) -> str:
+    named = model_in_path(recorded.path)
+    if named is not None:
+        return named
     payload = recorded.json
     model = payload.get("model") if isinstance(payload, dict) else None
     return model if isinstance(model, str) else "unknown"
 
 
 def _wants_stream(recorded: RecordedRequest) -> bool:
+    if path_asks_for_stream(recorded.path):
+        return True
     return isinstance(recorded.json, dict) and recorded.json.get("stream") is True
 
 

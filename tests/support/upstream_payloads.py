@@ -1,8 +1,9 @@
-"""What the test upstream answers: provider-shaped JSON bodies and SSE streams.
+"""What the test upstream answers: provider-shaped JSON bodies and SSE streams (and Bedrock's
+event streams, from `bedrock_payloads`).
 
 Shapes follow the public API references closely enough for the official `openai` and
-`anthropic` SDKs to parse them; token counts are rough (UTF-8 bytes // 4 for the prompt, one
-token per text piece).
+`anthropic` SDKs (and botocore, for Bedrock's stream) to parse them; token counts are rough
+(UTF-8 bytes // 4 for the prompt, one token per text piece).
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
+from tests.support.aws_eventstream import STREAM_CONTENT_TYPE as EVENT_STREAM_CONTENT_TYPE
+from tests.support.bedrock_payloads import (
+    bedrock_error,
+    bedrock_route,
+    converse_answer,
+    converse_stream,
+)
+
 
 class Api(Enum):
     CHAT = "chat"
     MESSAGES = "messages"
     RESPONSES = "responses"
+    BEDROCK = "bedrock"  # Converse and ConverseStream, at /model/{modelId}/...
 
 
 API_BY_PATH = MappingProxyType(
@@ -30,6 +40,28 @@ API_BY_PATH = MappingProxyType(
     }
 )
 DEFAULT_PIECES = ("Hello", " from the", " test upstream.")
+SSE_CONTENT_TYPE = "text/event-stream"
+
+
+def api_for_path(path: str) -> Api | None:
+    if bedrock_route(path) is not None:
+        return Api.BEDROCK
+    return API_BY_PATH.get(path)
+
+
+def model_in_path(path: str) -> str | None:
+    """The model a path names (Bedrock's do); None when the body names it."""
+    route = bedrock_route(path)
+    return None if route is None else route[0]
+
+
+def path_asks_for_stream(path: str) -> bool:
+    route = bedrock_route(path)
+    return route is not None and route[1]
+
+
+def stream_content_type(api: Api) -> str:
+    return EVENT_STREAM_CONTENT_TYPE if api is Api.BEDROCK else SSE_CONTENT_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +102,8 @@ def json_body(
             return _anthropic_message(reply_id, model, [_text_block(text)], "end_turn", usage)
         case Api.RESPONSES:
             return _response(reply_id, model, "completed", [_output_message(reply_id, text)], usage)
+        case Api.BEDROCK:
+            return converse_answer(model, text, (usage.prompt, usage.completion))
 
 
 def stream_frames(
@@ -83,12 +117,18 @@ def stream_frames(
             return _anthropic_stream(reply_id, model, pieces, usage)
         case Api.RESPONSES:
             return _responses_stream(reply_id, model, pieces, usage)
+        case Api.BEDROCK:
+            return StreamFrames(*converse_stream(pieces, (usage.prompt, usage.completion)))
 
 
-def error_body(api: Api, message: str) -> dict[str, Any]:
+def error_reply(api: Api, status: int, message: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """An error body in the API's shape, and the headers that go with it."""
+    if api is Api.BEDROCK:
+        return bedrock_error(status, message)
     if api is Api.MESSAGES:
-        return {"type": "error", "error": {"type": "api_error", "message": message}}
-    return {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+        return {"type": "error", "error": {"type": "api_error", "message": message}}, {}
+    error = {"message": message, "type": "server_error", "param": None, "code": None}
+    return {"error": error}, {}
 
 
 def _data(payload: dict[str, Any]) -> bytes:

@@ -9,6 +9,7 @@ from plano_extproc.wire import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
     Translation,
+    is_upstream_stream,
     translation_for,
     upstream_translation,
     wire_api,
@@ -34,6 +35,9 @@ from plano_extproc.wire.streams import _StreamOrder
         (ClientApi.MESSAGES, ProviderApi.ANTHROPIC, None),
         (ClientApi.RESPONSES, ProviderApi.OPENAI, Translation.RESPONSES_TO_OPENAI),
         (ClientApi.RESPONSES, ProviderApi.ANTHROPIC, Translation.RESPONSES_TO_ANTHROPIC),
+        (ClientApi.CHAT, ProviderApi.BEDROCK, Translation.CHAT_TO_BEDROCK),
+        (ClientApi.MESSAGES, ProviderApi.BEDROCK, Translation.MESSAGES_TO_BEDROCK),
+        (ClientApi.RESPONSES, ProviderApi.BEDROCK, Translation.RESPONSES_TO_BEDROCK),
     ],
 )
 def test_translation_for(
@@ -88,10 +92,14 @@ def test_upstream_api_is_chosen_as_plano_does(
             ProviderApi.ANTHROPIC,
             ClientApi.MESSAGES,
         ),
+        # Bedrock's path names the model and the operation, not a client API.
+        (Translation.CHAT_TO_BEDROCK, ClientApi.CHAT, ProviderApi.BEDROCK, None),
+        (Translation.MESSAGES_TO_BEDROCK, ClientApi.MESSAGES, ProviderApi.BEDROCK, None),
+        (Translation.RESPONSES_TO_BEDROCK, ClientApi.RESPONSES, ProviderApi.BEDROCK, None),
     ],
 )
 def test_translation_sides(
-    translation: Translation, client: ClientApi, upstream: ProviderApi, body_api: ClientApi
+    translation: Translation, client: ClientApi, upstream: ProviderApi, body_api: ClientApi | None
 ) -> None:
     assert (translation.client, translation.upstream, translation.upstream_body_api) == (
         client,
@@ -103,6 +111,26 @@ def test_translation_sides(
 def test_content_types() -> None:
     assert JSON_CONTENT_TYPE == "application/json"
     assert SSE_CONTENT_TYPE.startswith("text/event-stream")
+
+
+@pytest.mark.parametrize(
+    ("translation", "content_type", "streams"),
+    [
+        (Translation.CHAT_TO_ANTHROPIC, "text/event-stream; charset=utf-8", True),
+        (Translation.MESSAGES_TO_OPENAI, "Text/Event-Stream", True),
+        (Translation.CHAT_TO_ANTHROPIC, "application/json", False),
+        (Translation.CHAT_TO_ANTHROPIC, "application/vnd.amazon.eventstream", False),
+        (Translation.CHAT_TO_BEDROCK, "application/vnd.amazon.eventstream", True),
+        (Translation.RESPONSES_TO_BEDROCK, "application/vnd.amazon.eventstream", True),
+        (Translation.MESSAGES_TO_BEDROCK, "text/event-stream", False),
+        (Translation.MESSAGES_TO_BEDROCK, "application/json", False),
+        (Translation.MESSAGES_TO_BEDROCK, "", False),
+    ],
+)
+def test_a_stream_is_recognised_by_the_upstream_apis_content_type(
+    translation: Translation, content_type: str, streams: bool
+) -> None:
+    assert is_upstream_stream(translation, content_type) is streams
 
 
 FINISHED = Finished(StopReason.END_TURN, Usage())

@@ -1,0 +1,1 @@
+"""Amazon Bedrock Converse, as an upstream's API: JSON answers and AWS event streams."""
