@@ -6,6 +6,8 @@ from __future__ import annotations
 # response headers (headers.DECISION_HEADERS) and the access log reads them.
 METADATA_NAMESPACE = "plano"
 
+# The answering model's provider name (`openai/gpt-4o`).
+MODEL_KEY = "model"
 # Keys the translating filter forwards back to the service.
 TRANSLATION_KEY = "translate"
 STREAM_KEY = "stream"

@@ -346,6 +346,7 @@ class AttemptStream:
                 stream=self._stream_requested,
                 usage=self._usage,
                 state_key=self._state_key,
+                model=self._model,
             )
             mutation.remove_headers.append(RETRY_HEADER)
         mutation.set_headers.append(set_header(ATTEMPTS_HEADER, attempts_header(self._attempts)))

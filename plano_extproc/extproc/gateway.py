@@ -26,6 +26,7 @@ from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
 from plano_extproc.contract.metadata import (
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
+    MODEL_KEY,
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
@@ -110,7 +111,7 @@ def _decision_metadata(
     state_key: str | None = None,
 ) -> Struct:
     ranked = decision.models if decision.matched else (provider.name,)
-    values = {"model": provider.name, "models": ",".join(ranked)}
+    values = {MODEL_KEY: provider.name, "models": ",".join(ranked)}
     if state_key is not None:
         values[STATE_KEY] = state_key
     if translation is not None:

@@ -16,6 +16,7 @@ import orjson
 from plano_extproc.contract.metadata import (
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
+    MODEL_KEY,
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
@@ -86,14 +87,19 @@ class ResponseTranslation:
         streaming: bool,
         usage: bool,
         state_key: str | None = None,
+        model: str | None = None,
     ):
         self._translation = translation
+        # For upstreams whose answers do not name their model (Bedrock's).
+        self._model = model
         self._status = status
         # A stored conversation's id is ours, unguessable and unique, not the upstream's:
         # some servers reuse ids, and an id is all it takes to read a stored conversation.
         self._answer_id = f"{ANSWER_ID_PREFIX}{state_key}" if state_key else None
         self._stream: StreamTranslator | None = (
-            stream_translator(translation, include_usage=usage, answer_id=self._answer_id)
+            stream_translator(
+                translation, include_usage=usage, answer_id=self._answer_id, model=model
+            )
             if streaming
             else None
         )
@@ -120,6 +126,7 @@ class ResponseTranslation:
             stream=fields[STREAM_KEY].string_value == "true",
             usage=INCLUDE_USAGE_KEY in fields and fields[INCLUDE_USAGE_KEY].string_value == "true",
             state_key=fields[STATE_KEY].string_value if STATE_KEY in fields else None,
+            model=fields[MODEL_KEY].string_value if MODEL_KEY in fields else None,
         )
         reply = HeadersResponse(response=CommonResponse(header_mutation=mutation))
         return state, ProcessingResponse(response_headers=reply)
@@ -133,15 +140,18 @@ class ResponseTranslation:
         stream: bool,
         usage: bool,
         state_key: str | None,
+        model: str | None = None,
     ) -> tuple[ResponseTranslation, HeaderMutation]:
-        """The state for a response with these headers, and the header changes it needs."""
+        """The state for a response with these headers, and the header changes it needs.
+        `model` is the provider's name (`amazon_bedrock/<model id>`) of the answering model."""
         status = int(headers.get(":status", "200") or 200)
         streaming = (
             stream
             and status < 400
             and is_upstream_stream(translation, headers.get("content-type", ""))
         )
-        state = cls(translation, status, streaming, usage, state_key)
+        bare_model = model.partition("/")[2] if model else None
+        state = cls(translation, status, streaming, usage, state_key, bare_model)
         content_type = SSE_CONTENT_TYPE if streaming else JSON_CONTENT_TYPE
         mutation = HeaderMutation(
             set_headers=[set_header("content-type", content_type)],
@@ -188,7 +198,11 @@ class ResponseTranslation:
         body = b"".join(self._collected)
         try:
             return translate_response(
-                self._translation, body, status=self._status, answer_id=self._answer_id
+                self._translation,
+                body,
+                status=self._status,
+                answer_id=self._answer_id,
+                model=self._model,
             )
         except TranslationError:
             log.warning("upstream answered an unreadable body for a translated request")
