@@ -31,6 +31,7 @@ from plano_extproc.config.metrics_sources import read_metrics_sources
 from plano_extproc.config.model import Config
 from plano_extproc.config.providers import read_aliases, read_providers
 from plano_extproc.config.reader import Issues, Section, kind_of, open_section, parse_yaml
+from plano_extproc.config.retry_policy import check_attempt_timeouts
 from plano_extproc.config.routes import migrated_routes, read_routes
 from plano_extproc.config.routing import read_routing
 from plano_extproc.config.spec import FORMAT_VERSION, TOP_LEVEL
@@ -83,6 +84,8 @@ def _read_config(top: Section, env: Environment) -> Config:
     listeners = read_listeners(top)
     parsed = read_providers(top, env)
     providers = parsed.providers
+    policies = (p.retry_policy for p in providers if p.retry_policy is not None)
+    check_attempt_timeouts(policies, listeners[0].timeout_seconds, top.issues)
     sources = read_metrics_sources(top, providers, env)
     routes = read_routes(top, version_text, version, providers, sources)
     routes += migrated_routes(parsed.legacy_routes, routes, top.issues)

@@ -2,14 +2,20 @@
 
 Every key is optional. What the policy does to requests is `failover/policy.py`; how Envoy
 carries it out is docs/failover-design.md.
+
+Ours on top of Plano's format: `on_timeout.attempt_timeout_seconds`, how long one attempt of a
+policy with `on_timeout` waits for its answer before it counts as timed out (default
+`DEFAULT_ATTEMPT_TIMEOUT_S`, at most the listener timeout).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from plano_extproc.config.reader import KeySpec, Section, open_section
+from plano_extproc.config.reader import Issues, KeySpec, Section, open_section
 
 RETRY_POLICY = KeySpec.of(
     optional=[
@@ -24,7 +30,8 @@ RETRY_POLICY = KeySpec.of(
     ]
 )
 STATUS_CODE_RULE = KeySpec.of(required=["codes"], optional=["strategy", "max_attempts"])
-TIMEOUT_RULE = KeySpec.of(optional=["strategy", "max_attempts"])
+ATTEMPT_TIMEOUT_KEY = "attempt_timeout_seconds"
+TIMEOUT_RULE = KeySpec.of(optional=["strategy", "max_attempts", ATTEMPT_TIMEOUT_KEY])
 HIGH_LATENCY_RULE = KeySpec.of(
     required=["threshold_ms"],
     optional=[
@@ -40,6 +47,9 @@ HIGH_LATENCY_RULE = KeySpec.of(
 BACKOFF = KeySpec.of(optional=["apply_to", "base_ms", "max_ms", "jitter"])
 RETRY_AFTER_HANDLING = KeySpec.of(optional=["scope", "apply_to", "max_retry_after_seconds"])
 _MAX_ATTEMPTS = 10
+# Plano's own per-try timeout (its listener `max_retries` route): long enough for a slow first
+# token of a large prompt, short enough that a fallback still answers a waiting client.
+DEFAULT_ATTEMPT_TIMEOUT_S = 30.0
 
 
 class RetryStrategy(StrEnum):
@@ -108,6 +118,15 @@ class RetryAfterHandling:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptTimeout:
+    """How long an attempt under `on_timeout` waits for its answer's headers."""
+
+    seconds: float = DEFAULT_ATTEMPT_TIMEOUT_S
+    # The key's location when the config sets it, for checks against the listener timeout.
+    where: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     fallback_models: tuple[str, ...] = ()
     default: RetryRule = RetryRule(RetryStrategy.DIFFERENT_PROVIDER, 2)
@@ -116,23 +135,40 @@ class RetryPolicy:
     on_high_latency: HighLatencyRule | None = None
     backoff: Backoff = Backoff()
     retry_after: RetryAfterHandling = RetryAfterHandling()
+    attempt_timeout: AttemptTimeout = AttemptTimeout()
 
 
 def read_retry_policy(section: Section, declared: frozenset[str]) -> RetryPolicy:
     """`section` is the provider's `retry_policy`; `declared` holds the provider names."""
     defaults = RetryPolicy()
     default = _rule(section, "default_strategy", "default_max_attempts", defaults.default)
+    on_timeout = section.section("on_timeout", TIMEOUT_RULE)
     return RetryPolicy(
         fallback_models=_fallback_models(section, declared),
         default=default,
         on_status_codes=tuple(_status_rules(section, default)),
-        on_timeout=_optional_rule(section.section("on_timeout", TIMEOUT_RULE), default),
+        on_timeout=_optional_rule(on_timeout, default),
         on_high_latency=_high_latency(
             section.section("on_high_latency", HIGH_LATENCY_RULE), default
         ),
         backoff=_backoff(section.section("backoff", BACKOFF)),
         retry_after=_retry_after(section.section("retry_after_handling", RETRY_AFTER_HANDLING)),
+        attempt_timeout=_attempt_timeout(on_timeout),
     )
+
+
+def check_attempt_timeouts(
+    policies: Iterable[RetryPolicy], listener_timeout_s: float, issues: Issues
+) -> None:
+    """An attempt timeout set longer than the listener timeout, which ends every attempt
+    first, is an error; the default is simply capped by it."""
+    for policy in policies:
+        timeout = policy.attempt_timeout
+        if timeout.where and timeout.seconds > listener_timeout_s:
+            issues.error(
+                timeout.where,
+                f"must not exceed the listener timeout ({listener_timeout_s:g} seconds)",
+            )
 
 
 def _fallback_models(section: Section, declared: frozenset[str]) -> tuple[str, ...]:
@@ -154,6 +190,17 @@ def _rule(section: Section, strategy_key: str, attempts_key: str, default: Retry
 
 def _optional_rule(section: Section | None, default: RetryRule) -> RetryRule | None:
     return None if section is None else _rule(section, "strategy", "max_attempts", default)
+
+
+def _attempt_timeout(section: Section | None) -> AttemptTimeout:
+    seconds = None if section is None else section.number(ATTEMPT_TIMEOUT_KEY)
+    if section is None or seconds is None:
+        return AttemptTimeout()
+    where = section.where(ATTEMPT_TIMEOUT_KEY)
+    if not math.isfinite(seconds) or seconds <= 0:
+        section.issues.error(where, "must be a positive number of seconds")
+        return AttemptTimeout()
+    return AttemptTimeout(seconds, where)
 
 
 def _status_rules(section: Section, default: RetryRule) -> list[StatusCodeRule]:

@@ -26,6 +26,10 @@ TRANSLATE_HEADER = "x-plano-translate"
 # Set by the attempt filter on a failed attempt's response to make Envoy retry it; never
 # reaches a client.
 RETRY_HEADER = "x-plano-retry"
+# Set by the attempt filter on an attempt of a policy with `on_timeout`: the attempt's timeout
+# in ms, which selects the attempts listener's route with that `per_try_timeout` (Envoy's own
+# x-envoy-upstream-rq-per-try-timeout-ms would be stripped there as an external request's).
+ATTEMPT_TIMEOUT_HEADER = "x-plano-attempt-timeout-ms"
 # Added by the internal listener to its own timeout reply, so a timed-out attempt is known.
 UPSTREAM_TIMEOUT_HEADER = "x-plano-upstream-timeout"
 ATTEMPTS_HEADER = "x-plano-attempts"

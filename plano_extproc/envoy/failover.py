@@ -27,7 +27,7 @@ from envoy_data_plane.google.protobuf import Any
 from plano_extproc.config.model import Config
 from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, EXTPROC_FILTER, FAILOVER_CLUSTER
-from plano_extproc.contract.headers import ATTEMPTS_HEADER, RETRY_HEADER
+from plano_extproc.contract.headers import ATTEMPT_TIMEOUT_HEADER, ATTEMPTS_HEADER, RETRY_HEADER
 from plano_extproc.contract.metadata import (
     ATTEMPT_FILTER_KIND,
     FILTER_KIND_METADATA,
@@ -46,7 +46,7 @@ from plano_extproc.envoy.filters import (
 )
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import attempt_route_config
-from plano_extproc.failover.policy import max_delay_seconds, max_retries
+from plano_extproc.failover.policy import attempt_timeout_ms, max_delay_seconds, max_retries
 
 INTERNAL_LISTENER_EXTENSION = "envoy.bootstrap.internal_listener"
 UPSTREAM_CODEC_FILTER = "envoy.filters.http.upstream_codec"
@@ -72,6 +72,18 @@ def failover_retries(config: Config) -> int | None:
     return max_retries(policies) if policies else None
 
 
+def attempt_timeouts(config: Config) -> tuple[timedelta, ...]:
+    """The distinct attempt timeouts of the policies with `on_timeout` (those shorter than the
+    listener timeout), each one a timed route per provider on the attempts listener."""
+    listener_timeout_s = config.listeners[0].timeout_seconds
+    timeouts = {
+        attempt_timeout_ms(p.retry_policy, listener_timeout_s)
+        for p in config.providers
+        if p.retry_policy is not None
+    }
+    return tuple(timedelta(milliseconds=ms) for ms in sorted(t for t in timeouts if t))
+
+
 def internal_listener_extension() -> core.TypedExtensionConfig:
     config = Any.pack(internal_listener.InternalListener())
     return core.TypedExtensionConfig(name=INTERNAL_LISTENER_EXTENSION, typed_config=config)
@@ -84,6 +96,8 @@ def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
     mode = processing_mode(BodyMode.BUFFERED, BodyMode.STREAMED)
     namespaces = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
     provider_headers = {name.lower() for p in config.providers for name in p.headers}
+    # It picks the attempts listener's route with the attempt's timeout.
+    timeout_header = [ATTEMPT_TIMEOUT_HEADER] if attempt_timeouts(config) else []
     longest_wait = timedelta(seconds=max_delay_seconds(config.listeners[0].timeout_seconds))
     return ext_proc.ExternalProcessor(
         grpc_service=grpc_service([(FILTER_KIND_METADATA, ATTEMPT_FILTER_KIND)]),
@@ -98,7 +112,12 @@ def _attempt_ext_proc(config: Config) -> ext_proc.ExternalProcessor:
             forwarding_namespaces=namespaces, receiving_namespaces=namespaces
         ),
         mutation_rules=mutation_rules_for(
-            {*PROVIDER_REQUEST_HEADERS, *ATTEMPT_RESPONSE_HEADERS, *provider_headers}
+            {
+                *PROVIDER_REQUEST_HEADERS,
+                *ATTEMPT_RESPONSE_HEADERS,
+                *provider_headers,
+                *timeout_header,
+            }
         ),
         allow_mode_override=True,
         stat_prefix=ATTEMPT_STAT_PREFIX,
@@ -138,10 +157,14 @@ def failover_cluster(config: Config) -> cluster.Cluster:
 
 
 def attempts_listener(
-    upstreams: Sequence[Upstream], timeout: timedelta, max_request_bytes: int
+    upstreams: Sequence[Upstream],
+    timeout: timedelta,
+    max_request_bytes: int,
+    attempt_timeouts: Sequence[timedelta] = (),
 ) -> listener.Listener:
-    """Takes each rewritten attempt to its provider, once, within the listener timeout; a
-    timeout reply is marked so that the attempt filter can tell it from a provider's 504."""
+    """Takes each rewritten attempt to its provider, once, within the listener timeout (or the
+    attempt timeout it names); a timeout reply is marked so that the attempt filter can tell it
+    from a provider's 504."""
     manager = hcm.HttpConnectionManager(
         stat_prefix=ATTEMPTS_LISTENER,
         codec_type=hcm.HttpConnectionManagerCodecType.AUTO,
@@ -149,7 +172,7 @@ def attempts_listener(
         preserve_external_request_id=True,
         skip_xff_append=True,
         stream_idle_timeout=timeout,
-        route_config=attempt_route_config(upstreams, timeout),
+        route_config=attempt_route_config(upstreams, timeout, attempt_timeouts),
         http_filters=[router_filter()],
         local_reply_config=local_reply_config(max_request_bytes, mark_timeouts=True),
     )

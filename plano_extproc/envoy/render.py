@@ -41,6 +41,7 @@ from plano_extproc.contract.headers import DECISION_HEADERS, TRANSLATE_HEADER
 from plano_extproc.contract.metadata import ATTEMPTS_KEY, METADATA_NAMESPACE
 from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
 from plano_extproc.envoy.failover import (
+    attempt_timeouts,
     attempts_listener,
     bootstrap_extensions,
     failover_cluster,
@@ -265,7 +266,9 @@ def build_bootstrap(
     listeners = [_listener(config, upstreams, max_request_bytes)]
     if has_failover(config):
         timeout = timedelta(seconds=config.listeners[0].timeout_seconds)
-        listeners.append(attempts_listener(upstreams, timeout, max_request_bytes))
+        listeners.append(
+            attempts_listener(upstreams, timeout, max_request_bytes, attempt_timeouts(config))
+        )
         clusters.append(failover_cluster(config))
     if config.tracing is not None:
         clusters.append(collector_cluster(config.tracing, ca_bundle))

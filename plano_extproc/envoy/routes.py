@@ -8,7 +8,7 @@ the translate header, and its route enables the filter that translates the respo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -28,6 +28,7 @@ from plano_extproc.contract.clusters import (
     TRANSLATE_FILTER,
 )
 from plano_extproc.contract.headers import (
+    ATTEMPT_TIMEOUT_HEADER,
     CLUSTER_HEADER,
     DECISION_HEADERS,
     RETRY_HEADER,
@@ -55,6 +56,7 @@ TRANSLATED_SUFFIX = "_translated"
 ROUTING_HEADERS = (
     CLUSTER_HEADER,
     TRANSLATE_HEADER,
+    ATTEMPT_TIMEOUT_HEADER,
     "x-envoy-external-address",
     "x-forwarded-for",
 )
@@ -211,12 +213,46 @@ def _failover_route(retries: int) -> route.Route:
     )
 
 
+def _timed_attempt_route(
+    upstream: Upstream, timeout: timedelta, attempt_timeout: timedelta
+) -> route.Route:
+    """An attempt under `on_timeout` whose header names `attempt_timeout`: Envoy ends it then
+    unless the provider's response has begun (a per-try timeout stops counting once response
+    headers are on their way), with the same marked timeout reply as the listener timeout's.
+    The attempt is still made once: the attempt filter asks the failover route for any retry."""
+    ms = str(attempt_timeout // timedelta(milliseconds=1))
+    plain = _provider_route(upstream, timeout, 0)
+    timed = route.HeaderMatcher(
+        name=ATTEMPT_TIMEOUT_HEADER, string_match=matcher.StringMatcher(exact=ms)
+    )
+    return replace(
+        plain,
+        name=f"{upstream.cluster}_attempt_{ms}ms",
+        match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream), timed]),
+        route=replace(plain.route, retry_policy=route.RetryPolicy(per_try_timeout=attempt_timeout)),
+    )
+
+
+def _attempt_routes(
+    upstream: Upstream, timeout: timedelta, attempt_timeouts: Sequence[timedelta]
+) -> list[route.Route]:
+    # The timed routes first: each matches a subset of the plain route's attempts.
+    timed = [_timed_attempt_route(upstream, timeout, t) for t in attempt_timeouts]
+    return [*timed, _provider_route(upstream, timeout, 0)]
+
+
 def attempt_route_config(
-    upstreams: Iterable[Upstream], timeout: timedelta
+    upstreams: Iterable[Upstream],
+    timeout: timedelta,
+    attempt_timeouts: Sequence[timedelta] = (),
 ) -> route.RouteConfiguration:
-    """The attempts listener's routes: each attempt to its provider, once, within `timeout`;
+    """The attempts listener's routes: each attempt to its provider, once, within `timeout`, or
+    within one of `attempt_timeouts` when its header names it (any other value gets `timeout`);
     an attempt the attempt filter did not rewrite gets a 503."""
-    routes = [*(_provider_route(u, timeout, 0) for u in upstreams), _not_rewritten()]
+    routes = [
+        *(r for u in upstreams for r in _attempt_routes(u, timeout, attempt_timeouts)),
+        _not_rewritten(),
+    ]
     host = route.VirtualHost(name=ATTEMPTS_LISTENER, domains=["*"], routes=routes)
     return route.RouteConfiguration(name=ATTEMPTS_LISTENER, virtual_hosts=[host])
 

@@ -32,7 +32,12 @@ from google.protobuf.struct_pb2 import Struct
 from plano_extproc.affinity.base import AffinityStore, Pin
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.config.retry_policy import ApplyTo, LatencyMeasure, RetryPolicy
-from plano_extproc.contract.headers import ATTEMPTS_HEADER, RETRY_HEADER, UPSTREAM_TIMEOUT_HEADER
+from plano_extproc.contract.headers import (
+    ATTEMPT_TIMEOUT_HEADER,
+    ATTEMPTS_HEADER,
+    RETRY_HEADER,
+    UPSTREAM_TIMEOUT_HEADER,
+)
 from plano_extproc.contract.metadata import (
     ATTEMPTS_KEY,
     FAILOVER_KEY,
@@ -49,6 +54,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     CommonResponse,
     HeaderMutation,
     HeadersResponse,
+    HeaderValueOption,
     ProcessingMode,
     ProcessingRequest,
     ProcessingResponse,
@@ -66,6 +72,7 @@ from plano_extproc.failover.blocks import BlockStore, build_block_store
 from plano_extproc.failover.plan import FailoverPlan, attempt_from_json
 from plano_extproc.failover.policy import (
     Attempt,
+    attempt_timeout_ms,
     attempts_header,
     exhausted_error,
     failover_candidates,
@@ -122,7 +129,13 @@ class Failover:
         self.offload = offload or Offload()
         self.rng = rng or random.Random()
         self.clock = clock
-        self.max_delay_s = max_delay_seconds(config.listeners[0].timeout_seconds)
+        listener_timeout_s = config.listeners[0].timeout_seconds
+        self.max_delay_s = max_delay_seconds(listener_timeout_s)
+        self.attempt_timeouts_ms = {
+            name: ms
+            for name, policy in self.policies.items()
+            if (ms := attempt_timeout_ms(policy, listener_timeout_s)) is not None
+        }
         self._declared = tuple(p.name for p in config.providers)
 
     async def candidates(self, provider: ModelProvider, decision: Decision) -> tuple[str, ...]:
@@ -208,7 +221,8 @@ class AttemptStream:
         self._attempts.append(Attempt(self._model))
         common = CommonResponse(
             header_mutation=HeaderMutation(
-                set_headers=request.set_headers, remove_headers=request.remove_headers
+                set_headers=[*request.set_headers, *self._timeout_headers()],
+                remove_headers=request.remove_headers,
             ),
             body_mutation=BodyMutation(body=request.body) if request.body is not None else None,
         )
@@ -222,6 +236,12 @@ class AttemptStream:
         return ProcessingResponse(
             request_body=BodyResponse(response=common), dynamic_metadata=metadata
         )
+
+    def _timeout_headers(self) -> list[HeaderValueOption]:
+        """The policy's attempt timeout, for the attempts listener to apply."""
+        assert self._plan is not None
+        ms = self._failover.attempt_timeouts_ms.get(self._plan.policy_owner)
+        return [] if ms is None else [set_header(ATTEMPT_TIMEOUT_HEADER, str(ms))]
 
     async def on_response_headers(self, message: ProcessingRequest) -> ProcessingResponse:
         headers = header_dict(message.response_headers.headers)

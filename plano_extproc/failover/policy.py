@@ -6,6 +6,7 @@ Envoy to retry (or not) accordingly. `max_attempts` counts retries after the fir
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,3 +229,13 @@ def max_delay_seconds(listener_timeout_s: float) -> float:
     """The longest wait before a retry (backoff or Retry-After). Below the listener timeout,
     which is also how long a stream may stay silent."""
     return listener_timeout_s * 0.9
+
+
+def attempt_timeout_ms(policy: RetryPolicy, listener_timeout_s: float) -> int | None:
+    """How long, in whole milliseconds, one attempt of `policy` may wait for its answer's
+    headers: only a policy with `on_timeout` has such a limit, and only one shorter than the
+    listener timeout, which ends every attempt anyway; else None."""
+    seconds = policy.attempt_timeout.seconds
+    if policy.on_timeout is None or seconds >= listener_timeout_s:
+        return None
+    return max(1, math.ceil(seconds * 1000))

@@ -3,9 +3,13 @@ loads without warnings."""
 
 from __future__ import annotations
 
+import pytest
+
 from plano_extproc.config import load_config
 from plano_extproc.config.retry_policy import (
+    DEFAULT_ATTEMPT_TIMEOUT_S,
     ApplyTo,
+    AttemptTimeout,
     Backoff,
     BlockScope,
     HighLatencyRule,
@@ -101,3 +105,52 @@ def test_problems_are_reported_where_they_are() -> None:
             (f"{located}.backoff.max_ms", "must not be below base_ms"),
         ]
     )
+
+
+LOCATED_TIMEOUT = "model_providers[0].retry_policy.on_timeout.attempt_timeout_seconds"
+
+
+def test_the_attempt_timeout_defaults_to_30_seconds() -> None:
+    config = load(with_policy("{on_timeout: {strategy: different_provider}}"))
+    policy = config.providers[0].retry_policy
+    assert policy is not None
+    assert policy.attempt_timeout == AttemptTimeout(DEFAULT_ATTEMPT_TIMEOUT_S)
+    assert DEFAULT_ATTEMPT_TIMEOUT_S == 30.0
+
+
+def test_the_attempt_timeout_is_read_from_on_timeout() -> None:
+    config = load(with_policy("{on_timeout: {attempt_timeout_seconds: 2.5}}"))
+    policy = config.providers[0].retry_policy
+    assert policy is not None
+    assert policy.attempt_timeout == AttemptTimeout(2.5)
+    assert policy.attempt_timeout.where == LOCATED_TIMEOUT
+    assert policy.on_timeout == RetryRule(DIFFERENT, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "must be a number, not a string"),
+        ("true", "must be a number, not a boolean"),
+        ("0", "must be a positive number of seconds"),
+        ("-1", "must be a positive number of seconds"),
+        (".inf", "must be a positive number of seconds"),
+    ],
+)
+def test_a_bad_attempt_timeout_is_reported_where_it_is(value: str, message: str) -> None:
+    policy = f"{{on_timeout: {{attempt_timeout_seconds: {value}}}}}"
+    assert issues_of(with_policy(policy)) == [(LOCATED_TIMEOUT, message)]
+
+
+def test_an_attempt_timeout_past_the_listener_timeout_is_an_error() -> None:
+    listeners = "    listeners: [{type: model, name: egress, port: 12000, timeout: 20s}]\n"
+    policy = "{on_timeout: {attempt_timeout_seconds: 21}}"
+    assert issues_of(listeners + with_policy(policy)) == [
+        (LOCATED_TIMEOUT, "must not exceed the listener timeout (20 seconds)")
+    ]
+
+
+def test_the_default_attempt_timeout_may_exceed_a_short_listener_timeout() -> None:
+    listeners = "    listeners: [{type: model, name: egress, port: 12000, timeout: 10s}]\n"
+    config = load(listeners + with_policy("{on_timeout: {}}"))
+    assert config.providers[0].retry_policy.attempt_timeout.seconds == 30.0  # type: ignore[union-attr]

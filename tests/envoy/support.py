@@ -23,6 +23,16 @@ HTTPS_PROVIDERS = """\
   - {model: mistral/mistral-large-latest, headers: {X-Tenant-Id: demo}}
   - {model: vllm/llama-3.1, base_url: 'https://10.1.2.3:8443/v1', provider_interface: openai}
 """
+# Two attempt timeouts (the default 30 s and 2.5 s) and a policy without `on_timeout`.
+TIMED_PROVIDERS = """\
+  - model: openai/gpt-4o
+    default: true
+    retry_policy: {on_timeout: {strategy: different_provider}}
+  - model: anthropic/claude-sonnet-4-20250514
+    retry_policy: {on_timeout: {attempt_timeout_seconds: 2.5}}
+  - model: groq/llama-3.1-8b-instant
+    retry_policy: {fallback_models: [openai/gpt-4o]}
+"""
 LOCAL_PROVIDERS = """\
   - {model: ollama/llama3.1, base_url: 'http://127.0.0.1:11434', default: true}
   - {model: ollama/qwen2.5, base_url: 'http://127.0.0.1:11434/v1'}

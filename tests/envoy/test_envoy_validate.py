@@ -14,6 +14,7 @@ from tests.envoy.support import (
     ENVOY,
     HTTPS_PROVIDERS,
     LOCAL_PROVIDERS,
+    TIMED_PROVIDERS,
     classifier_timeout,
     config_from,
     example_config,
@@ -31,6 +32,7 @@ CASES: dict[str, tuple[Callable[[], Config], EnvoyOptions]] = {
         lambda: config_from(LOCAL_PROVIDERS, listeners=listener(10000, "120s", "0.0.0.0")),
         {"extproc_ports": (7001, 7002, 7003), "extproc_host": "localhost"},
     ),
+    "attempt_timeouts": (lambda: config_from(TIMED_PROVIDERS), {}),
     "slow_classifier": (
         lambda: config_from(HTTPS_PROVIDERS, routing=classifier_timeout(2000)),
         {"extproc_ports": (50051, 50052)},

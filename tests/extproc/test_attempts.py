@@ -18,6 +18,7 @@ from plano_extproc.config.model import Config
 from plano_extproc.config.upstreams import upstreams_for
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import (
+    ATTEMPT_TIMEOUT_HEADER,
     ATTEMPTS_HEADER,
     CLUSTER_HEADER,
     RETRY_HEADER,
@@ -77,8 +78,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def failover(config: Config, clock: FakeClock) -> Failover:
+def failover_for(config: Config, clock: FakeClock) -> Failover:
     upstreams = upstreams_for(config)
     plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
     return Failover(
@@ -88,6 +88,11 @@ def failover(config: Config, clock: FakeClock) -> Failover:
         blocks=MemoryBlockStore(clock),
         clock=clock,
     )
+
+
+@pytest.fixture
+def failover(config: Config, clock: FakeClock) -> Failover:
+    return failover_for(config, clock)
 
 
 def _with_metadata(message: ProcessingRequest, namespace: dict[str, Any]) -> ProcessingRequest:
@@ -145,6 +150,24 @@ async def test_the_first_attempt_goes_to_the_first_candidate(failover: Failover)
     assert not common.body_mutation.body  # already the provider's model id: sent as it came
     assert metadata(reply)[ATTEMPTS_KEY] == [{"model": GPT, "status": 0}]
     assert metadata(reply)["model"] == GPT
+    assert ATTEMPT_TIMEOUT_HEADER not in headers  # no on_timeout: the listener timeout
+
+
+async def test_every_attempt_under_on_timeout_names_the_attempt_timeout(clock: FakeClock) -> None:
+    timed = CONFIG.replace(
+        "      default_max_attempts: 1\n",
+        "      default_max_attempts: 1\n      on_timeout: {attempt_timeout_seconds: 1.5}\n",
+    )
+    failover = failover_for(load_config_text(timed, ENV, require_keys=False), clock)
+
+    first = await failover.stream().on_request_body(request_body([]))
+    retry = await failover.stream().on_request_body(
+        request_body([{"model": GPT, "status": 504, "timeout": True}], {"model": CLAUDE})
+    )
+
+    for reply in (first, retry):
+        headers = set_headers(reply.request_body.response.header_mutation)
+        assert headers[ATTEMPT_TIMEOUT_HEADER] == "1500"
 
 
 async def test_a_retry_goes_where_the_last_attempt_said_after_its_delay(
@@ -169,12 +192,7 @@ async def test_an_attempt_to_a_model_speaking_another_api_is_translated(clock: F
         "  - model: anthropic/claude-sonnet-4-20250514\n    access_key: $ANTHROPIC_KEY\n"
         "    upstream_api: messages\n",
     )
-    config = load_config_text(native, ENV, require_keys=False)
-    upstreams = upstreams_for(config)
-    plans = {p.name: provider_plan(p, upstreams[p.name]) for p in config.providers}
-    failover = Failover(
-        config, plans, MemoryAffinityStore(600, 100), blocks=MemoryBlockStore(clock), clock=clock
-    )
+    failover = failover_for(load_config_text(native, ENV, require_keys=False), clock)
 
     reply = await failover.stream().on_request_body(
         request_body([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 0})

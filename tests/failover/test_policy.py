@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from plano_extproc.config.retry_policy import (
+    AttemptTimeout,
     Backoff,
     BackoffApplyTo,
     BlockScope,
@@ -20,6 +21,7 @@ from plano_extproc.config.retry_policy import (
 )
 from plano_extproc.failover.policy import (
     Attempt,
+    attempt_timeout_ms,
     attempts_header,
     backoff_seconds,
     exhausted_error,
@@ -196,3 +198,19 @@ def test_envoy_caps_come_from_every_rule() -> None:
     assert max_retries([p, policy()]) == 4
     assert max_retries([]) == 0
     assert max_delay_seconds(300) == 270
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (RetryPolicy(), None),  # no on_timeout: the listener timeout, as before
+        (RetryPolicy(on_timeout=DIFFERENT), 30_000),
+        (RetryPolicy(on_timeout=DIFFERENT, attempt_timeout=AttemptTimeout(1.5)), 1_500),
+        (RetryPolicy(on_timeout=DIFFERENT, attempt_timeout=AttemptTimeout(0.0001)), 1),
+        (RetryPolicy(on_timeout=DIFFERENT, attempt_timeout=AttemptTimeout(60)), None),
+    ],
+)
+def test_an_attempt_timeout_applies_under_on_timeout_when_shorter_than_the_listener_s(
+    policy: RetryPolicy, expected: int | None
+) -> None:
+    assert attempt_timeout_ms(policy, listener_timeout_s=60) == expected
