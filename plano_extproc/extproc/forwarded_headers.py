@@ -29,6 +29,8 @@ COMMON = frozenset(
 BY_API = {
     ProviderApi.OPENAI: COMMON | {"openai-beta"},
     ProviderApi.ANTHROPIC: COMMON | {"anthropic-beta", "anthropic-version"},
+    # The client's `accept` named the client API's stream type, not AWS's event stream.
+    ProviderApi.BEDROCK: COMMON - {"accept"},
 }
 CLIENT_CREDENTIALS = frozenset({"authorization", "x-api-key"})
 # Envoy's to manage: it needs x-forwarded-proto to match routes; the provider routes drop the

@@ -1,6 +1,7 @@
 """Fixtures for end-to-end tests: the test upstream, and the gateway (Envoy + ext_proc) in front.
 
-Processes are started once per session (per module for the Redis pair); the function-scoped
+Processes are started once per session (per module for the Redis pair and the gateway of every
+provider, `every_provider_gateway`, with SDK clients pointed at it); the function-scoped
 fixtures hand them out with the upstream's record and scripts cleared, and Redis flushed.
 """
 
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 
+from tests.e2e.provider_cases import CLIENT_KEY, providers
 from tests.support.gateway import Gateway, running_gateway
 from tests.support.redis_server import RedisServer, running_redis_server
 from tests.support.upstream import UpstreamServer, running_upstream
@@ -89,3 +93,32 @@ def make_gateway(upstream: UpstreamServer, tmp_path: Path) -> Iterator[GatewayFa
             return stack.enter_context(running_gateway(tmp_path, upstream, name=name, **options))
 
         yield make
+
+
+@pytest.fixture(scope="module")
+def every_provider_gateway(
+    upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    overrides = {
+        "model_providers": providers(upstream_server.url),
+        "model_aliases": {},
+        "routing_preferences": [],
+    }
+    with running_gateway(
+        tmp_path_factory.mktemp("providers"), upstream_server, overrides=overrides
+    ) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def openai_sdk(every_provider_gateway: Gateway, upstream: UpstreamServer) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=f"{every_provider_gateway.base_url}/v1", api_key=CLIENT_KEY, max_retries=0
+    )
+
+
+@pytest.fixture
+def anthropic_sdk(every_provider_gateway: Gateway, upstream: UpstreamServer) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=every_provider_gateway.base_url, api_key=CLIENT_KEY, max_retries=0
+    )

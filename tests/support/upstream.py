@@ -10,8 +10,10 @@ It runs in a background thread with its own event loop, so sync and async tests 
 By default it answers like the real APIs: ``POST /v1/chat/completions`` (OpenAI Chat
 Completions), ``POST /v1/messages`` (Anthropic Messages) and ``POST /v1/responses`` (OpenAI
 Responses), each as JSON or, with ``"stream": true``, as that API's SSE stream; the reply echoes
-the request's ``model``. ``POST /model/{modelId}/converse`` and ``.../converse-stream`` answer
-as Amazon Bedrock (JSON, or the AWS event stream), for the model the path names.
+the request's ``model``. Any path ending as one of those does the same (providers serve them
+under their own prefixes: ``/v1beta/openai/chat/completions``). ``POST /model/{modelId}/converse``
+and ``.../converse-stream`` answer as Amazon Bedrock (JSON, or the AWS event stream), for the
+model the path names.
 ``GET /health`` answers 200. Every request is recorded, including unknown paths (answered 404).
 
 Scripted replies are queued per path and used once each, before the defaults:
@@ -117,7 +119,17 @@ class StreamReply:
         return "".join(self.pieces)
 
 
-Reply = DefaultReply | JsonReply | ErrorReply | StreamReply
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """Bytes as they are, chunk by chunk, under `content_type` (a tool-call event stream)."""
+
+    chunks: tuple[bytes, ...]
+    content_type: str
+    status: int = 200
+    delay_s: float = 0.0
+
+
+Reply = DefaultReply | JsonReply | ErrorReply | StreamReply | RawReply
 
 
 def failures(count: int, status: int = 503) -> tuple[ErrorReply, ...]:
@@ -268,6 +280,15 @@ class UpstreamServer:
                 )
             case StreamReply():
                 return await self._stream(request, recorded, api, reply)
+            case RawReply():
+                response = web.StreamResponse(
+                    status=reply.status, headers={"content-type": reply.content_type}
+                )
+                await response.prepare(request)
+                for chunk in reply.chunks:
+                    await response.write(chunk)
+                await response.write_eof()
+                return response
             case DefaultReply() if _wants_stream(recorded):
                 return await self._stream(request, recorded, api, StreamReply())
             case DefaultReply():

@@ -32,11 +32,13 @@ class Api(Enum):
     BEDROCK = "bedrock"  # Converse and ConverseStream, at /model/{modelId}/...
 
 
-API_BY_PATH = MappingProxyType(
+# Each API by the end of its path: providers serve them under their own prefixes
+# (/v1beta/openai/chat/completions, /openai/deployments/{name}/chat/completions, ...).
+API_BY_PATH_END = MappingProxyType(
     {
-        "/v1/chat/completions": Api.CHAT,
-        "/v1/messages": Api.MESSAGES,
-        "/v1/responses": Api.RESPONSES,
+        "/chat/completions": Api.CHAT,
+        "/messages": Api.MESSAGES,
+        "/responses": Api.RESPONSES,
     }
 )
 DEFAULT_PIECES = ("Hello", " from the", " test upstream.")
@@ -46,7 +48,7 @@ SSE_CONTENT_TYPE = "text/event-stream"
 def api_for_path(path: str) -> Api | None:
     if bedrock_route(path) is not None:
         return Api.BEDROCK
-    return API_BY_PATH.get(path)
+    return next((api for end, api in API_BY_PATH_END.items() if path.endswith(end)), None)
 
 
 def model_in_path(path: str) -> str | None:
