@@ -18,6 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
+# `python bench/nginx_upstream.py` puts bench/ on sys.path, not the repo root that holds tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.bedrock_payloads import converse_stream
+
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 # What a small OpenAI chat completion looks like; the benchmark only needs it to be realistic.
 COMPLETION = {
@@ -48,15 +53,35 @@ MESSAGE = {
 }
 
 
+# The Bedrock model whose ConverseStream answer is served: the same answer in one text delta,
+# then short deltas as a model streams them, and the usage.
+BEDROCK_MODEL = "us.amazon.nova-pro-v1:0"
+STREAM_PIECES = ("Hello from the benchmark upstream.", *(f" {word}" for word in "abcdefgh"))
+
+
 def render(port: int, workdir: Path, workers: int = 1) -> Path:
-    """Writes WORKDIR/nginx.conf and returns its path."""
+    """Writes WORKDIR/nginx.conf (and the event stream nginx serves) and returns its path."""
     text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        port=port, workers=workers, completion=_compact(COMPLETION), message=_compact(MESSAGE)
+        user=_same_user(),
+        port=port,
+        workers=workers,
+        completion=_compact(COMPLETION),
+        message=_compact(MESSAGE),
+        bedrock_model=BEDROCK_MODEL,
     )
-    workdir.mkdir(parents=True, exist_ok=True)
+    static = workdir / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    head, deltas, tail = converse_stream(STREAM_PIECES, (12, 9))
+    (static / "converse-stream.bin").write_bytes(b"".join((*head, *deltas, *tail)))
     config = workdir / "nginx.conf"
     config.write_text(text, encoding="utf-8")
     return config
+
+
+def _same_user() -> str:
+    """Run as root, nginx's workers become `nobody`, who cannot read the private work
+    directory's files: they keep our user instead."""
+    return "user root;\n" if os.geteuid() == 0 else ""
 
 
 def _compact(document: object) -> str:

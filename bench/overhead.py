@@ -19,6 +19,9 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
                 fails over to the fallback model (two attempts through the attempt filter)
   G first_try   the failover stack, a model whose retry_policy is not needed: one attempt,
                 which is what a policy costs when nothing fails
+  H bedrock_stream  B's request streamed to an Amazon Bedrock model: sent as ConverseStream,
+                answered by nginx with an AWS event stream (10 deltas), translated chunk by
+                chunk into the chat client's SSE (compare with E, a translated JSON answer)
 
 The Envoy configs come from the project's renderer with the access log removed, so A and B
 differ only by the ext_proc. All stacks run at once (an idle one costs nothing measurable) and
@@ -58,6 +61,7 @@ from cpu_usage import (
 )
 from overhead_report import machine, markdown, targets
 from overhead_stacks import (
+    BEDROCK_MODEL,
     EXPLICIT_MODEL,
     FALLBACK_MODEL,
     NGINX_WORKERS,
@@ -82,6 +86,7 @@ AFFINITY_HEADER = ("x-model-affinity", "bench")
 # In nginx's answer, also after its translation from an Anthropic message.
 UPSTREAM_ANSWER = b"Hello from the benchmark upstream."
 
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 BASELINE = "A"  # every other scenario is compared with it
 CHECK_REQUESTS = 5
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -166,6 +171,19 @@ def scenarios() -> tuple[Scenario, ...]:
             "failover",
             _compact({"model": FALLBACK_MODEL, "messages": [{"role": "user", "content": "hi"}]}),
             expect=(("x-plano-attempts", f"{FALLBACK_MODEL};status=200"),),
+        ),
+        Scenario(
+            "H",
+            "bedrock_stream",
+            "bedrock",
+            _compact(
+                {
+                    "model": BEDROCK_MODEL,
+                    "messages": [{"role": "user", "content": "hello there"}],
+                    "stream": True,
+                }
+            ),
+            expect=(("x-plano-model", BEDROCK_MODEL), ("content-type", SSE_CONTENT_TYPE)),
         ),
     )
 
@@ -329,7 +347,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
-        "--scenarios", nargs="+", default=list("ABCDEFG"), help=f"keys; {BASELINE} always runs"
+        "--scenarios", nargs="+", default=list("ABCDEFGH"), help=f"keys; {BASELINE} always runs"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
     parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")

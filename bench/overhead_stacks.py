@@ -37,11 +37,16 @@ CHAT_PATH = "/v1/chat/completions"
 EXPLICIT_MODEL = "openai/gpt-4o-mini"
 TRANSLATED_MODEL = "anthropic/claude-sonnet-4-20250514"
 FALLBACK_MODEL = "openai/gpt-4o"
+BEDROCK_MODEL = "amazon_bedrock/us.amazon.nova-pro-v1:0"
 RATE_LIMITED_PREFIX = "/ratelimited"
 NGINX_WORKERS = 1
 LOG_TAIL_LINES = 20
 # Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
-KEY_VARIABLES = {"openai": "TEST_OPENAI_KEY", "anthropic": "TEST_ANTHROPIC_KEY"}
+KEY_VARIABLES = {
+    "openai": "TEST_OPENAI_KEY",
+    "anthropic": "TEST_ANTHROPIC_KEY",
+    "amazon_bedrock": "TEST_OPENAI_KEY",
+}
 
 
 class BenchError(RuntimeError):
@@ -89,6 +94,7 @@ class Routes(Enum):
     OPENAI_FIRST = "openai_first"  # the seed routes with their OpenAI models ranked first
     SEED = "seed"  # the seed routes as written
     FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
+    BEDROCK = "bedrock"  # no routes; BEDROCK_MODEL declared too (its stream is translated)
 
 
 def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
@@ -106,9 +112,13 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
     # and model; it needs a benchmark with varied prompts).
     classifier = config["routing"]["classifier"]
     config["routing"]["classifier"] = {"type": "lexical", "timeout_ms": classifier["timeout_ms"]}
+    if routes is Routes.BEDROCK:
+        variable = KEY_VARIABLES["amazon_bedrock"]
+        bedrock = {"model": BEDROCK_MODEL, "base_url": nginx_url, "access_key": f"${variable}"}
+        config["model_providers"].append(bedrock)
     if routes is Routes.FAILOVER:
         _rate_limit_explicit_model(config, nginx_url)
-    if routes in (Routes.NONE, Routes.FAILOVER):
+    if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK):
         del config["routing_preferences"]
     elif routes is Routes.OPENAI_FIRST:
         # The same classifier work, and the chat request then goes out untranslated.
@@ -227,6 +237,7 @@ STACKS = {
     "routed": (Routes.OPENAI_FIRST, True),
     "translated": (Routes.SEED, True),
     "failover": (Routes.FAILOVER, True),
+    "bedrock": (Routes.BEDROCK, True),
 }
 
 
