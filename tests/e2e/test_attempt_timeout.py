@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support.gateway import Gateway, running_gateway
+from tests.support.gateway import Gateway, providers_only, running_gateway
 from tests.support.upstream import DefaultReply, StreamReply, UpstreamServer, running_upstream
 
 pytestmark = pytest.mark.e2e
@@ -53,13 +53,11 @@ def upstream_module() -> Iterator[UpstreamServer]:
 def gateway(
     upstream_module: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    providers = [{**p, "base_url": upstream_module.url} for p in PROVIDERS]
-    overrides = {"model_providers": providers, "model_aliases": {}, "routing_preferences": []}
     with running_gateway(
         tmp_path_factory.mktemp("attempt_timeout"),
         upstream_module,
         listener_timeout=f"{LISTENER_TIMEOUT_S:.0f}s",
-        overrides=overrides,
+        overrides=providers_only(upstream_module, PROVIDERS),
     ) as gw:
         yield gw
 

@@ -18,7 +18,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support.gateway import TEST_KEYS, Gateway, running_gateway
+from tests.support.gateway import TEST_KEYS, Gateway, providers_only, running_gateway
 from tests.support.redis_server import running_redis_server
 from tests.support.upstream import (
     DefaultReply,
@@ -123,13 +123,11 @@ def upstream_module() -> Iterator[UpstreamServer]:
 def gateway(
     upstream_module: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    providers = [{**p, "base_url": upstream_module.url} for p in PROVIDERS]
-    overrides = {"model_providers": providers, "model_aliases": {}, "routing_preferences": ROUTES}
     with running_gateway(
         tmp_path_factory.mktemp("failover"),
         upstream_module,
         listener_timeout=f"{LISTENER_TIMEOUT_S:.0f}s",
-        overrides=overrides,
+        overrides=providers_only(upstream_module, PROVIDERS, ROUTES),
     ) as gw:
         yield gw
 

@@ -299,3 +299,17 @@ def running_gateway(
         running_envoy(envoy_yaml, directory, listener_port) as envoy,
     ):
         yield Gateway(upstream, config_path, envoy_yaml, extproc, tuple(extproc_ports), envoy)
+
+
+def providers_only(
+    upstream: UpstreamServer,
+    providers: list[dict[str, Any]],
+    routes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`overrides` for `running_gateway`: these providers (at the upstream, unless an entry
+    names its own base_url) and `routes`, no aliases."""
+    return {
+        "model_providers": [{"base_url": upstream.url, **entry} for entry in providers],
+        "model_aliases": {},
+        "routing_preferences": routes or [],
+    }

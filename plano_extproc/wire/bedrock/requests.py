@@ -13,7 +13,7 @@ Writing:
   or result, as Bedrock refuses those without a `toolConfig`; such a conversation without
   tools is refused (400), as is one whose tool choice is "none";
 - images must be base64 data URLs of PNG, JPEG, GIF or WebP (Converse takes no URL);
-  a tool call's arguments must be a JSON object (see `messages.common.tool_input`);
+  a tool call's arguments must be a JSON object (see `messages.common.call_input`);
 - `parallel_tool_calls` and `user` have no Converse counterpart and are dropped.
 """
 
@@ -33,7 +33,12 @@ from plano_extproc.wire.ir import (
     ToolResult,
     Turn,
 )
-from plano_extproc.wire.messages.common import image_source, sendable, tool_input
+from plano_extproc.wire.messages.common import (
+    alternating_turns,
+    call_input,
+    image_source,
+    sendable,
+)
 
 MAX_TEMPERATURE = 1.0
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
@@ -45,7 +50,7 @@ _TOOL_CHOICES = {
 
 
 def write_converse_request(request: Request) -> dict[str, Any]:
-    body: dict[str, Any] = {"messages": _messages(request.turns)}
+    body: dict[str, Any] = {"messages": alternating_turns(request.turns, _block, _is_tool_result)}
     system = [{"text": text} for text in request.system if text]
     if system:
         body["system"] = system
@@ -69,30 +74,11 @@ def _inference_config(request: Request) -> dict[str, Any]:
     return {key: value for key, value in config.items() if value is not None}
 
 
-def _messages(turns: tuple[Turn, ...]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    for turn in turns:
-        blocks = [_block(part) for part in turn.parts if sendable(part)]
-        if not blocks:
-            continue
-        if messages and messages[-1]["role"] == turn.role.value:
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": turn.role.value, "content": blocks})
-    for message in messages:
-        message["content"].sort(key=_tool_results_first)
-    return messages
-
-
-def _tool_results_first(block: dict[str, Any]) -> int:
-    return 0 if "toolResult" in block else 1
-
-
 def _block(part: Part) -> dict[str, Any]:
     if isinstance(part, Text | Image):
         return _media_block(part)
     if isinstance(part, ToolCall):
-        return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": _input(part)}}
+        return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": call_input(part)}}
     content = [_media_block(item) for item in part.content if sendable(item)]
     return {"toolResult": {"toolUseId": part.call_id, "content": content}}
 
@@ -108,14 +94,6 @@ def _media_block(part: Text | Image) -> dict[str, Any]:
         problem = f"{part.url[:40]!r} is not a base64 data URL of a PNG, JPEG, GIF or WebP image"
         raise untranslatable("image_url", problem)
     return {"image": {"format": image_format, "source": {"bytes": source["data"]}}}
-
-
-def _input(call: ToolCall) -> dict[str, Any]:
-    arguments = tool_input(call.arguments)
-    if arguments is None:
-        problem = "arguments must be a JSON object to be sent upstream"
-        raise untranslatable(f"tool call {call.id!r}", problem)
-    return arguments
 
 
 def _tool_config(request: Request) -> dict[str, Any] | None:
@@ -146,3 +124,7 @@ def _tool_spec(tool: Tool) -> dict[str, Any]:
         spec["description"] = tool.description
     spec["inputSchema"] = {"json": tool.parameters}
     return {"toolSpec": spec}
+
+
+def _is_tool_result(block: dict[str, Any]) -> bool:
+    return "toolResult" in block

@@ -1,16 +1,22 @@
-"""The Anthropic Messages vocabulary: stop reasons, usage, error shapes and image sources."""
+"""The Anthropic Messages vocabulary: stop reasons, usage, error shapes, image sources and
+alternating turns (which Bedrock's Converse shares)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from plano_extproc.wire.errors import untranslatable
 from plano_extproc.wire.ir import (
     ApiError,
     ErrorKind,
+    Part,
     StopReason,
     Text,
+    ToolCall,
+    Turn,
     Usage,
     kind_for_status,
 )
@@ -135,6 +141,38 @@ def tool_input(arguments: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def call_input(call: ToolCall) -> dict[str, Any]:
+    """A tool call's arguments as an object to send upstream; InvalidRequest (untranslatable)
+    when they are not one."""
+    arguments = tool_input(call.arguments)
+    if arguments is None:
+        problem = "arguments must be a JSON object to be sent upstream"
+        raise untranslatable(f"tool call {call.id!r}", problem)
+    return arguments
+
+
 def sendable(part: object) -> bool:
     """Whether a part can become a block: Anthropic refuses empty text blocks."""
     return not isinstance(part, Text) or bool(part.text)
+
+
+def alternating_turns(
+    turns: tuple[Turn, ...],
+    write_block: Callable[[Part], dict[str, Any]],
+    is_tool_result: Callable[[dict[str, Any]], bool],
+) -> list[dict[str, Any]]:
+    """Turns as role/content messages for APIs that need roles to alternate (Anthropic's,
+    Bedrock's): consecutive turns of a role are merged, and in each message tool results come
+    first, as both require."""
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        blocks = [write_block(part) for part in turn.parts if sendable(part)]
+        if not blocks:
+            continue
+        if messages and messages[-1]["role"] == turn.role.value:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": turn.role.value, "content": blocks})
+    for message in messages:
+        message["content"].sort(key=lambda block: 0 if is_tool_result(block) else 1)
+    return messages

@@ -62,10 +62,11 @@ from plano_extproc.wire.ir import (
 )
 from plano_extproc.wire.json_codec import encode_json
 from plano_extproc.wire.messages.common import (
+    alternating_turns,
+    call_input,
     image_source,
     image_url,
     sendable,
-    tool_input,
 )
 
 DEFAULT_MAX_TOKENS = 4096
@@ -231,7 +232,7 @@ def write_messages_request(request: Request, *, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": _messages(request.turns),
+        "messages": alternating_turns(request.turns, _block, _is_tool_result),
     }
     temperature = request.temperature
     optional: dict[str, Any] = {
@@ -258,30 +259,11 @@ def _anthropic_system(system: tuple[str, ...]) -> str | list[dict[str, Any]] | N
     return [{"type": "text", "text": text} for text in texts]
 
 
-def _messages(turns: tuple[Turn, ...]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    for turn in turns:
-        blocks = [_block(part) for part in turn.parts if sendable(part)]
-        if not blocks:
-            continue
-        if messages and messages[-1]["role"] == turn.role.value:
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": turn.role.value, "content": blocks})
-    for message in messages:
-        message["content"].sort(key=_tool_results_first)
-    return messages
-
-
-def _tool_results_first(block: dict[str, Any]) -> int:
-    return 0 if block["type"] == "tool_result" else 1
-
-
 def _block(part: Part) -> dict[str, Any]:
     if isinstance(part, Text | Image):
         return _media_block(part)
     if isinstance(part, ToolCall):
-        return {"type": "tool_use", "id": part.id, "name": part.name, "input": _input(part)}
+        return {"type": "tool_use", "id": part.id, "name": part.name, "input": call_input(part)}
     return {
         "type": "tool_result",
         "tool_use_id": part.call_id,
@@ -297,14 +279,6 @@ def _media_block(part: Text | Image) -> dict[str, Any]:
         problem = f"{part.url[:40]!r} is neither an http(s) URL nor a base64 data URL"
         raise untranslatable("image_url", problem)
     return {"type": "image", "source": source}
-
-
-def _input(call: ToolCall) -> dict[str, Any]:
-    arguments = tool_input(call.arguments)
-    if arguments is None:
-        problem = "arguments must be a JSON object to be sent upstream"
-        raise untranslatable(f"tool call {call.id!r}", problem)
-    return arguments
 
 
 def _anthropic_tool(tool: Tool) -> dict[str, Any]:
@@ -326,3 +300,7 @@ def _anthropic_tool_choice(request: Request) -> dict[str, Any] | None:
     if parallel_off and choice.mode is not ToolChoiceMode.NONE:
         spec["disable_parallel_tool_use"] = True
     return spec
+
+
+def _is_tool_result(block: dict[str, Any]) -> bool:
+    return block["type"] == "tool_result"
