@@ -17,7 +17,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.e2e.provider_cases import CLIENT_KEY, providers
+from tests.e2e.provider_cases import CLIENT_KEY, ROUTES, providers
 from tests.support.gateway import Gateway, providers_only, running_gateway
 from tests.support.redis_server import RedisServer, running_redis_server
 from tests.support.upstream import UpstreamServer, running_upstream
@@ -99,7 +99,7 @@ def make_gateway(upstream: UpstreamServer, tmp_path: Path) -> Iterator[GatewayFa
 def every_provider_gateway(
     upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    overrides = providers_only(upstream_server, providers(upstream_server.url))
+    overrides = providers_only(upstream_server, providers(upstream_server.url), ROUTES)
     with running_gateway(
         tmp_path_factory.mktemp("providers"), upstream_server, overrides=overrides
     ) as gateway:

@@ -103,11 +103,28 @@ def provider_entry(case: Case, upstream_url: str) -> dict[str, Any]:
     return {name: value for name, value in entry.items() if value is not None}
 
 
+# A Gemini model that fails over to Bedrock, and a route across providers.
+FAILING_OVER = "gemini/gemini-2.0-flash"
+ROUTES = [
+    {
+        "name": "summaries",
+        "description": "summarising long documents into short bullet points",
+        "models": [FAILING_OVER, BEDROCK],
+    }
+]
+
+
 def providers(upstream_url: str) -> list[dict[str, Any]]:
     entries = [provider_entry(c, upstream_url) for c in CASES if c.model != CASES[-1].model]
     wildcard = {"model": "mistral/*", "access_key": "key-mistral", "base_url": upstream_url}
+    failing_over = {
+        "model": FAILING_OVER,
+        "access_key": "key-gemini",
+        "base_url": upstream_url,
+        "retry_policy": {"fallback_models": [BEDROCK], "default_max_attempts": 1},
+    }
     entries[0]["default"] = True
-    return [*entries, wildcard]
+    return [*entries, wildcard, failing_over]
 
 
 def only_request(upstream: UpstreamServer) -> RecordedRequest:

@@ -10,7 +10,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.e2e.provider_cases import ANSWER, BEDROCK, HI, only_request
+from tests.e2e.provider_cases import ANSWER, BEDROCK, FAILING_OVER, HI, only_request
 from tests.support.aws_eventstream import event_message
 from tests.support.upstream import ErrorReply, JsonReply, RawReply, UpstreamServer
 
@@ -146,3 +146,30 @@ def test_a_bedrock_throttle_is_the_clients_rate_limit_error(
 
     assert "Too many requests" in str(caught.value)
     assert upstream.requests[0].path == CONVERSE
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_routed_gemini_model_fails_over_to_bedrock(
+    stream: bool, anthropic_sdk: anthropic.Anthropic, upstream: UpstreamServer
+) -> None:
+    upstream.script_model("gemini-2.0-flash", ErrorReply(503))
+    ask = [{"role": "user", "content": "Summarise this long document into short bullet points"}]
+
+    raw = anthropic_sdk.messages.with_raw_response.create(
+        model="any", max_tokens=64, messages=ask, stream=stream
+    )
+
+    assert raw.headers["x-plano-route"] == "summaries"
+    assert raw.headers["x-plano-model"] == BEDROCK
+    assert raw.headers["x-plano-attempts"] == (f"{FAILING_OVER};status=503, {BEDROCK};status=200")
+    if stream:
+        text = "".join(
+            event.delta.text for event in raw.parse() if event.type == "content_block_delta"
+        )
+    else:
+        text = raw.parse().content[0].text
+    assert text == ANSWER
+    gemini, bedrock = upstream.requests
+    assert gemini.path == "/v1beta/openai/chat/completions"
+    assert bedrock.path == (CONVERSE_STREAM if stream else CONVERSE)
+    assert bedrock.headers["authorization"] == "Bearer key-amazon_bedrock"
