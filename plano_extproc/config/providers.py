@@ -139,7 +139,7 @@ def _known_or_described(section: Section, vendor: str) -> bool:
         )
         section.issues.error(
             section.where("model"),
-            f"'{vendor}' is not one of Plano's providers ({', '.join(_PREFIXES)}); a server "
+            f"'{vendor}' is not a known provider ({', '.join(_PREFIXES)}); a server "
             f"Plano does not know needs base_url and provider_interface (missing: {missing})",
         )
         return False

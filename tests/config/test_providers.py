@@ -4,6 +4,8 @@ reference resolves to one."""
 from __future__ import annotations
 
 from plano_extproc.config import ModelProvider, load_config, load_config_text, resolve_model
+from plano_extproc.config.reader import unknown_value_message
+from plano_extproc.config.spec import ProviderInterface
 from plano_extproc.providers.catalog import CATALOG
 from plano_extproc.providers.registry import FAMILIES, ProviderApi
 from tests.config.support import FIXTURES, HEAD, KEYS, Case, invalid_cases, issues_of
@@ -148,10 +150,21 @@ CASES: list[Case] = [
         [
             (
                 "model_providers[0].model",
-                "'vllm' is not one of Plano's providers ("
+                "'vllm' is not a known provider ("
                 + ", ".join(sorted(FAMILIES))
                 + "); a server Plano does not know needs base_url and provider_interface "
                 "(missing: provider_interface)",
+            )
+        ],
+    ),
+    (
+        "provider_interface outside Plano's list",
+        "version: v0.4.0\nmodel_providers:\n"
+        "  - {model: vllm/qwen, base_url: 'http://vllm:8000', provider_interface: vllm}\n",
+        [
+            (
+                "model_providers[0].provider_interface",
+                unknown_value_message("vllm", [i.value for i in ProviderInterface]),
             )
         ],
     ),
