@@ -130,7 +130,8 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
 def _rate_limit_explicit_model(config: dict[str, Any], nginx_url: str) -> None:
     for provider in config["model_providers"]:
         if provider["model"] == EXPLICIT_MODEL:
-            provider["base_url"] = nginx_url + RATE_LIMITED_PREFIX
+            # A base_url path replaces the provider's /v1 prefix, as in Plano.
+            provider["base_url"] = nginx_url + RATE_LIMITED_PREFIX + "/v1"
             provider["retry_policy"] = {
                 "fallback_models": [FALLBACK_MODEL],
                 "default_max_attempts": 1,
