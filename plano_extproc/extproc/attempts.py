@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -105,6 +105,29 @@ def _metadata(values: dict[str, Any]) -> Struct:
     return metadata
 
 
+def policy_owner(provider: ModelProvider) -> str:
+    """The entry whose retry_policy governs `provider`: a model served by a wildcard has its
+    wildcard entry's."""
+    return provider.wildcard_of or provider.name
+
+
+class _PrefixOf(Mapping[str, str]):
+    """Each model's provider prefix (its family for `same_provider` strategies and block
+    scopes), models served by wildcards included."""
+
+    def __init__(self, providers: Mapping[str, ModelProvider]) -> None:
+        self._providers = providers
+
+    def __getitem__(self, name: str) -> str:
+        return self._providers[name].provider
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._providers)
+
+    def __len__(self) -> int:
+        return len(self._providers)
+
+
 class Failover:
     """Per config: the policies, plans and block store every attempt stream uses."""
 
@@ -123,7 +146,7 @@ class Failover:
         self.policies: dict[str, RetryPolicy] = {
             p.name: p.retry_policy for p in config.providers if p.retry_policy is not None
         }
-        self.family_of = {p.name: p.provider for p in config.providers}
+        self.family_of = _PrefixOf(config.provider_by_name)
         self.blocks = blocks if blocks is not None else build_block_store(config.routing)
         self.affinity = affinity
         self.offload = offload or Offload()
@@ -136,12 +159,12 @@ class Failover:
             for name, policy in self.policies.items()
             if (ms := attempt_timeout_ms(policy, listener_timeout_s)) is not None
         }
-        self._declared = tuple(p.name for p in config.providers)
+        self._declared = tuple(p.name for p in config.providers if not p.is_wildcard)
 
     async def candidates(self, provider: ModelProvider, decision: Decision) -> tuple[str, ...]:
         """The models this request may go to, in order; usable ones only (a key is set), and
         blocked ones last."""
-        policy = self.policies[provider.name]
+        policy = self.policies[policy_owner(provider)]
         ranked = decision.models if decision.matched else ()
         ordered = failover_candidates(provider.name, policy, ranked, self._declared)
         usable = [m for m in ordered if m in self.plans and self.plans[m].missing_key_env is None]

@@ -39,7 +39,7 @@ from plano_extproc.conversations import (
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
 from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
-from plano_extproc.extproc.attempts import Failover
+from plano_extproc.extproc.attempts import Failover, policy_owner
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
@@ -348,7 +348,7 @@ class Gateway:
         ]
         plan = FailoverPlan(
             candidates=candidates,
-            policy_owner=provider.name,
+            policy_owner=policy_owner(provider),
             api=parsed.api,
             query=pending.query,
             session_key=self._session_key(pending.headers) if decision.route else None,

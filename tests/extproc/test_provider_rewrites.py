@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
+from google.protobuf.json_format import MessageToDict
 
 from plano_extproc.config import load_config_text
 from plano_extproc.extproc.gateway import Gateway
@@ -95,3 +96,24 @@ async def test_a_model_under_no_prefix_is_refused(gateway: Gateway) -> None:
     reply = await post(gateway, "/v1/chat/completions", {"model": "mistral/large", "messages": HI})
     status, body = immediate(reply)
     assert (status, body["error"]["details"]["reason"]) == (400, "unknown_model")
+
+
+async def test_a_model_served_by_a_wildcard_fails_over_by_the_wildcards_policy() -> None:
+    text = CONFIG.replace(
+        "  - {model: openai/*, access_key: k-openai}",
+        "  - model: openai/*\n    access_key: k-openai\n"
+        "    retry_policy: {fallback_models: [gemini/gemini-2.5-flash]}",
+    )
+    config = load_config_text(text, {})
+    router = await Router.start(config)
+    try:
+        gateway = Gateway(config, router)
+        body = {"model": "openai/gpt-9-unlisted", "messages": HI}
+        reply = await post(gateway, "/v1/chat/completions", body)
+    finally:
+        await router.close()
+    plano = reply.dynamic_metadata.fields["plano"].struct_value
+    failover = MessageToDict(plano)["failover"]
+    assert failover["candidates"] == ["openai/gpt-9-unlisted", "gemini/gemini-2.5-flash"]
+    assert failover["policy"] == "openai/*"
+    assert headers_set(reply)["x-plano-cluster"] == "plano_failover"
