@@ -47,8 +47,15 @@ EXPORT_TIMEOUT_SECONDS = 5.0
 # 60 KiB header cannot become 60 KiB in every exported span.
 MAX_ATTRIBUTE_CHARS = 256
 # GenAI semantic conventions name some providers differently from Plano's prefixes.
+# By provider family (so `google/` is Gemini too), as the GenAI conventions name them.
 GEN_AI_PROVIDER_NAMES = MappingProxyType(
-    {"mistral": "mistral_ai", "xai": "x_ai", "gemini": "gcp.gemini"}
+    {
+        "mistral": "mistral_ai",
+        "xai": "x_ai",
+        "gemini": "gcp.gemini",
+        "amazon_bedrock": "aws.bedrock",
+        "azure_openai": "azure.ai.openai",
+    }
 )
 EXPORT_WARNING_INTERVAL_SECONDS = 60.0
 # The OTLP exporter warns at every failed attempt; a collector that is down says so once a
@@ -139,7 +146,8 @@ class RoutingSpans:
         self._provider = provider
         self._tracer = provider.get_tracer(INSTRUMENTATION_SCOPE)
         self._classifier = config.routing.classifier.type.value
-        self._provider_of = MappingProxyType({p.name: p.provider for p in config.providers})
+        # Models served by wildcard entries included.
+        self._providers = config.provider_by_name
         self._aliases = config.aliases
         default = config.default_provider
         self._default_model = default.name if default is not None else None
@@ -190,9 +198,11 @@ class RoutingSpans:
         model = self._served_model(request, decision)
         if model is not None:
             attributes["gen_ai.request.model"] = model
-            provider = self._provider_of.get(model)
-            if provider is not None:
-                attributes["gen_ai.provider.name"] = GEN_AI_PROVIDER_NAMES.get(provider, provider)
+            served = self._providers.get(model)
+            if served is not None:
+                # A server behind a provider_interface is named by its own prefix.
+                name = served.provider if served.provider_interface else served.family.name
+                attributes["gen_ai.provider.name"] = GEN_AI_PROVIDER_NAMES.get(name, name)
         return attributes
 
     def _served_model(self, request: ParsedRequest, decision: Decision) -> str | None:

@@ -28,6 +28,8 @@ model_providers:
   - {model: openai/gpt-4o-mini, access_key: k, default: true}
   - {model: anthropic/claude-sonnet-4-20250514, access_key: k}
   - {model: mistral/mistral-large-latest, access_key: k}
+  - {model: google/*, access_key: k}
+  - {model: corp/llama, access_key: k, base_url: 'http://corp:8000', provider_interface: openai}
 model_aliases: {fast: {target: openai/gpt-4o-mini}}
 routing_preferences:
   - {name: code, description: writing code, models: [anthropic/claude-sonnet-4-20250514]}
@@ -122,6 +124,8 @@ def test_attributes_name_the_route_models_classifier_and_gen_ai_fields(
         ("fast", "openai/gpt-4o-mini", "openai"),
         ("mistral/mistral-large-latest", "mistral/mistral-large-latest", "mistral_ai"),
         (None, "openai/gpt-4o-mini", "openai"),
+        ("google/gemini-9-preview", "google/gemini-9-preview", "gcp.gemini"),
+        ("corp/llama", "corp/llama", "corp"),
     ],
 )
 def test_a_fallback_names_the_model_the_request_goes_to(
