@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -173,3 +174,31 @@ def test_a_routed_gemini_model_fails_over_to_bedrock(
     assert gemini.path == "/v1beta/openai/chat/completions"
     assert bedrock.path == (CONVERSE_STREAM if stream else CONVERSE)
     assert bedrock.headers["authorization"] == "Bearer key-amazon_bedrock"
+
+
+@pytest.mark.parametrize("fault", ["bad_crc", "truncated"])
+def test_a_broken_event_stream_ends_the_clients_stream_with_an_error(
+    fault: str, every_provider_gateway: Any, upstream: UpstreamServer
+) -> None:
+    frames = [
+        event_message("messageStart", {"role": "assistant"}),
+        event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hel"}}),
+        event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "lo"}}),
+    ]
+    last = frames[-1]
+    frames[-1] = last[:-1] + bytes([last[-1] ^ 1]) if fault == "bad_crc" else last[:-5]
+    upstream.script(CONVERSE_STREAM, RawReply((b"".join(frames),), EVENT_STREAM))
+    body = {"model": BEDROCK, "messages": HI, "stream": True}
+
+    with httpx.stream(
+        "POST", f"{every_provider_gateway.base_url}/v1/chat/completions", json=body, timeout=20
+    ) as response:
+        text = response.read().decode()
+
+    assert response.status_code == 200
+    lines = [line.removeprefix("data: ") for line in text.splitlines() if line.startswith("data:")]
+    events = [json.loads(line) for line in lines]
+    deltas = [e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")]
+    # What was whole reached the client; the broken frame ends the stream with an error.
+    assert "".join(deltas) == "Hel"
+    assert events[-1]["error"]["type"] == "server_error"
