@@ -20,6 +20,7 @@ within the client timeout). The faults:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -31,8 +32,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import httpx
 import orjson
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,6 +45,7 @@ from tests.support.redis_server import running_redis_server
 from tests.support.upstream import StreamReply, UpstreamServer, running_upstream
 
 CLIENT_TIMEOUT_S = 30.0
+BIG_BURST = 6
 SMALL = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 DECISION = {"messages": [{"role": "user", "content": "Write a Python function"}]}
 
@@ -89,6 +93,7 @@ class Load:
         ]
 
     def __enter__(self) -> Load:
+        self._started = time.monotonic()
         for thread in self._threads:
             thread.start()
         return self
@@ -97,6 +102,7 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join(CLIENT_TIMEOUT_S + 5)
+        self.elapsed_s = time.monotonic() - self._started
 
     def _run(self, gateway: Gateway, headers: dict[str, str], index: int) -> None:
         with httpx.Client(base_url=gateway.base_url, timeout=CLIENT_TIMEOUT_S) as client:
@@ -110,6 +116,36 @@ class Load:
 
     def _late(self) -> bool:
         return self.grace_from is not None and time.monotonic() >= self.grace_from
+
+
+class HealthProbe:
+    """Asks the worker's gRPC health service what Envoy asks, every 100 ms, and keeps the
+    slowest answer: how long the worker's event loop made a health check wait."""
+
+    def __init__(self, port: int) -> None:
+        self.slowest_ms = 0.0
+        self.checks = 0
+        self._port = port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(CLIENT_TIMEOUT_S)
+
+    def _run(self) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{self._port}") as channel:
+            check = health_pb2_grpc.HealthStub(channel).Check
+            while not self._stop.wait(0.1):
+                started = time.monotonic()
+                with contextlib.suppress(grpc.RpcError):
+                    check(health_pb2.HealthCheckRequest(service=""), timeout=CLIENT_TIMEOUT_S)
+                self.slowest_ms = max(self.slowest_ms, (time.monotonic() - started) * 1000)
+                self.checks += 1
 
 
 def _outcome(client: httpx.Client, path: str, body: object, headers: dict[str, str]) -> str:
@@ -256,6 +292,45 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def translated_burst(make: Callable[..., Gateway], seconds: float) -> Row:
+    """As a real deployment sees it: one worker, the embedded classifier, and 6 big chat
+    requests translated to the Anthropic provider amid small requests."""
+    routing = {"session_cache": {"type": "memory"}, "classifier": {"type": "embedded"}}
+    gateway = make(workers=1, overrides={"routing": routing})
+    big = _big_body()
+    statuses: list[int] = []
+
+    def send_big() -> None:
+        try:
+            response = httpx.post(
+                f"{gateway.base_url}/v1/chat/completions",
+                content=big,
+                headers={"content-type": "application/json"},
+                timeout=CLIENT_TIMEOUT_S,
+            )
+            statuses.append(response.status_code)
+        except httpx.HTTPError:
+            statuses.append(0)
+
+    with Load(gateway, clients=8) as load, HealthProbe(gateway.extproc_ports[0]) as health:
+        time.sleep(seconds / 2)
+        senders = [threading.Thread(target=send_big) for _ in range(BIG_BURST)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        time.sleep(seconds / 2)
+    tally = load.tally
+    rate = tally.sent / load.elapsed_s
+    print(
+        f"translated_burst: big statuses {sorted(statuses)}, small requests {rate:.0f}/s, "
+        f"slowest health check {health.slowest_ms:.0f} ms of {health.checks}",
+        flush=True,
+    )
+    ok = tally.failed == 0 and tally.hung == 0 and statuses == [200] * BIG_BURST
+    return Row("translated_burst", tally, "no request fails, big ones 200", ok)
+
+
 @contextmanager
 def _gateways(workdir: Path, upstream: UpstreamServer) -> Iterator[Callable[..., Gateway]]:
     with ExitStack() as stack:
@@ -280,6 +355,7 @@ def main() -> int:
         workdir = Path(tmp)
         faults: list[Callable[[Callable[..., Gateway]], Row]] = [
             lambda make: big_body_burst(make, seconds),
+            lambda make: translated_burst(make, seconds),
             lambda make: worker_kill(make, seconds),
             lambda make: sigterm_streams(make, up),
             lambda make: sigkill_streams(make, up),

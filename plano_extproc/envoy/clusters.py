@@ -28,6 +28,7 @@ EXTPROC_CONNECT_TIMEOUT = timedelta(seconds=1)
 PROVIDER_CONNECT_TIMEOUT = timedelta(seconds=10)
 HEALTH_CHECK_INTERVAL = timedelta(seconds=1)
 HEALTH_CHECK_TIMEOUT = timedelta(seconds=1)
+SINGLE_WORKER_PANIC_PERCENT = 50.0
 # Every in-flight request holds one ext_proc stream and, while proxied, one provider request;
 # Envoy's default of 1024 per cluster would cap the whole gateway.
 MAX_CONCURRENT_REQUESTS = 100_000
@@ -108,10 +109,23 @@ def extproc_cluster(host: str, ports: Sequence[int]) -> cluster.Cluster:
         host,
         ports,
         health_checks=[_grpc_health_check()],
-        # The default panic threshold (50 %) would send streams to unhealthy workers too.
-        common_lb_config=cluster.ClusterCommonLbConfig(healthy_panic_threshold=Percent(value=0)),
+        common_lb_config=cluster.ClusterCommonLbConfig(
+            healthy_panic_threshold=Percent(value=_panic_threshold(host, ports))
+        ),
         circuit_breakers=circuit_breakers(),
     )
+
+
+def _panic_threshold(host: str, ports: Sequence[int]) -> float:
+    """Below this share of healthy workers Envoy streams to every worker, healthy or not.
+
+    Several workers (or a host name, which may resolve to several): 0, so streams go to SERVING
+    workers only, however few; a crashed or draining worker gets none. One worker at an
+    address: Envoy's own 50 %, so a worker that misses its health checks while busy (a burst of
+    large bodies) keeps getting streams, slow, rather than every request failing with 503 until
+    its next good check; with nothing to fail over to, a slow worker beats none.
+    """
+    return SINGLE_WORKER_PANIC_PERCENT if len(ports) == 1 and _is_ip(host) else 0.0
 
 
 def grpc_collector_cluster(name: str, url: str, ca_bundle: str) -> cluster.Cluster:

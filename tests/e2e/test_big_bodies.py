@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.e2e.conftest import GatewayFactory
 from tests.support.gateway import NATIVE_ANTHROPIC_MODEL, Gateway
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +54,50 @@ def test_small_requests_are_served_during_a_burst_of_large_ones(gateway: Gateway
     assert set(small_statuses) == {200}, gateway.log_tails()
     assert set(big_statuses) <= {200, 429}
     assert 200 in big_statuses
+
+
+def test_a_translated_burst_with_the_embedded_classifier_loses_nothing(
+    make_gateway: GatewayFactory,
+) -> None:
+    """A real deployment's defaults: one worker, the embedded classifier, and six big chat
+    requests translated to the Anthropic provider while small ones flow from 8 clients."""
+    routing = {"session_cache": {"type": "memory"}, "classifier": {"type": "embedded"}}
+    gateway = make_gateway(workers=1, overrides={"routing": routing})
+    big = _big_body()
+    big_statuses: list[int] = []
+    small_statuses: list[int] = []
+    stop = threading.Event()
+
+    def send_small() -> None:
+        with httpx.Client(base_url=gateway.base_url, timeout=30) as client:
+            while not stop.is_set():
+                body = {
+                    "model": "openai/gpt-4o-mini",
+                    "messages": [{"role": "user", "content": "hi"}],
+                }
+                small_statuses.append(client.post("/v1/chat/completions", json=body).status_code)
+
+    def send_big() -> None:
+        response = httpx.post(
+            f"{gateway.base_url}/v1/chat/completions",
+            content=big,
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+        big_statuses.append(response.status_code)
+
+    smalls = [threading.Thread(target=send_small) for _ in range(8)]
+    bigs = [threading.Thread(target=send_big) for _ in range(6)]
+    for thread in smalls:
+        thread.start()
+    for thread in bigs:
+        thread.start()
+    for thread in bigs:
+        thread.join()
+    stop.set()
+    for thread in smalls:
+        thread.join()
+
+    assert big_statuses == [200] * 6, gateway.log_tails()
+    assert len(small_statuses) > 100
+    assert set(small_statuses) == {200}, gateway.log_tails()

@@ -360,7 +360,16 @@ def test_ext_proc_cluster_streams_only_to_serving_workers() -> None:
 
 def test_ext_proc_by_host_name_is_resolved() -> None:
     bootstrap = build_bootstrap(example_config(), extproc_host="plano-extproc.svc")
-    assert clusters(bootstrap)[EXTPROC_CLUSTER].type is ClusterDiscoveryType.STRICT_DNS
+    extproc = clusters(bootstrap)[EXTPROC_CLUSTER]
+    assert extproc.type is ClusterDiscoveryType.STRICT_DNS
+    # The name may stand for several workers: only SERVING ones get streams.
+    assert extproc.common_lb_config.healthy_panic_threshold.value == 0
+
+
+def test_a_single_worker_keeps_its_streams_when_it_misses_health_checks() -> None:
+    bootstrap = build_bootstrap(example_config(), extproc_ports=[50051])
+    extproc = clusters(bootstrap)[EXTPROC_CLUSTER]
+    assert extproc.common_lb_config.healthy_panic_threshold.value == 50
 
 
 def test_edge_timeouts_and_the_connection_limit(example: Bootstrap) -> None:
