@@ -8,9 +8,13 @@ sent, answered (2xx), failed (any other status or a connection error) and hung (
 within the client timeout). The faults:
 
   big_body_burst   4 concurrent ~3.5 MB chat requests (100k short turns) amid the load
+  translated_burst one worker, the embedded classifier, 6 such requests translated to Anthropic
+                   amid the load: no request fails, the big ones get 200
   worker_kill      SIGKILL of one of the two workers; failures counted from 2 s after it
   sigterm_streams  SIGTERM of the ext_proc with long streams in flight (untranslated and
                    translated): each must finish whole
+  sigterm_long_stream  a translated 20 s stream, SIGTERM of the ext_proc 3 s in, the default
+                   drain: it must finish whole
   sigkill_streams  SIGKILL of the ext_proc with long untranslated streams in flight
   redis_loss       the Redis session cache killed mid-run: decisions go on unpinned
 
@@ -260,6 +264,39 @@ def sigterm_streams(make: Callable[..., Gateway], upstream: UpstreamServer) -> R
     return Row("sigterm_streams", tally, "every stream finishes whole", tally.answered == 6)
 
 
+def sigterm_long_stream(make: Callable[..., Gateway], upstream: UpstreamServer) -> Row:
+    """A translated stream of about 20 s (an event every 2.5 s), SIGTERM to the ext_proc 3 s
+    in, the production drain (the listener timeout and a margin): the stream finishes whole."""
+    gateway = make(workers=2, drain_seconds=None)
+    pieces = tuple(f"piece-{index} " for index in range(4))
+    upstream.script("/v1/messages", StreamReply(pieces, interval_s=2.5))
+    body = {
+        "model": NATIVE_ANTHROPIC_MODEL,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    tally, text, started = Tally(), "", time.monotonic()
+    outcome = "failed"
+    try:
+        with httpx.stream(
+            "POST", f"{gateway.base_url}/v1/chat/completions", json=body, timeout=CLIENT_TIMEOUT_S
+        ) as response:
+            threading.Timer(3.0, os.kill, (gateway.extproc.pid, signal.SIGTERM)).start()
+            for line in response.iter_lines():
+                text += line
+        whole = all(piece.strip() in text for piece in pieces) and "[DONE]" in text
+        outcome = "answered" if response.status_code == 200 and whole else "failed"
+    except httpx.TimeoutException:
+        outcome = "hung"
+    except httpx.HTTPError:
+        outcome = "failed"
+    tally.record(outcome, late=True)
+    print(f"sigterm_long_stream: {time.monotonic() - started:.1f} s, {outcome}", flush=True)
+    return Row(
+        "sigterm_long_stream", tally, "the 20 s stream finishes whole", outcome == "answered"
+    )
+
+
 def sigkill_streams(make: Callable[..., Gateway], upstream: UpstreamServer) -> Row:
     gateway = make(workers=1)
     tally = _streams(gateway, upstream, count=6, kill=signal.SIGKILL)
@@ -358,6 +395,7 @@ def main() -> int:
             lambda make: translated_burst(make, seconds),
             lambda make: worker_kill(make, seconds),
             lambda make: sigterm_streams(make, up),
+            lambda make: sigterm_long_stream(make, up),
             lambda make: sigkill_streams(make, up),
             lambda make: redis_loss(make, workdir, seconds),
         ]

@@ -19,10 +19,10 @@ import prometheus_client
 import uvloop
 
 from plano_extproc.classifiers.factory import UnavailableClassifier
-from plano_extproc.cli.supervisor import Supervisor, stopped_cleanly
-from plano_extproc.config import ConfigError, load_config
+from plano_extproc.cli.supervisor import STOP_MARGIN_SECONDS, Supervisor, stopped_cleanly
+from plano_extproc.config import Config, ConfigError, load_config
 from plano_extproc.config.model import SessionCacheType
-from plano_extproc.server import serve
+from plano_extproc.server import default_drain_seconds, serve
 
 log = logging.getLogger("plano_extproc")
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             log.warning(
                 "%d workers with the in-memory affinity store: pins are per worker", args.workers
             )
-        return _run_workers(args)
+        return _run_workers(args, _drain_seconds(args, config))
     try:
         if args.metrics_port:
             # Counters only; the scrape endpoint runs on its own thread, off the event loop.
@@ -97,8 +97,13 @@ def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
     return command + (["--allow-missing-keys"] if args.allow_missing_keys else [])
 
 
-def _run_workers(args: argparse.Namespace) -> int:
-    """The workers, each restarted alone if it dies; SIGTERM/SIGINT drain them all."""
+def _drain_seconds(args: argparse.Namespace, config: Config) -> float:
+    return default_drain_seconds(config) if args.drain_seconds is None else args.drain_seconds
+
+
+def _run_workers(args: argparse.Namespace, drain_seconds: float) -> int:
+    """The workers, each restarted alone if it dies; SIGTERM/SIGINT drain them all, and they
+    get their whole drain before being killed."""
     supervisor = Supervisor()
     for index in range(args.workers):
         command = _worker_command(args, index)
@@ -111,7 +116,7 @@ def _run_workers(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     supervisor.run()
-    return stopped_cleanly(supervisor.wait_all())
+    return stopped_cleanly(supervisor.wait_all(drain_seconds + STOP_MARGIN_SECONDS))
 
 
 def _popen(command: list[str]) -> subprocess.Popen[bytes]:

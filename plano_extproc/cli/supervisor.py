@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 STABLE_AFTER_SECONDS = 30.0
 MAX_RESTART_DELAY_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 60.0
+# Past a child's own drain period, before it is killed.
+STOP_MARGIN_SECONDS = 10.0
 POLL_SECONDS = 0.2
 
 Starter = Callable[[], "subprocess.Popen[bytes]"]
@@ -88,8 +90,7 @@ class Supervisor:
             return
         self.stopping = True
         for child in self.children:
-            if child.process.poll() is None:
-                child.process.send_signal(signum)
+            signal_child(child, signum)
 
     def wait_all(self, timeout_s: float = STOP_TIMEOUT_SECONDS) -> list[int]:
         codes = []
@@ -100,6 +101,11 @@ class Supervisor:
                 child.process.kill()
                 codes.append(child.process.wait())
         return codes
+
+
+def signal_child(child: Child, signum: int) -> None:
+    if child.process.poll() is None:
+        child.process.send_signal(signum)
 
 
 def stopped_cleanly(codes: list[int]) -> int:

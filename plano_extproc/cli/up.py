@@ -3,7 +3,10 @@
 Renders the Envoy config next to a temporary work dir, starts the ext_proc service, waits until
 it reports SERVING, then starts Envoy. Both processes' output is interleaved line by line with a
 `[extproc]` / `[envoy]` prefix. Either one that exits is restarted on its own (the other keeps
-running: Envoy answers 503 while no ext_proc worker is healthy). Ctrl-C (or SIGTERM) stops both.
+running: Envoy answers 503 while no ext_proc worker is healthy). Ctrl-C (or SIGTERM) stops both,
+draining: the ext_proc first (it keeps serving the streams it has, translated answers among
+them, for its drain period), and Envoy's listeners through its admin API, waiting until no
+client request is open or that period is over; then Envoy stops.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -23,8 +27,16 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from plano_extproc.cli.supervisor import Supervisor, stopped_cleanly
+from plano_extproc.cli.supervisor import (
+    STOP_MARGIN_SECONDS,
+    Child,
+    Supervisor,
+    signal_child,
+    stopped_cleanly,
+)
 from plano_extproc.config import ConfigError, load_config
+from plano_extproc.envoy.admin_probe import AdminError, drain_envoy
+from plano_extproc.server import default_drain_seconds
 
 _READY_TIMEOUT_SECONDS = 120.0
 
@@ -73,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="plano-extproc-") as workdir:
         envoy_yaml = Path(workdir) / "envoy.yaml"
         envoy_yaml.write_text(render_envoy_yaml(config, extproc_ports=ports, admin_port=admin))
-        return _supervise(args, envoy, envoy_yaml, ports, config.listeners[0].port)
+        stop = _Stop(admin, default_drain_seconds(config))
+        return _supervise(args, envoy, envoy_yaml, ports, config.listeners[0].port, stop)
 
 
 def _serve_command(args: argparse.Namespace) -> list[str]:
@@ -125,8 +138,39 @@ def _wait_until_serving(ports: list[int], extproc: subprocess.Popen[bytes]) -> b
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    admin_port: int | None  # None: Envoy has no admin API, and is stopped without a drain
+    drain_seconds: float
+
+    def drain(self, supervisor: Supervisor) -> list[int]:
+        """The ext_proc drains (SIGTERM) while Envoy drains its listeners; Envoy stops once no
+        request is open or the drain period is over."""
+        supervisor.stopping = True
+        extproc, *envoy = supervisor.children
+        signal_child(extproc, signal.SIGTERM)
+        if envoy and self.admin_port is not None and envoy[0].process.poll() is None:
+            self._drain_envoy(envoy[0])
+        for child in envoy:
+            signal_child(child, signal.SIGTERM)
+        return supervisor.wait_all(self.drain_seconds + STOP_MARGIN_SECONDS)
+
+    def _drain_envoy(self, envoy: Child) -> None:
+        assert self.admin_port is not None
+        print(f"[up] draining for up to {self.drain_seconds:.0f}s", flush=True)
+        try:
+            drain_envoy(self.admin_port, min_seconds=0, max_seconds=self.drain_seconds)
+        except AdminError as error:
+            print(f"[up] Envoy's admin API did not answer ({error}); stopping it", flush=True)
+
+
 def _supervise(
-    args: argparse.Namespace, envoy: str, envoy_yaml: Path, ports: list[int], listen_port: int
+    args: argparse.Namespace,
+    envoy: str,
+    envoy_yaml: Path,
+    ports: list[int],
+    listen_port: int,
+    stopping: _Stop,
 ) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -145,6 +189,5 @@ def _supervise(
         )
         supervisor.run(stop.is_set)
     finally:
-        supervisor.signal_all(signal.SIGTERM)
-        codes = supervisor.wait_all()
+        codes = stopping.drain(supervisor)
     return stopped_cleanly(codes)

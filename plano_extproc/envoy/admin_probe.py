@@ -93,18 +93,25 @@ def ready(args: argparse.Namespace) -> int:
     return 0
 
 
+def drain_envoy(admin_port: int, *, min_seconds: float, max_seconds: float) -> int:
+    """Fails Envoy's readiness, drains its listeners gracefully, then waits at least
+    `min_seconds` and until no client request is open or `max_seconds` have passed; returns
+    the requests still open. AdminError when Envoy does not answer."""
+    admin_request(admin_port, "POST", "/healthcheck/fail")
+    admin_request(admin_port, "POST", "/drain_listeners?graceful")
+    return wait_until_idle(
+        lambda: active_client_requests(
+            admin_request(admin_port, "GET", f"/stats?format=json&filter={ACTIVE_REQUESTS_STAT}")
+        ),
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+    )
+
+
 def drain(args: argparse.Namespace) -> int:
     try:
-        admin_request(args.admin_port, "POST", "/healthcheck/fail")
-        admin_request(args.admin_port, "POST", "/drain_listeners?graceful")
-        left = wait_until_idle(
-            lambda: active_client_requests(
-                admin_request(
-                    args.admin_port, "GET", f"/stats?format=json&filter={ACTIVE_REQUESTS_STAT}"
-                )
-            ),
-            min_seconds=args.min_seconds,
-            max_seconds=args.max_seconds,
+        left = drain_envoy(
+            args.admin_port, min_seconds=args.min_seconds, max_seconds=args.max_seconds
         )
     except AdminError as error:
         # Envoy already gone or wedged: nothing left to drain, let the stop go ahead.

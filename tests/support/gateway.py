@@ -150,11 +150,14 @@ def running_extproc(
     *,
     workers: int = 1,
     name: str = "extproc",
-    drain_seconds: float = _TEST_DRAIN_SECONDS,
+    drain_seconds: float | None = _TEST_DRAIN_SECONDS,
 ) -> Iterator[ManagedProcess]:
-    """`plano-extproc serve`, ready when every worker port reports SERVING."""
+    """`plano-extproc serve`, ready when every worker port reports SERVING; `drain_seconds`
+    None: the production default (the listener timeout and a margin)."""
     args = _cli("serve", "--config", str(config_path), "--port", str(port))
-    args += ["--workers", str(workers), "--drain-seconds", str(drain_seconds)]
+    args += ["--workers", str(workers)]
+    if drain_seconds is not None:
+        args += ["--drain-seconds", str(drain_seconds)]
     ready = all_of(*(grpc_serving(port + index) for index in range(workers)))
     with managed_process(
         name,
@@ -267,7 +270,7 @@ def running_gateway(
     *,
     workers: int = 1,
     name: str = "gateway",
-    drain_seconds: float = _TEST_DRAIN_SECONDS,
+    drain_seconds: float | None = _TEST_DRAIN_SECONDS,
     **config_options: Any,
 ) -> Iterator[Gateway]:
     """Config + ext_proc (`workers` processes) + Envoy, in `workdir`/`name`.
