@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -37,14 +36,6 @@ HEALTH_SERVICES = ("", EXTPROC_SERVICE)
 HEALTH_NOTICE_SECONDS = 3.0
 # Beyond the listener timeout: a request that started just before SIGTERM still finishes.
 DRAIN_MARGIN_SECONDS = 5.0
-# How long a thread holding the interpreter lock keeps it when another asks (Python's default
-# is 5 ms). Large bodies are parsed and translated by pool threads in pure Python; every time
-# the event loop gives the lock up (each syscall of a loop turn) it waited up to 5 ms per
-# handover to get it back, so under a burst of large bodies a loop turn took tens of
-# milliseconds and Envoy's health checks timed out. With 0.5 ms the loop keeps its turns short
-# (bench/chaos.py translated_burst: 0 small requests failed, against 8 to 11 with 5 ms); the
-# pool threads lose a little to the extra handovers.
-LOOP_SWITCH_INTERVAL_SECONDS = 0.0005
 # A gRPC message carries one whole request body, plus headers and metadata.
 _MESSAGE_OVERHEAD_BYTES = 1024 * 1024
 
@@ -78,7 +69,6 @@ async def serve(
     """Serve until `stop` is set (or SIGTERM/SIGINT arrives); `drain_seconds` defaults to
     `default_drain_seconds(config)`."""
     drain_seconds = default_drain_seconds(config) if drain_seconds is None else drain_seconds
-    sys.setswitchinterval(LOOP_SWITCH_INTERVAL_SECONDS)
     stop = stop or _stop_on_signals()
     server = grpc.aio.server(options=_server_options(config))
     health_servicer = health.aio.HealthServicer()

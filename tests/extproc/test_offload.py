@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import threading
 from collections.abc import AsyncIterator
 
@@ -12,7 +14,13 @@ import pytest
 import plano_extproc.extproc.gateway as gateway_module
 from plano_extproc.config.model import Config
 from plano_extproc.extproc.gateway import Gateway
-from plano_extproc.extproc.offload import LARGE_BODY_BYTES, Offload, TooManyLargeBodies
+from plano_extproc.extproc.offload import (
+    LARGE_BODY_BYTES,
+    LARGE_BODY_SWITCH_INTERVAL_SECONDS,
+    Offload,
+    TooManyLargeBodies,
+    _LargeBodyMode,
+)
 from plano_extproc.routing.router import Router
 from tests.extproc.test_gateway import immediate, post
 
@@ -88,3 +96,25 @@ async def test_a_large_body_is_parsed_off_the_loop_and_one_too_many_gets_a_429(
     assert small.HasField("immediate_response")
     assert forwarded.HasField("request_body")
     assert orjson.loads(small.immediate_response.body)["models"]
+
+
+def test_large_bodies_in_flight_pause_the_collector_and_shorten_the_switch_interval() -> None:
+    mode, interval = _LargeBodyMode(), sys.getswitchinterval()
+    assert gc.isenabled()
+    with mode.held():
+        with mode.held():
+            assert not gc.isenabled()
+            assert sys.getswitchinterval() == LARGE_BODY_SWITCH_INTERVAL_SECONDS
+        assert not gc.isenabled()  # one body is still in flight
+    assert gc.isenabled()
+    assert sys.getswitchinterval() == interval
+
+
+async def test_a_large_body_is_worked_on_in_large_body_mode() -> None:
+    offload = Offload()
+    try:
+        seen = await offload.run(LARGE, gc.isenabled)
+    finally:
+        offload.close()
+    assert seen is False
+    assert gc.isenabled()
