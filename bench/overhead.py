@@ -11,6 +11,8 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
   C routed      the seed routes of config.example.yaml, lexical classifier, the prompt of
                 demo/requests/1_code_generation.chat.json (matches code_generation); the
                 route's OpenAI model is ranked first, so nothing is translated
+  I routed_no_policy  C without the example's retry_policy on gpt-4o: routing alone, no
+                attempt filter (C minus I is what the policy costs on a routed request)
   D pinned      C's request with `X-Model-Affinity: bench`, pinned during the warm-up
   E translated  C with the seed routes as written: code_generation answers with Claude, set to
                 `upstream_api: messages`, so the chat request is translated to Anthropic
@@ -140,6 +142,13 @@ def scenarios() -> tuple[Scenario, ...]:
             expect=(("x-plano-model", EXPLICIT_MODEL), ("x-plano-route", None)),
         ),
         Scenario("C", "routed", "routed", routed, expect=(route, ("x-plano-pinned", "false"))),
+        Scenario(
+            "I",
+            "routed_no_policy",
+            "routed_no_policy",
+            routed,
+            expect=(route, ("x-plano-pinned", "false"), ("x-plano-attempts", None)),
+        ),
         Scenario(
             "D",
             "pinned",
@@ -347,7 +356,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
-        "--scenarios", nargs="+", default=list("ABCDEFGH"), help=f"keys; {BASELINE} always runs"
+        "--scenarios", nargs="+", default=list("ABCIDEFGH"), help=f"keys; {BASELINE} always runs"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
     parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")

@@ -92,6 +92,8 @@ class Stack:
 class Routes(Enum):
     NONE = "none"  # no routing_preferences: the client's model is used
     OPENAI_FIRST = "openai_first"  # the seed routes with their OpenAI models ranked first
+    # The same without the example's retry_policy: what routing costs on its own.
+    OPENAI_FIRST_NO_POLICY = "openai_first_no_policy"
     SEED = "seed"  # the seed routes as written
     FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
     BEDROCK = "bedrock"  # no routes; BEDROCK_MODEL declared too (its stream is translated)
@@ -120,11 +122,21 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
         _rate_limit_explicit_model(config, nginx_url)
     if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK):
         del config["routing_preferences"]
-    elif routes is Routes.OPENAI_FIRST:
-        # The same classifier work, and the chat request then goes out untranslated.
-        for route in config["routing_preferences"]:
-            route["models"].sort(key=lambda model: not model.startswith("openai/"))
+    else:
+        _rank_openai_first(config, routes)
     return config
+
+
+def _rank_openai_first(config: dict[str, Any], routes: Routes) -> None:
+    """The same classifier work as the seed routes, and the chat request then goes out
+    untranslated; without the example's retry_policy when asked."""
+    if routes not in (Routes.OPENAI_FIRST, Routes.OPENAI_FIRST_NO_POLICY):
+        return
+    for route in config["routing_preferences"]:
+        route["models"].sort(key=lambda model: not model.startswith("openai/"))
+    if routes is Routes.OPENAI_FIRST_NO_POLICY:
+        for provider in config["model_providers"]:
+            provider.pop("retry_policy", None)
 
 
 def _rate_limit_explicit_model(config: dict[str, Any], nginx_url: str) -> None:
@@ -236,6 +248,7 @@ STACKS = {
     "envoy_only": (Routes.NONE, False),
     "explicit": (Routes.NONE, True),
     "routed": (Routes.OPENAI_FIRST, True),
+    "routed_no_policy": (Routes.OPENAI_FIRST_NO_POLICY, True),
     "translated": (Routes.SEED, True),
     "failover": (Routes.FAILOVER, True),
     "bedrock": (Routes.BEDROCK, True),
