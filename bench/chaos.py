@@ -171,27 +171,36 @@ def _big_body() -> bytes:
     return orjson.dumps({"model": NATIVE_ANTHROPIC_MODEL, "max_tokens": 16, "messages": turns})
 
 
+def _burst(gateway: Gateway, count: int) -> list[int]:
+    """`count` big chat requests at once; their statuses (0: no answer), once all are done."""
+    big = _big_body()
+    statuses: list[int] = []
+
+    def send() -> None:
+        try:
+            response = httpx.post(
+                f"{gateway.base_url}/v1/chat/completions",
+                content=big,
+                headers={"content-type": "application/json"},
+                timeout=CLIENT_TIMEOUT_S,
+            )
+            statuses.append(response.status_code)
+        except httpx.HTTPError:
+            statuses.append(0)
+
+    senders = [threading.Thread(target=send) for _ in range(count)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    return sorted(statuses)
+
+
 def big_body_burst(make: Callable[..., Gateway], seconds: float) -> Row:
     gateway = make(workers=2)
-    big = _big_body()
     with Load(gateway, clients=4) as load:
         time.sleep(seconds / 2)
-        senders = [
-            threading.Thread(
-                target=httpx.post,
-                args=(f"{gateway.base_url}/v1/chat/completions",),
-                kwargs={
-                    "content": big,
-                    "headers": {"content-type": "application/json"},
-                    "timeout": CLIENT_TIMEOUT_S,
-                },
-            )
-            for _ in range(4)
-        ]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join()
+        _burst(gateway, 4)
         time.sleep(seconds / 2)
     tally = load.tally
     ok = tally.failed == 0 and tally.hung == 0
@@ -334,33 +343,14 @@ def translated_burst(make: Callable[..., Gateway], seconds: float) -> Row:
     requests translated to the Anthropic provider amid small requests."""
     routing = {"session_cache": {"type": "memory"}, "classifier": {"type": "embedded"}}
     gateway = make(workers=1, overrides={"routing": routing})
-    big = _big_body()
-    statuses: list[int] = []
-
-    def send_big() -> None:
-        try:
-            response = httpx.post(
-                f"{gateway.base_url}/v1/chat/completions",
-                content=big,
-                headers={"content-type": "application/json"},
-                timeout=CLIENT_TIMEOUT_S,
-            )
-            statuses.append(response.status_code)
-        except httpx.HTTPError:
-            statuses.append(0)
-
     with Load(gateway, clients=8) as load, HealthProbe(gateway.extproc_ports[0]) as health:
         time.sleep(seconds / 2)
-        senders = [threading.Thread(target=send_big) for _ in range(BIG_BURST)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join()
+        statuses = _burst(gateway, BIG_BURST)
         time.sleep(seconds / 2)
     tally = load.tally
     rate = tally.sent / load.elapsed_s
     print(
-        f"translated_burst: big statuses {sorted(statuses)}, small requests {rate:.0f}/s, "
+        f"translated_burst: big statuses {statuses}, small requests {rate:.0f}/s, "
         f"slowest health check {health.slowest_ms:.0f} ms of {health.checks}",
         flush=True,
     )

@@ -22,6 +22,8 @@ from plano_extproc.providers.registry import ProviderApi, ProviderFamily, family
 # config remembers (any model a client names under a wildcard's prefix is one).
 WILDCARD = "*"
 MAX_DERIVED_PROVIDERS = 1024
+# Longer names are served by no wildcard: a client must not make the index hold megabytes.
+MAX_DERIVED_NAME_CHARS = 256
 
 
 class SelectionPolicy(StrEnum):
@@ -288,7 +290,7 @@ class ProviderIndex(Mapping[str, ModelProvider]):
 
     def wildcard_for(self, name: str) -> ModelProvider | None:
         """The wildcard entry that serves `name`, when no declared entry does."""
-        if name in self._declared:
+        if name in self._declared or len(name) > MAX_DERIVED_NAME_CHARS:
             return None
         return next(
             (

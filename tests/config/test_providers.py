@@ -318,3 +318,9 @@ def test_a_reference_to_the_wildcard_itself_is_refused() -> None:
     assert issues_of(text) == [
         ("model_aliases.newest.target", "'openai/*' is a wildcard; name one of its models")
     ]
+
+
+def test_a_wildcard_serves_no_name_past_the_bound() -> None:
+    config = load_config_text(WILDCARDS, KEYS)
+    assert "litellm/" + "m" * 200 in config.provider_by_name
+    assert "litellm/" + "m" * 300 not in config.provider_by_name

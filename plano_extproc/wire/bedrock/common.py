@@ -12,7 +12,8 @@ import uuid
 from typing import Any
 
 from plano_extproc.wire.ir import ApiError, ErrorKind, StopReason, Usage, kind_for_status
-from plano_extproc.wire.lenient import as_count, as_dict, as_str
+from plano_extproc.wire.lenient import as_dict, as_str
+from plano_extproc.wire.messages.common import cache_inclusive_usage
 
 _STOP_REASONS = {
     "end_turn": StopReason.END_TURN,
@@ -54,15 +55,8 @@ def stop_reason(value: object) -> StopReason | None:
 
 
 def usage_from_bedrock(value: object) -> Usage:
-    # Like Anthropic's, Bedrock's inputTokens leaves out the tokens read from or written to
-    # the prompt cache.
-    usage = as_dict(value)
-    cached = as_count(usage.get("cacheReadInputTokens"))
-    written = as_count(usage.get("cacheWriteInputTokens"))
-    return Usage(
-        input_tokens=as_count(usage.get("inputTokens")) + cached + written,
-        output_tokens=as_count(usage.get("outputTokens")),
-        cached_tokens=cached,
+    return cache_inclusive_usage(
+        value, ("inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
     )
 
 

@@ -66,13 +66,23 @@ def stop_reason(value: object) -> StopReason | None:
 
 
 def usage_from_anthropic(value: object) -> Usage:
-    # Anthropic's input_tokens leaves out the tokens read from or written to the prompt cache.
+    return cache_inclusive_usage(
+        value,
+        ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+    )
+
+
+def cache_inclusive_usage(value: object, names: tuple[str, str, str, str]) -> Usage:
+    """Usage from an answer whose input count leaves out the tokens read from or written to
+    the prompt cache (Anthropic's, Bedrock's); `names`: input, output, cache read and cache
+    write counts' keys."""
     usage = as_dict(value)
-    cached = as_count(usage.get("cache_read_input_tokens"))
-    written = as_count(usage.get("cache_creation_input_tokens"))
+    input_name, output_name, read_name, write_name = names
+    cached = as_count(usage.get(read_name))
+    written = as_count(usage.get(write_name))
     return Usage(
-        input_tokens=as_count(usage.get("input_tokens")) + cached + written,
-        output_tokens=as_count(usage.get("output_tokens")),
+        input_tokens=as_count(usage.get(input_name)) + cached + written,
+        output_tokens=as_count(usage.get(output_name)),
         cached_tokens=cached,
     )
 
