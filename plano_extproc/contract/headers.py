@@ -33,3 +33,9 @@ ATTEMPT_TIMEOUT_HEADER = "x-plano-attempt-timeout-ms"
 # Added by the internal listener to its own timeout reply, so a timed-out attempt is known.
 UPSTREAM_TIMEOUT_HEADER = "x-plano-upstream-timeout"
 ATTEMPTS_HEADER = "x-plano-attempts"
+# Envoy never retries a response that carries it, whatever its status: the attempt filter's
+# "no retry" on the failover route, which also retries some statuses by itself.
+NO_RETRY_HEADER = "x-envoy-ratelimited"
+# Envoy's count of a request's upstream attempts, sent upstream where a route retries on
+# statuses by itself (the failover route); the upstream filters tell a first attempt by it.
+ATTEMPT_COUNT_HEADER = "x-envoy-attempt-count"

@@ -20,6 +20,14 @@ STATE_KEY = "state"
 FAILOVER_KEY = "failover"
 ATTEMPTS_KEY = "attempts"
 NEXT_KEY = "next"
+# A first attempt Envoy judges alone (failover/first_attempt.py): the routing filter writes the
+# first model's cluster and attempt timeout, which the failover route turns into headers; a Lua
+# filter records that attempt's answer for the attempt filter of the retry.
+FIRST_CLUSTER_KEY = "first_cluster"
+FIRST_TIMEOUT_MS_KEY = "first_timeout_ms"
+FIRST_STATUS_KEY = "first_status"
+FIRST_RETRY_AFTER_KEY = "first_retry_after"
+FIRST_TIMEOUT_KEY = "first_timeout"
 
 # gRPC initial metadata on the attempt filter's streams, so the service knows them apart.
 FILTER_KIND_METADATA = "x-plano-filter"

@@ -27,7 +27,12 @@ from envoy_data_plane.google.protobuf import Any
 from plano_extproc.config.model import Config
 from plano_extproc.config.upstreams import Upstream
 from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, EXTPROC_FILTER, FAILOVER_CLUSTER
-from plano_extproc.contract.headers import ATTEMPT_TIMEOUT_HEADER, ATTEMPTS_HEADER, RETRY_HEADER
+from plano_extproc.contract.headers import (
+    ATTEMPT_TIMEOUT_HEADER,
+    ATTEMPTS_HEADER,
+    NO_RETRY_HEADER,
+    RETRY_HEADER,
+)
 from plano_extproc.contract.metadata import (
     ATTEMPT_FILTER_KIND,
     FILTER_KIND_METADATA,
@@ -44,8 +49,10 @@ from plano_extproc.envoy.filters import (
     router_filter,
     typed_filter,
 )
+from plano_extproc.envoy.first_attempt import first_attempt_filters
 from plano_extproc.envoy.replies import local_reply_config
 from plano_extproc.envoy.routes import attempt_route_config
+from plano_extproc.failover.first_attempt import envoy_retried_statuses
 from plano_extproc.failover.policy import attempt_timeout_ms, max_delay_seconds, max_retries
 
 INTERNAL_LISTENER_EXTENSION = "envoy.bootstrap.internal_listener"
@@ -59,6 +66,7 @@ ATTEMPT_RESPONSE_HEADERS = (
     "retry-after",
     RETRY_HEADER,
     ATTEMPTS_HEADER,
+    NO_RETRY_HEADER,
 )
 
 
@@ -70,6 +78,11 @@ def failover_retries(config: Config) -> int | None:
     """Envoy's retry cap for the failover route; None without any `retry_policy`."""
     policies = [p.retry_policy for p in config.providers if p.retry_policy is not None]
     return max_retries(policies) if policies else None
+
+
+def envoy_retried(config: Config) -> frozenset[int]:
+    """The statuses the failover route retries by itself (failover/first_attempt.py)."""
+    return envoy_retried_statuses(p.retry_policy for p in config.providers if p.retry_policy)
 
 
 def attempt_timeouts(config: Config) -> tuple[timedelta, ...]:
@@ -142,10 +155,7 @@ def failover_cluster(config: Config) -> cluster.Cluster:
     )
     options = http.HttpProtocolOptions(
         explicit_http_config=http1,
-        http_filters=[
-            typed_filter(EXTPROC_FILTER, _attempt_ext_proc(config)),
-            typed_filter(UPSTREAM_CODEC_FILTER, upstream_codec.UpstreamCodec()),
-        ],
+        http_filters=[*_attempt_filters(config), _codec_filter()],
     )
     return cluster.Cluster(
         name=FAILOVER_CLUSTER,
@@ -154,6 +164,15 @@ def failover_cluster(config: Config) -> cluster.Cluster:
         typed_extension_protocol_options={HTTP_PROTOCOL_OPTIONS: Any.pack(options)},
         circuit_breakers=circuit_breakers(),
     )
+
+
+def _attempt_filters(config: Config) -> list[hcm.HttpFilter]:
+    attempt = typed_filter(EXTPROC_FILTER, _attempt_ext_proc(config))
+    return first_attempt_filters(attempt) if envoy_retried(config) else [attempt]
+
+
+def _codec_filter() -> hcm.HttpFilter:
+    return typed_filter(UPSTREAM_CODEC_FILTER, upstream_codec.UpstreamCodec())
 
 
 def attempts_listener(

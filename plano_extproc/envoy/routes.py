@@ -28,14 +28,17 @@ from plano_extproc.contract.clusters import (
     TRANSLATE_FILTER,
 )
 from plano_extproc.contract.headers import (
+    ATTEMPT_COUNT_HEADER,
     ATTEMPT_TIMEOUT_HEADER,
     CLUSTER_HEADER,
     DECISION_HEADERS,
+    NO_RETRY_HEADER,
     RETRY_HEADER,
     TRANSLATE_HEADER,
 )
 from plano_extproc.contract.metadata import METADATA_NAMESPACE
 from plano_extproc.contract.paths import HEALTH_PATH
+from plano_extproc.envoy.first_attempt import first_attempt_request_headers
 from plano_extproc.envoy.replies import json_error_body
 
 ROUTE_CONFIG_NAME = "plano"
@@ -60,6 +63,9 @@ ROUTING_HEADERS = (
     "x-envoy-external-address",
     "x-forwarded-for",
 )
+# Envoy adds its attempt count to every upstream request once the failover route retries on
+# statuses (the count is per virtual host); a provider route removes it from a first attempt.
+PROVIDER_REMOVED_HEADERS = (*ROUTING_HEADERS, ATTEMPT_COUNT_HEADER)
 
 
 def _health_route() -> route.Route:
@@ -142,7 +148,7 @@ def _provider_route(upstream: Upstream, timeout: timedelta, retries: int) -> rou
             timeout=timeout,
             retry_policy=_retry_policy(retries, timeout),
         ),
-        request_headers_to_remove=list(ROUTING_HEADERS),
+        request_headers_to_remove=list(PROVIDER_REMOVED_HEADERS),
         response_headers_to_add=_decision_headers(),
     )
 
@@ -177,13 +183,16 @@ def _unrouted() -> route.Route:
     )
 
 
-def _failover_route(retries: int) -> route.Route:
+def _failover_route(retries: int, envoy_retried: frozenset[int]) -> route.Route:
     """Requests with a `retry_policy`: Envoy retries an attempt whenever the attempt filter
     marks its response, up to `retries` times; the filter decides where each attempt goes and
-    waits out any backoff, so Envoy's own back-off is the smallest it allows."""
+    waits out any backoff, so Envoy's own back-off is the smallest it allows. A first attempt
+    Envoy judges alone (envoy/first_attempt.py) is retried on `envoy_retried` statuses."""
+    retry_on = "retriable-headers,retriable-status-codes" if envoy_retried else "retriable-headers"
     retry_policy = route.RetryPolicy(
-        retry_on="retriable-headers",
+        retry_on=retry_on,
         num_retries=max(retries, 1),
+        retriable_status_codes=sorted(envoy_retried),
         retriable_headers=[route.HeaderMatcher(name=RETRY_HEADER, present_match=True)],
         retry_back_off=route.RetryPolicyRetryBackOff(
             base_interval=MINIMAL_BACK_OFF, max_interval=MINIMAL_BACK_OFF
@@ -208,8 +217,9 @@ def _failover_route(retries: int) -> route.Route:
             retry_policy=retry_policy,
         ),
         request_headers_to_remove=list(ROUTING_HEADERS),
+        request_headers_to_add=first_attempt_request_headers() if envoy_retried else [],
         response_headers_to_add=_decision_headers(),
-        response_headers_to_remove=[RETRY_HEADER],
+        response_headers_to_remove=[RETRY_HEADER, NO_RETRY_HEADER],
     )
 
 
@@ -238,7 +248,11 @@ def _attempt_routes(
 ) -> list[route.Route]:
     # The timed routes first: each matches a subset of the plain route's attempts.
     timed = [_timed_attempt_route(upstream, timeout, t) for t in attempt_timeouts]
-    return [*timed, _provider_route(upstream, timeout, 0)]
+    # A provider's own x-envoy-ratelimited would stop the failover route retrying its answer.
+    return [
+        replace(r, response_headers_to_remove=[NO_RETRY_HEADER])
+        for r in (*timed, _provider_route(upstream, timeout, 0))
+    ]
 
 
 def attempt_route_config(
@@ -272,11 +286,15 @@ def route_config(
     timeout: timedelta,
     retries: int = 0,
     failover_retries: int | None = None,
+    envoy_retried: frozenset[int] = frozenset(),
 ) -> route.RouteConfiguration:
     """`retries`: the listener's `max_retries`; `failover_retries`: the most any `retry_policy`
-    allows (None when no provider has one)."""
+    allows (None when no provider has one); `envoy_retried`: the statuses the failover route
+    retries by itself (failover/first_attempt.py)."""
     provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
-    failover = [] if failover_retries is None else [_failover_route(failover_retries)]
+    failover = (
+        [] if failover_retries is None else [_failover_route(failover_retries, envoy_retried)]
+    )
     routes = [
         _health_route(),
         _connect_route(),
@@ -295,5 +313,7 @@ def route_config(
         domains=["*"],
         routes=routes,
         typed_per_filter_config={TRANSLATE_FILTER: Any.pack(translate_off)},
+        # The failover cluster's upstream filters tell a first attempt by the count.
+        include_request_attempt_count=bool(envoy_retried),
     )
     return route.RouteConfiguration(name=ROUTE_CONFIG_NAME, virtual_hosts=[host])

@@ -14,14 +14,16 @@ filter of that cluster) sees each one:
 
 Every attempt is recorded in the request's metadata, which all attempts share: it feeds the
 next decision, the `x-plano-attempts` header and the access log.
+
+A first attempt Envoy judges alone (failover/first_attempt.py) never reaches this filter: the
+routing filter rewrote it for the first model, and Envoy recorded its answer in the metadata.
+The attempt after it starts by deciding what this filter would have decided on that answer.
+A "no retry" answer to a failure is marked so that Envoy's own status retries leave it alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -29,12 +31,12 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
-from plano_extproc.affinity.base import AffinityStore, Pin
-from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.affinity.base import Pin
 from plano_extproc.config.retry_policy import ApplyTo, LatencyMeasure, RetryPolicy
 from plano_extproc.contract.headers import (
     ATTEMPT_TIMEOUT_HEADER,
     ATTEMPTS_HEADER,
+    NO_RETRY_HEADER,
     RETRY_HEADER,
     UPSTREAM_TIMEOUT_HEADER,
 )
@@ -48,6 +50,7 @@ from plano_extproc.contract.metadata import (
     STREAM_KEY,
     TRANSLATION_KEY,
 )
+from plano_extproc.extproc.failover_setup import Failover
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     BodyMutation,
     BodyResponse,
@@ -65,25 +68,23 @@ from plano_extproc.extproc.messages import (
     raw_json_reply,
     set_header,
 )
-from plano_extproc.extproc.offload import Offload
-from plano_extproc.extproc.provider_request import ProviderPlan, ProviderRequest, provider_request
+from plano_extproc.extproc.provider_request import (
+    ProviderRequest,
+    provider_request,
+    stale_headers,
+)
 from plano_extproc.extproc.translation import ResponseTranslation
-from plano_extproc.failover.blocks import BlockStore, build_block_store
-from plano_extproc.failover.plan import FailoverPlan, attempt_from_json
+from plano_extproc.failover.plan import FailoverPlan, attempt_from_json, recorded_first_attempt
 from plano_extproc.failover.policy import (
     Attempt,
-    attempt_timeout_ms,
+    Retry,
     attempts_header,
     exhausted_error,
-    failover_candidates,
     is_retriable,
-    max_delay_seconds,
     models_in_scope,
     next_retry,
     retry_after_seconds,
-    unblocked_first,
 )
-from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES, FAILOVER_RETRIES, MODEL_BLOCKS
 from plano_extproc.wire import Translation, read_transcript
 
@@ -93,6 +94,7 @@ _NO_RESPONSE_BODY = ProcessingMode(
     response_header_mode=ProcessingMode.SEND, response_body_mode=ProcessingMode.NONE
 )
 JSON_TYPE = "application/json"
+_NO_RETRY = (NO_RETRY_HEADER, "true")
 _RECOVERED = FAILOVER_OUTCOMES.labels("recovered")
 _FIRST_TRY = FAILOVER_OUTCOMES.labels("first_try")
 _EXHAUSTED = FAILOVER_OUTCOMES.labels("exhausted")
@@ -103,78 +105,6 @@ def _metadata(values: dict[str, Any]) -> Struct:
     metadata = Struct()
     metadata.update({METADATA_NAMESPACE: values})
     return metadata
-
-
-def policy_owner(provider: ModelProvider) -> str:
-    """The entry whose retry_policy governs `provider`: a model served by a wildcard has its
-    wildcard entry's."""
-    return provider.wildcard_of or provider.name
-
-
-class _PrefixOf(Mapping[str, str]):
-    """Each model's provider prefix (its family for `same_provider` strategies and block
-    scopes), models served by wildcards included."""
-
-    def __init__(self, providers: Mapping[str, ModelProvider]) -> None:
-        self._providers = providers
-
-    def __getitem__(self, name: str) -> str:
-        return self._providers[name].provider
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._providers)
-
-    def __len__(self) -> int:
-        return len(self._providers)
-
-
-class Failover:
-    """Per config: the policies, plans and block store every attempt stream uses."""
-
-    def __init__(
-        self,
-        config: Config,
-        plans: Mapping[str, ProviderPlan],
-        affinity: AffinityStore,
-        *,
-        blocks: BlockStore | None = None,
-        offload: Offload | None = None,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.plans = plans
-        self.policies: dict[str, RetryPolicy] = {
-            p.name: p.retry_policy for p in config.providers if p.retry_policy is not None
-        }
-        self.family_of = _PrefixOf(config.provider_by_name)
-        self.blocks = blocks if blocks is not None else build_block_store(config.routing)
-        self.affinity = affinity
-        self.offload = offload or Offload()
-        self.rng = rng or random.Random()
-        self.clock = clock
-        listener_timeout_s = config.listeners[0].timeout_seconds
-        self.max_delay_s = max_delay_seconds(listener_timeout_s)
-        self.attempt_timeouts_ms = {
-            name: ms
-            for name, policy in self.policies.items()
-            if (ms := attempt_timeout_ms(policy, listener_timeout_s)) is not None
-        }
-        self._declared = tuple(p.name for p in config.providers if not p.is_wildcard)
-
-    async def candidates(self, provider: ModelProvider, decision: Decision) -> tuple[str, ...]:
-        """The models this request may go to, in order; usable ones only (a key is set), and
-        blocked ones last."""
-        policy = self.policies[policy_owner(provider)]
-        ranked = decision.models if decision.matched else ()
-        ordered = failover_candidates(provider.name, policy, ranked, self._declared)
-        usable = [m for m in ordered if m in self.plans and self.plans[m].missing_key_env is None]
-        return unblocked_first(usable, await self.blocks.blocked(usable))
-
-    def stream(self) -> AttemptStream:
-        return AttemptStream(self)
-
-    async def close(self) -> None:
-        await self.blocks.close()
 
 
 class AttemptStream:
@@ -212,14 +142,12 @@ class AttemptStream:
         self._stream_requested = namespace.get(STREAM_KEY) == "true"
         self._usage = namespace.get(INCLUDE_USAGE_KEY) == "true"
         self._state_key = namespace.get(STATE_KEY) or None
-        upcoming = namespace.get(NEXT_KEY) if self._attempts else None
-        if isinstance(upcoming, dict):
-            self._model = str(upcoming.get("model", ""))
-            delay_s = min(float(upcoming.get("delay_ms", 0)) / 1000, self._failover.max_delay_s)
-            if delay_s > 0:
-                await asyncio.sleep(delay_s)
-        else:
-            self._model = self._plan.candidates[0]
+        upcoming = await self._upcoming(namespace)
+        if isinstance(upcoming, ProcessingResponse):
+            return upcoming
+        self._model, delay_s = upcoming
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
         if self._model not in self._failover.plans:
             # A replica with another config started this request (a rollout).
             return json_reply(502, _error(f"model '{self._model}' is not configured here"))
@@ -227,6 +155,29 @@ class AttemptStream:
         body = message.request_body.body
         request = await self._failover.offload.run(body, self._provider_request, body)
         return self._rewritten(request)
+
+    async def _upcoming(self, namespace: dict[str, Any]) -> tuple[str, float] | ProcessingResponse:
+        """This attempt's model and the delay before it: the first candidate first; after a
+        first attempt Envoy judged alone, what the attempt filter would have decided then."""
+        assert self._plan is not None
+        first_model = self._plan.candidates[0]
+        if not self._attempts and self._plan.first_rewritten:
+            cap_s = self._policy.retry_after.max_retry_after_seconds
+            first = recorded_first_attempt(namespace, first_model, cap_s)
+            if first is not None:
+                self._attempts = [first]
+                retry = await self._next_retry(first)
+                if retry is None:
+                    # Envoy retried a failure the policy ends with: say so, as after any other.
+                    body = orjson.dumps(exhausted_error([first]))
+                    extra = [(ATTEMPTS_HEADER, attempts_header([first]))]
+                    return raw_json_reply(first.status, body, extra)
+                return retry.model, retry.delay_s
+        upcoming = namespace.get(NEXT_KEY) if self._attempts else None
+        if not isinstance(upcoming, dict):
+            return first_model, 0.0
+        delay_s = float(upcoming.get("delay_ms", 0)) / 1000
+        return str(upcoming.get("model", "")), min(delay_s, self._failover.max_delay_s)
 
     def _provider_request(self, body: bytes) -> ProviderRequest:
         assert self._plan is not None
@@ -245,7 +196,7 @@ class AttemptStream:
         common = CommonResponse(
             header_mutation=HeaderMutation(
                 set_headers=[*request.set_headers, *self._timeout_headers()],
-                remove_headers=request.remove_headers,
+                remove_headers=[*request.remove_headers, *self._stale_headers()],
             ),
             body_mutation=BodyMutation(body=request.body) if request.body is not None else None,
         )
@@ -259,6 +210,15 @@ class AttemptStream:
         return ProcessingResponse(
             request_body=BodyResponse(response=common), dynamic_metadata=metadata
         )
+
+    def _stale_headers(self) -> tuple[str, ...]:
+        """On a request the routing filter rewrote for its first model: that model's
+        credentials and headers, unless this attempt's provider sets its own."""
+        assert self._plan is not None
+        if not self._plan.first_rewritten:
+            return ()
+        plans = self._failover.plans
+        return stale_headers(plans[self._plan.candidates[0]], plans[self._model], self._plan.api)
 
     def _timeout_headers(self) -> list[HeaderValueOption]:
         """The policy's attempt timeout, for the attempts listener to apply."""
@@ -290,7 +250,7 @@ class AttemptStream:
             await self._after_success()
         else:
             _FAILED.inc()
-        return self._pass_on(headers, recorded)
+        return self._pass_on(headers, recorded, failed=status >= 400)
 
     async def on_response_body(self, chunk: bytes, end_of_stream: bool) -> ProcessingResponse:
         if self._replacement is not None:
@@ -312,13 +272,28 @@ class AttemptStream:
         recorded: dict[str, Any],
         message_ends: bool,
     ) -> ProcessingResponse:
+        retry = await self._next_retry(attempt)
+        if retry is None:
+            return self._exhausted(attempt, headers, recorded, message_ends)
+        recorded[NEXT_KEY] = {"model": retry.model, "delay_ms": round(retry.delay_s * 1000)}
+        mutation = HeaderMutation(set_headers=[set_header(RETRY_HEADER, "1")])
+        return ProcessingResponse(
+            response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
+            dynamic_metadata=_metadata(recorded),
+            # Envoy drops this answer for the retry: nothing to read in its body.
+            mode_override=self._skip_response_body(),
+        )
+
+    async def _next_retry(self, failed: Attempt) -> Retry | None:
+        """After a retriable failure: blocks what its Retry-After says to block, and picks
+        where and when the next attempt goes (None: the policy is spent)."""
         policy = self._policy
         assert self._plan is not None
-        if attempt.retry_after_s is not None and policy.retry_after.apply_to is ApplyTo.GLOBAL:
+        if failed.retry_after_s is not None and policy.retry_after.apply_to is ApplyTo.GLOBAL:
             scope = models_in_scope(
-                attempt.model, policy.retry_after.scope, self._failover.family_of
+                failed.model, policy.retry_after.scope, self._failover.family_of
             )
-            await self._failover.blocks.block(scope, attempt.retry_after_s)
+            await self._failover.blocks.block(scope, failed.retry_after_s)
             MODEL_BLOCKS.labels("retry_after").inc()
         retry = next_retry(
             policy,
@@ -329,16 +304,10 @@ class AttemptStream:
         )
         if retry is None:
             _EXHAUSTED.inc()
-            return self._exhausted(attempt, headers, recorded, message_ends)
-        FAILOVER_RETRIES.labels("same_model" if retry.model == attempt.model else "other").inc()
-        recorded[NEXT_KEY] = {"model": retry.model, "delay_ms": round(retry.delay_s * 1000)}
-        mutation = HeaderMutation(set_headers=[set_header(RETRY_HEADER, "1")])
-        return ProcessingResponse(
-            response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
-            dynamic_metadata=_metadata(recorded),
-            # Envoy drops this answer for the retry: nothing to read in its body.
-            mode_override=self._skip_response_body(),
-        )
+        else:
+            target = "same_model" if retry.model == failed.model else "other"
+            FAILOVER_RETRIES.labels(target).inc()
+        return retry
 
     def _exhausted(
         self,
@@ -360,7 +329,9 @@ class AttemptStream:
             return reply
         self._replacement = body
         mutation = HeaderMutation(
-            set_headers=[set_header(k, v) for k, v in (("content-type", JSON_TYPE), *extra)],
+            set_headers=[
+                set_header(k, v) for k, v in (("content-type", JSON_TYPE), *extra, _NO_RETRY)
+            ],
             remove_headers=["content-length", RETRY_HEADER],
         )
         return ProcessingResponse(
@@ -379,8 +350,11 @@ class AttemptStream:
                 await self._failover.affinity.put(self._plan.session_key, pin, replace=True)
         await self._check_latency(total=False)
 
-    def _pass_on(self, headers: dict[str, str], recorded: dict[str, Any]) -> ProcessingResponse:
-        """The attempt's answer goes to the client: translated when its API differs."""
+    def _pass_on(
+        self, headers: dict[str, str], recorded: dict[str, Any], *, failed: bool
+    ) -> ProcessingResponse:
+        """The attempt's answer goes to the client: translated when its API differs, and a
+        failure marked so that Envoy does not retry its status by itself."""
         mutation = HeaderMutation(remove_headers=[RETRY_HEADER])
         if self._translation_value:
             self.translation, mutation = ResponseTranslation.begin(
@@ -393,6 +367,8 @@ class AttemptStream:
             )
             mutation.remove_headers.append(RETRY_HEADER)
         mutation.set_headers.append(set_header(ATTEMPTS_HEADER, attempts_header(self._attempts)))
+        if failed:
+            mutation.set_headers.append(set_header(*_NO_RETRY))
         reads_body = self.translation is not None or self._measures_total_latency()
         return ProcessingResponse(
             response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -39,8 +39,8 @@ from plano_extproc.conversations import (
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
 from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
-from plano_extproc.extproc.attempts import Failover, policy_owner
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
+from plano_extproc.extproc.failover_setup import Failover, policy_owner
 from plano_extproc.extproc.forwarded_headers import not_forwarded
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
 from plano_extproc.extproc.messages import (
@@ -53,11 +53,17 @@ from plano_extproc.extproc.messages import (
     set_header,
 )
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
-from plano_extproc.extproc.provider_request import ProviderPlans, provider_request
-from plano_extproc.failover.plan import FailoverPlan, failover_metadata
+from plano_extproc.extproc.provider_request import (
+    ProviderPlan,
+    ProviderPlans,
+    ProviderRequest,
+    provider_request,
+)
+from plano_extproc.failover.plan import FailoverPlan, failover_metadata, first_attempt_metadata
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
 from plano_extproc.routing.router import Router
+from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
 from plano_extproc.wire import (
     Transcript,
@@ -74,6 +80,7 @@ from plano_extproc.wire.errors import InvalidRequest
 from plano_extproc.wire.fields import excerpt
 
 log = logging.getLogger(__name__)
+_ENVOY_JUDGED = FAILOVER_OUTCOMES.labels("envoy_judged_first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,16 +283,7 @@ class Gateway:
         if plan.missing_key_env is not None:
             return _missing_key(provider, plan.missing_key_env)
         client_body, state_key = await self._client_body(parsed, provider)
-        request = await self._offload.run(
-            body,
-            provider_request,
-            plan,
-            parsed.api,
-            client_body,
-            partial(_transcript, parsed, client_body),
-            raw_length=len(body),
-            query=pending.query,
-        )
+        request = await self._rewrite_for(plan, parsed, pending, body, client_body)
         set_headers = request.set_headers
         remove_headers = _not_forwarded(
             request.remove_headers,
@@ -305,6 +303,25 @@ class Gateway:
             remove_headers=remove_headers,
             body=request.body,
             metadata=metadata,
+        )
+
+    async def _rewrite_for(
+        self,
+        plan: ProviderPlan,
+        parsed: ParsedRequest,
+        pending: PendingRequest,
+        body: bytes,
+        client_body: dict[str, Any],
+    ) -> ProviderRequest:
+        return await self._offload.run(
+            body,
+            provider_request,
+            plan,
+            parsed.api,
+            client_body,
+            partial(_transcript, parsed, client_body),
+            raw_length=len(body),
+            query=pending.query,
         )
 
     async def _client_body(
@@ -335,6 +352,18 @@ class Gateway:
         if not candidates:
             return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
         client_body, state_key = await self._client_body(parsed, provider)
+        plan = FailoverPlan(
+            candidates=candidates,
+            policy_owner=policy_owner(provider),
+            api=parsed.api,
+            query=pending.query,
+            session_key=self._session_key(pending.headers) if decision.route else None,
+            route=decision.route,
+        )
+        if state_key is None and self._failover.envoy_judges_first(
+            provider, candidates, parsed.api
+        ):
+            return await self._forward_first_attempt(parsed, decision, pending, body, plan)
         changed = state_key is not None or needs_rewrite(client_body, model=None)
         new_body = (
             await self._offload.run(body, rewrite_body, client_body, model=None)
@@ -346,14 +375,6 @@ class Gateway:
             set_header("content-length", str(len(new_body) if new_body is not None else len(body))),
             *_traceparent(decision, pending),
         ]
-        plan = FailoverPlan(
-            candidates=candidates,
-            policy_owner=policy_owner(provider),
-            api=parsed.api,
-            query=pending.query,
-            session_key=self._session_key(pending.headers) if decision.route else None,
-            route=decision.route,
-        )
         metadata = _decision_metadata(decision, provider, parsed, None, state_key)
         failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
         # Credentials stay for the attempt filter, which knows each attempt's provider.
@@ -364,6 +385,44 @@ class Gateway:
             set_headers=set_headers,
             remove_headers=remove_headers,
             body=new_body,
+            metadata=metadata,
+        )
+
+    async def _forward_first_attempt(
+        self,
+        parsed: ParsedRequest,
+        decision: Decision,
+        pending: PendingRequest,
+        body: bytes,
+        plan: FailoverPlan,
+    ) -> ProcessingResponse:
+        """The request rewritten for its first candidate, as a request without a policy, but
+        to the failover cluster: Envoy judges this attempt alone, and the attempt filter sees
+        only the attempts after it (failover/first_attempt.py)."""
+        first = self._plans[plan.candidates[0]]
+        request = await self._rewrite_for(first, parsed, pending, body, parsed.body)
+        set_headers = [h for h in request.set_headers if h.header.key != CLUSTER_HEADER]
+        set_headers += [
+            set_header(CLUSTER_HEADER, FAILOVER_CLUSTER),
+            *_traceparent(decision, pending),
+        ]
+        # Any API's client headers, as for every attempt of a policy: a retry may go to either.
+        remove_headers = _not_forwarded(
+            (*request.remove_headers, TRANSLATE_HEADER),
+            pending.headers,
+            None,
+            passthrough_auth=first.provider.passthrough_auth,
+        )
+        plan = replace(plan, first_rewritten=True)
+        metadata = _decision_metadata(decision, first.provider, parsed, None)
+        failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
+        timeout_ms = self._failover.attempt_timeouts_ms.get(plan.policy_owner)
+        first_attempt_metadata(metadata, first.upstream.cluster, timeout_ms)
+        _ENVOY_JUDGED.inc()
+        return forward_body(
+            set_headers=set_headers,
+            remove_headers=remove_headers,
+            body=request.body,
             metadata=metadata,
         )
 

@@ -158,3 +158,17 @@ def provider_request(
         set_header("content-length", str(len(new_body) if new_body is not None else raw_length)),
     ]
     return ProviderRequest(set_headers, plan.remove_headers, new_body, translation)
+
+
+def stale_headers(first: ProviderPlan, current: ProviderPlan, api: ClientApi) -> tuple[str, ...]:
+    """What the routing filter set for the first model that another attempt's provider must
+    not get (its credentials, its configured headers), on a request rewritten for that first
+    model (failover/first_attempt.py): Envoy retries the request as the routing filter left it."""
+    if first is current:
+        return ()
+    kept = {h.header.key for h in current.set_headers[wire_api(api, current.provider)]}
+    return tuple(
+        key
+        for h in first.set_headers[wire_api(api, first.provider)]
+        if (key := h.header.key) not in kept and not key.startswith(":")
+    )

@@ -3,6 +3,7 @@ request's dynamic metadata, and how the attempts so far are recorded there."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,16 @@ from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.metadata import (
     ATTEMPTS_KEY,
     FAILOVER_KEY,
+    FIRST_CLUSTER_KEY,
+    FIRST_RETRY_AFTER_KEY,
+    FIRST_STATUS_KEY,
+    FIRST_TIMEOUT_KEY,
+    FIRST_TIMEOUT_MS_KEY,
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     STREAM_KEY,
 )
-from plano_extproc.failover.policy import Attempt
+from plano_extproc.failover.policy import Attempt, retry_after_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,9 @@ class FailoverPlan:
     query: str
     session_key: str | None  # re-pinned to the model that answers after a failover
     route: str | None
+    # The routing filter rewrote the request for the first candidate, and Envoy judges that
+    # attempt alone (failover/first_attempt.py).
+    first_rewritten: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +47,7 @@ class FailoverPlan:
             "query": self.query,
             "session": self.session_key or "",
             "route": self.route or "",
+            "first": self.first_rewritten,
         }
 
     @classmethod
@@ -50,8 +60,9 @@ class FailoverPlan:
                 query=data["query"],
                 session_key=data["session"] or None,
                 route=data["route"] or None,
+                first_rewritten=data.get("first") is True,
             )
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             return None
 
 
@@ -65,6 +76,35 @@ def failover_metadata(metadata: Struct, plan: FailoverPlan, *, stream: bool, usa
             STREAM_KEY: "true" if stream else "false",
             INCLUDE_USAGE_KEY: "true" if usage else "false",
         }
+    )
+
+
+def first_attempt_metadata(metadata: Struct, cluster: str, attempt_timeout_ms: int | None) -> None:
+    """For a first attempt Envoy judges alone: where the failover route sends it, and within
+    what attempt timeout (failover/first_attempt.py)."""
+    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
+    namespace.update({FIRST_CLUSTER_KEY: cluster})
+    if attempt_timeout_ms is not None:
+        namespace.update({FIRST_TIMEOUT_MS_KEY: str(attempt_timeout_ms)})
+
+
+def recorded_first_attempt(
+    namespace: Mapping[str, Any], model: str, retry_after_cap_s: float
+) -> Attempt | None:
+    """The first attempt as Envoy's recorder left it in the metadata (envoy/first_attempt.py);
+    None when it recorded nothing (this is the first attempt)."""
+    status = str(namespace.get(FIRST_STATUS_KEY, ""))
+    if not status.isdigit():
+        return None
+    code = int(status)
+    retry_after = namespace.get(FIRST_RETRY_AFTER_KEY)
+    return Attempt(
+        model,
+        code,
+        timed_out=namespace.get(FIRST_TIMEOUT_KEY) == "true",
+        retry_after_s=retry_after_seconds(str(retry_after), retry_after_cap_s)
+        if code >= 400 and retry_after is not None
+        else None,
     )
 
 

@@ -34,7 +34,9 @@ FAILOVER_RETRIES = Counter(
 )
 FAILOVER_OUTCOMES = Counter(
     "plano_failover_outcomes_total",
-    "Requests with a retry_policy, by outcome (first_try, recovered, exhausted, failed)",
+    "Requests with a retry_policy, by outcome (first_try, recovered, exhausted, failed; "
+    "envoy_judged_first: sent with a first attempt Envoy judges alone, whose success or "
+    "non-retriable failure is then counted by Envoy only)",
     ["outcome"],
 )
 MODEL_BLOCKS = Counter(

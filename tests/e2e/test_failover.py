@@ -99,6 +99,7 @@ PROVIDERS = [
         },
     ),
     _provider("openai/fo-routed", {"default_strategy": "different_provider"}),
+    {**_provider("openai/fo-headers", {"fallback_models": [BACKUP]}), "headers": {"x-org": "o-1"}},
     _provider("openai/fo-plain"),
     _provider(BACKUP),
     _provider(THIRD),
@@ -487,3 +488,59 @@ def test_an_anthropic_stream_fails_over_and_is_translated(
 
     assert text == ANSWER
     assert _models(upstream) == ["fo-primary", "fo-backup"]
+
+
+def _attempt_streams(gateway: Gateway) -> int:
+    """How many streams the attempt filter has opened (Envoy's ext_proc stats)."""
+    stats = httpx.get(f"{gateway.admin_url}/stats?filter=plano_attempt.*streams_started").text
+    return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if line.strip())
+
+
+def test_a_first_attempt_that_answers_never_reaches_the_attempt_filter(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    before = _attempt_streams(gateway)
+
+    response = _chat(gateway, "openai/fo-primary")
+
+    assert response.status_code == 200
+    assert response.headers["x-plano-attempts"] == "openai/fo-primary;status=200"
+    assert response.headers["x-plano-model"] == "openai/fo-primary"
+    assert _attempt_streams(gateway) == before
+    (forwarded,) = upstream.requests
+    assert not any(name.startswith(("x-envoy", "x-plano")) for name in forwarded.headers)
+
+
+def test_the_retry_of_a_first_attempt_envoy_judged_drops_the_first_providers_headers(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    upstream.script_model("fo-headers", ErrorReply(429))
+    before = _attempt_streams(gateway)
+
+    response = _chat(gateway, "openai/fo-headers")
+
+    assert response.status_code == 200
+    assert _attempt_streams(gateway) == before + 1
+    first, second = upstream.requests
+    assert first.headers["x-org"] == "o-1"
+    assert first.headers["authorization"] == f"Bearer {TEST_KEYS['TEST_OPENAI_KEY']}"
+    assert "x-org" not in second.headers
+    assert second.headers["authorization"] == f"Bearer {TEST_KEYS['TEST_ANTHROPIC_KEY']}"
+    assert not any(name.startswith(("x-envoy", "x-plano")) for name in second.headers)
+
+
+def test_a_providers_own_no_retry_mark_does_not_stop_the_failover(
+    gateway: Gateway, upstream: UpstreamServer
+) -> None:
+    # Envoy never retries an answer carrying x-envoy-ratelimited; the attempts listener strips
+    # a provider's, so only the attempt filter's "no retry" counts.
+    limited = ErrorReply(429, headers={"x-envoy-ratelimited": "true"})
+    upstream.script_model("fo-limited", limited)
+    upstream.script_model("fo-backup", limited)
+
+    response = _chat(gateway, "openai/fo-limited")
+
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "retry_exhausted"
+    assert "x-envoy-ratelimited" not in response.headers
+    assert _models(upstream) == ["fo-limited", "fo-backup"]

@@ -9,16 +9,20 @@ from datetime import timedelta
 from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster
 from envoy_data_plane.envoy.config.route.v3 import Route
+from envoy_data_plane.envoy.extensions.common.matching.v3 import ExtensionWithMatcher
 from envoy_data_plane.envoy.extensions.filters.http.ext_proc.v3 import ExternalProcessor
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
     HttpConnectionManager,
+    HttpFilter,
 )
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import HttpProtocolOptions
 
-from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, FAILOVER_CLUSTER
+from plano_extproc.contract.clusters import ATTEMPTS_LISTENER, EXTPROC_FILTER, FAILOVER_CLUSTER
 from plano_extproc.contract.headers import (
+    ATTEMPT_COUNT_HEADER,
     ATTEMPT_TIMEOUT_HEADER,
     CLUSTER_HEADER,
+    NO_RETRY_HEADER,
     RETRY_HEADER,
     UPSTREAM_TIMEOUT_HEADER,
 )
@@ -62,20 +66,40 @@ def test_without_a_retry_policy_there_is_no_failover_machinery() -> None:
     assert FAILOVER_CLUSTER not in {r.name for r in _outer_routes(bootstrap)}
 
 
-def test_the_failover_route_retries_only_when_the_attempt_filter_asks() -> None:
+def test_the_failover_route_retries_when_the_attempt_filter_asks_or_on_the_policy_statuses() -> (
+    None
+):
     route = next(r for r in _outer_routes(_bootstrap()) if r.name == FAILOVER_CLUSTER)
     header = route.match.headers[0]
     assert (header.name, header.string_match.exact) == (CLUSTER_HEADER, FAILOVER_CLUSTER)
     action = route.route
     assert action.cluster == FAILOVER_CLUSTER
     policy = action.retry_policy
-    assert policy.retry_on == "retriable-headers"
+    assert policy.retry_on == "retriable-headers,retriable-status-codes"
+    # The example's policy retries every first failure it names, and the default statuses.
+    assert policy.retriable_status_codes == [429, 500, 502, 503, 504]
     assert [h.name for h in policy.retriable_headers] == [RETRY_HEADER]
     assert policy.num_retries == 1  # the example's largest max_attempts
     assert action.timeout == timedelta(0)
     assert action.idle_timeout == timedelta(0)
-    assert RETRY_HEADER in route.response_headers_to_remove
+    assert {RETRY_HEADER, NO_RETRY_HEADER} <= set(route.response_headers_to_remove)
     assert CLUSTER_HEADER in route.request_headers_to_remove
+    # The first model's cluster comes back from the metadata, after the client's is removed.
+    added = {h.header.key: h.header.value for h in route.request_headers_to_add}
+    assert added[CLUSTER_HEADER] == "%DYNAMIC_METADATA(plano:first_cluster)%"
+    host = _manager(_bootstrap().static_resources.listeners[0]).route_config.virtual_hosts[0]
+    assert host.include_request_attempt_count is True
+
+
+def test_a_policy_envoy_cannot_judge_leaves_every_attempt_to_the_filter() -> None:
+    # A 429 first failure that ends the request must become `retry_exhausted`: filter work.
+    never = "  - model: openai/gpt-4o\n    retry_policy: {default_max_attempts: 0}\n"
+    bootstrap = build_bootstrap(config_from(never))
+    route = next(r for r in _outer_routes(bootstrap) if r.name == FAILOVER_CLUSTER)
+    assert route.route.retry_policy.retry_on == "retriable-headers"
+    assert not route.request_headers_to_add
+    names = [f.name for f in _upstream_filters(bootstrap)]
+    assert names == [EXTPROC_FILTER, "envoy.filters.http.upstream_codec"]
 
 
 def test_the_failover_cluster_runs_the_attempt_filter_upstream() -> None:
@@ -85,9 +109,18 @@ def test_the_failover_cluster_runs_the_attempt_filter_upstream() -> None:
     options = HttpProtocolOptions().parse(
         cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].value
     )
-    ext_proc_filter, codec = options.http_filters
+    ext_proc_filter, recorder, codec = options.http_filters
     assert codec.name == "envoy.filters.http.upstream_codec"
-    attempt = ExternalProcessor().parse(ext_proc_filter.typed_config.value)
+    # Both skip by the same matcher: the attempt filter a rewritten first attempt, the
+    # recorder every other attempt.
+    skipped = ExtensionWithMatcher().parse(ext_proc_filter.typed_config.value)
+    recording = ExtensionWithMatcher().parse(recorder.typed_config.value)
+    predicate = skipped.xds_matcher.matcher_list.matchers[0].predicate
+    assert recording.xds_matcher.matcher_list.matchers[0].predicate.not_matcher == predicate
+    inputs = [p.single_predicate.input.name for p in predicate.and_matcher.predicate]
+    assert inputs == [ATTEMPT_COUNT_HEADER, CLUSTER_HEADER]
+    assert recording.extension_config.name == "envoy.filters.http.lua"
+    attempt = _attempt_filter(_bootstrap())
     metadata = {(h.key, h.value) for h in attempt.grpc_service.initial_metadata}
     assert metadata == {(FILTER_KIND_METADATA, ATTEMPT_FILTER_KIND)}
     assert attempt.failure_mode_allow is True
@@ -117,13 +150,20 @@ def _attempt_routes(bootstrap: Bootstrap) -> list[Route]:
     return _manager(inner).route_config.virtual_hosts[0].routes
 
 
-def _attempt_filter(bootstrap: Bootstrap) -> ExternalProcessor:
+def _upstream_filters(bootstrap: Bootstrap) -> list[HttpFilter]:
     options = HttpProtocolOptions().parse(
         _cluster(bootstrap, FAILOVER_CLUSTER)
         .typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS]
         .value
     )
-    return ExternalProcessor().parse(options.http_filters[0].typed_config.value)
+    return options.http_filters
+
+
+def _attempt_filter(bootstrap: Bootstrap) -> ExternalProcessor:
+    typed = _upstream_filters(bootstrap)[0].typed_config
+    if typed.type_url.endswith("ExtensionWithMatcher"):
+        typed = ExtensionWithMatcher().parse(typed.value).extension_config.typed_config
+    return ExternalProcessor().parse(typed.value)
 
 
 def _timed(routes: list[Route]) -> dict[str, tuple[str, timedelta]]:

@@ -44,7 +44,7 @@ from plano_extproc.contract.headers import CLUSTER_HEADER, DECISION_HEADERS, TRA
 from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
 from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
-from plano_extproc.envoy.routes import ROUTING_HEADERS
+from plano_extproc.envoy.routes import PROVIDER_REMOVED_HEADERS
 from tests.envoy.support import (
     COMMITTED_ENVOY_YAML,
     HTTPS_PROVIDERS,
@@ -264,7 +264,7 @@ def test_route_table(example: Bootstrap) -> None:
         assert header.name == CLUSTER_HEADER
         assert header.string_match.exact == route.route.cluster
         assert route.name.startswith(route.route.cluster)
-        assert route.request_headers_to_remove == list(ROUTING_HEADERS)
+        assert route.request_headers_to_remove == list(PROVIDER_REMOVED_HEADERS)
 
 
 def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:

@@ -21,17 +21,21 @@ from plano_extproc.contract.headers import (
     ATTEMPT_TIMEOUT_HEADER,
     ATTEMPTS_HEADER,
     CLUSTER_HEADER,
+    NO_RETRY_HEADER,
     RETRY_HEADER,
     UPSTREAM_TIMEOUT_HEADER,
 )
 from plano_extproc.contract.metadata import (
     ATTEMPTS_KEY,
     FAILOVER_KEY,
+    FIRST_RETRY_AFTER_KEY,
+    FIRST_STATUS_KEY,
     METADATA_NAMESPACE,
     NEXT_KEY,
     TRANSLATION_KEY,
 )
-from plano_extproc.extproc.attempts import AttemptStream, Failover
+from plano_extproc.extproc.attempts import AttemptStream
+from plano_extproc.extproc.failover_setup import Failover
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     HeaderMap,
     HeaderValue,
@@ -135,13 +139,13 @@ def set_headers(mutation: Any) -> dict[str, str]:
 async def started(
     failover: Failover, attempts: list[dict[str, Any]] | None = None, **upcoming: Any
 ) -> AttemptStream:
-    stream = failover.stream()
+    stream = AttemptStream(failover)
     await stream.on_request_body(request_body(attempts or [], upcoming or None))
     return stream
 
 
 async def test_the_first_attempt_goes_to_the_first_candidate(failover: Failover) -> None:
-    reply = await failover.stream().on_request_body(request_body([]))
+    reply = await AttemptStream(failover).on_request_body(request_body([]))
 
     common = reply.request_body.response
     headers = set_headers(common.header_mutation)
@@ -160,8 +164,8 @@ async def test_every_attempt_under_on_timeout_names_the_attempt_timeout(clock: F
     )
     failover = failover_for(load_config_text(timed, ENV, require_keys=False), clock)
 
-    first = await failover.stream().on_request_body(request_body([]))
-    retry = await failover.stream().on_request_body(
+    first = await AttemptStream(failover).on_request_body(request_body([]))
+    retry = await AttemptStream(failover).on_request_body(
         request_body([{"model": GPT, "status": 504, "timeout": True}], {"model": CLAUDE})
     )
 
@@ -174,7 +178,7 @@ async def test_a_retry_goes_where_the_last_attempt_said_after_its_delay(
     failover: Failover,
 ) -> None:
     began = time.monotonic()
-    reply = await failover.stream().on_request_body(
+    reply = await AttemptStream(failover).on_request_body(
         request_body([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 50})
     )
     assert time.monotonic() - began >= 0.05
@@ -194,7 +198,7 @@ async def test_an_attempt_to_a_model_speaking_another_api_is_translated(clock: F
     )
     failover = failover_for(load_config_text(native, ENV, require_keys=False), clock)
 
-    reply = await failover.stream().on_request_body(
+    reply = await AttemptStream(failover).on_request_body(
         request_body([{"model": GPT, "status": 429}], {"model": CLAUDE, "delay_ms": 0})
     )
 
@@ -296,7 +300,7 @@ async def test_repeated_slow_answers_block_the_model(failover: Failover, clock: 
 async def test_an_attempt_without_a_plan_is_refused(failover: Failover) -> None:
     message = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
 
-    reply = await failover.stream().on_request_body(message)
+    reply = await AttemptStream(failover).on_request_body(message)
 
     assert reply.immediate_response.status.code == 502
 
@@ -311,7 +315,63 @@ async def test_candidates_skip_providers_without_a_key(failover: Failover, confi
 async def test_an_attempt_for_a_model_this_replica_lacks_is_refused(failover: Failover) -> None:
     message = request_body([{"model": GPT, "status": 429}], {"model": "openai/gone", "delay_ms": 0})
 
-    reply = await failover.stream().on_request_body(message)
+    reply = await AttemptStream(failover).on_request_body(message)
 
     assert reply.immediate_response.status.code == 502
     assert b"openai/gone" in reply.immediate_response.body
+
+
+def _after_envoy_judged_first(status: str, **recorded: str) -> ProcessingRequest:
+    namespace: dict[str, Any] = {
+        FAILOVER_KEY: {**PLAN.to_json(), "first": True},
+        ATTEMPTS_KEY: [],
+        FIRST_STATUS_KEY: status,
+        **recorded,
+    }
+    message = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
+    return _with_metadata(message, namespace)
+
+
+async def test_the_attempt_after_one_envoy_judged_decides_as_the_filter_would_have(
+    failover: Failover, clock: FakeClock
+) -> None:
+    message = _after_envoy_judged_first("429", **{FIRST_RETRY_AFTER_KEY: "7"})
+
+    reply = await AttemptStream(failover).on_request_body(message)
+
+    assert set_headers(reply.request_body.response.header_mutation)[CLUSTER_HEADER] == (
+        failover.plans[CLAUDE].upstream.cluster
+    )
+    assert metadata(reply)[ATTEMPTS_KEY] == [
+        {"model": GPT, "status": 429},
+        {"model": CLAUDE, "status": 0},
+    ]
+    # Its Retry-After (apply_to: global) blocks the first model for new requests.
+    assert await failover.blocks.blocked([GPT, CLAUDE]) == {GPT}
+
+
+async def test_a_first_attempt_without_a_recorded_answer_goes_to_the_first_model(
+    failover: Failover,
+) -> None:
+    namespace = {FAILOVER_KEY: {**PLAN.to_json(), "first": True}, ATTEMPTS_KEY: []}
+    message = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
+
+    reply = await AttemptStream(failover).on_request_body(_with_metadata(message, namespace))
+
+    assert metadata(reply)[ATTEMPTS_KEY] == [{"model": GPT, "status": 0}]
+
+
+@pytest.mark.parametrize(
+    ("status", "vetoed"), [(200, False), (400, True), (429, True)], ids=["ok", "final", "spent"]
+)
+async def test_an_answer_not_retried_tells_envoy_not_to_retry_its_status(
+    failover: Failover, status: int, vetoed: bool
+) -> None:
+    stream = AttemptStream(failover)
+    spent = [{"model": GPT, "status": 429}, {"model": CLAUDE, "status": 429}]
+    await stream.on_request_body(request_body(spent, {"model": MINI, "delay_ms": 0}))
+
+    reply = await stream.on_response_headers(response_headers(status))
+
+    mutation = reply.response_headers.response.header_mutation
+    assert (NO_RETRY_HEADER in set_headers(mutation)) is vetoed

@@ -4,6 +4,7 @@ retries (see `extproc/attempts.py`)."""
 
 from __future__ import annotations
 
+from plano_extproc.extproc.attempts import AttemptStream
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import ProcessingRequest
 from plano_extproc.extproc.messages import CONTINUE_HEADERS
@@ -14,7 +15,7 @@ from plano_extproc.extproc.processors.translating import store_completed
 class AttemptProcessor(Processor):
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
-        self._attempt = gateway.failover.stream()
+        self._attempt = AttemptStream(gateway.failover)
 
     async def on_request_headers(self, message: ProcessingRequest) -> Replies:
         yield CONTINUE_HEADERS

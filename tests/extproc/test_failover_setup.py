@@ -1,0 +1,58 @@
+"""Which requests the routing filter rewrites for their first model, leaving that attempt to
+Envoy: the policy's statuses are the route's, and a retry can start from that rewrite."""
+
+from __future__ import annotations
+
+from plano_extproc.affinity.memory import MemoryAffinityStore
+from plano_extproc.config import load_config_text
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.extproc.failover_setup import Failover
+from plano_extproc.extproc.provider_request import ProviderPlans
+
+CONFIG = """
+version: v0.4.0
+model_providers:
+  - model: openai/gpt-4o
+    access_key: $KEY
+    retry_policy: {fallback_models: [anthropic/claude-sonnet-4-20250514]}
+  - model: anthropic/claude-sonnet-4-20250514
+    access_key: $KEY
+    retry_policy: {fallback_models: [openai/gpt-4o]}
+  - model: openai/gpt-4o-mini
+    passthrough_auth: true
+  - model: groq/llama-3.3-70b
+    access_key: $KEY
+    retry_policy: {fallback_models: [openai/gpt-4o-mini]}
+"""
+GPT, CLAUDE = "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"
+MINI, LLAMA = "openai/gpt-4o-mini", "groq/llama-3.3-70b"
+
+
+def _failover() -> Failover:
+    config = load_config_text(CONFIG, {"KEY": "k"}, require_keys=False)
+    return Failover(config, ProviderPlans(config), MemoryAffinityStore(60, 10))
+
+
+def test_a_first_model_that_speaks_the_clients_api_is_left_to_envoy() -> None:
+    failover = _failover()
+    gpt = failover.plans[GPT].provider
+
+    assert failover.envoy_judges_first(gpt, (GPT, CLAUDE), ClientApi.CHAT)
+    # Its retries would need another model, and there is none.
+    assert not failover.envoy_judges_first(gpt, (GPT,), ClientApi.CHAT)
+
+
+def test_a_translated_first_attempt_stays_with_the_filter() -> None:
+    failover = _failover()
+    claude = failover.plans[CLAUDE].provider
+
+    assert not failover.envoy_judges_first(claude, (CLAUDE, GPT), ClientApi.RESPONSES)
+    assert failover.envoy_judges_first(claude, (CLAUDE, GPT), ClientApi.MESSAGES)
+
+
+def test_a_later_model_with_the_clients_own_credentials_stays_with_the_filter() -> None:
+    # The rewritten request no longer carries the client's credentials.
+    failover = _failover()
+    llama = failover.plans[LLAMA].provider
+
+    assert not failover.envoy_judges_first(llama, (LLAMA, MINI), ClientApi.CHAT)
