@@ -45,6 +45,7 @@ envoy-config:
 # Needs Debian's nginx and wrk. E.g. make bench BENCH_ARGS='--workers 2 --json bench.json'
 bench: install
 	$(PYTHON) bench/overhead.py $(BENCH_ARGS)
+	$(PYTHON) bench/phases.py
 	$(PYTHON) bench/classifier.py
 	$(PYTHON) bench/encoders.py
 	$(PYTHON) bench/grpc_decisions.py
