@@ -9,10 +9,10 @@ The token embedding lookup itself (`TokenEmbeddings`) stays outside the graph, i
 table is most of the model's memory (30k x 384 floats), and ONNX Runtime would hold it twice.
 
 With `quantize=True` every weight matrix becomes int8, one scale per output column, and its
-product with the activations runs as `MatMulInteger` on activations quantized at run time, one
-scale per token: dynamic quantization, like ONNX Runtime's `quantize_dynamic`, but without
-writing files or importing its tooling, and independent of batching. The attention products
-(activation by activation) stay in float.
+product with the activations runs as ONNX Runtime's `MatMulIntegerToFloat` on activations
+quantized at run time (`QuantizeLinear`), one scale per token: dynamic quantization, like ONNX
+Runtime's `quantize_dynamic`, but without writing files or importing its tooling, and
+independent of batching. The attention products (activation by activation) stay in float.
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+# From opset 20, ONNX Runtime 1.32 runs this graph with different float results (measured):
+# embeddings, hence decisions, could move.
 OPSET = 17
+CONTRIB_DOMAIN = "com.microsoft"
 EMBEDDINGS = "embeddings"
 ATTENTION_MASK = "attention_mask"
 POOLED = "pooled"
 _MASKED_SCORE = -1.0e4
 _INT8_MAX = np.array(127.0, dtype=np.float32)
-_UINT8_ZERO = np.array(128.0, dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class _Graph:
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     _count: int = 0
+    _zero_points: str | None = None
 
     def name(self, hint: str) -> str:
         self._count += 1
@@ -99,24 +102,46 @@ class _Graph:
         token. Per token, not per tensor, so that a text's embedding does not depend on the
         texts it is batched with."""
         quantized, scales = quantize_columns(matrix)
+        x_q, x_scale = self._quantize_tokens(x, matrix.shape[0])
+        # The int32 product times the column scales in one kernel: the same float products as
+        # a Cast then a Mul, without writing the int32 and the float tensors in between.
+        product = self.op1(
+            "MatMulIntegerToFloat",
+            x_q,
+            self.constant(quantized, "wq"),
+            self.constant(np.array(1.0, np.float32), "one"),
+            self.constant(scales, "ws"),
+            self.constant(np.array(128, dtype=np.uint8), "zp"),
+            domain=CONTRIB_DOMAIN,
+        )
+        return self.op1("Mul", product, x_scale)
+
+    def _quantize_tokens(self, x: str, features: int) -> tuple[str, str]:
+        """x (batch x tokens x features) as uint8 around a zero point of 128 (ONNX Runtime's
+        fast kernels take unsigned activations with signed weights), one scale per token, and
+        those scales (batch x tokens x 1). One QuantizeLinear over the tokens as rows computes
+        round(x / scale) + 128 as the equivalent elementwise operators would, in one pass (no clip:
+        |x| / scale <= 127 by construction)."""
         absolute_max = self.op1("ReduceMax", self.op1("Abs", x), axes=[-1], keepdims=1)
         floor = self.constant(np.array(1e-8, np.float32), "eps")
         x_scale = self.op1(
             "Div", self.op1("Max", absolute_max, floor), self.constant(_INT8_MAX, "qmax")
         )
-        rounded = self.op1("Round", self.op1("Div", x, x_scale))
-        clipped = self.op1(
-            "Clip", rounded, self.constant(-_INT8_MAX, "qmin"), self.constant(_INT8_MAX, "qmax")
-        )
-        # Shifted into uint8 around a zero point of 128: ONNX Runtime's fast kernels take
-        # unsigned activations with signed weights.
-        shifted = self.op1("Add", clipped, self.constant(_UINT8_ZERO, "shift"))
-        x_q = self.op1("Cast", shifted, to=TensorProto.UINT8)
-        zero = self.constant(np.array(128, dtype=np.uint8), "zp")
-        product = self.op1("MatMulInteger", x_q, self.constant(quantized, "wq"), zero)
-        as_float = self.op1("Cast", product, to=TensorProto.FLOAT)
-        column_scaled = self.op1("Mul", as_float, self.constant(scales, "ws"))
-        return self.op1("Mul", column_scaled, x_scale)
+        rows = self.op1("Reshape", x, self.constant(np.array([-1, features]), "shape"))
+        row_scales = self.op1("Reshape", x_scale, self.constant(np.array([-1]), "shape"))
+        quantized = self.op1("QuantizeLinear", rows, row_scales, self._token_zero_points(), axis=0)
+        return self.op1("Reshape", quantized, self.op1("Shape", x)), x_scale
+
+    def _token_zero_points(self) -> str:
+        """128 per token (uint8), built once per graph from the attention mask's size."""
+        if self._zero_points is None:
+            tokens = self.op1("Reshape", ATTENTION_MASK, self.constant(np.array([-1]), "shape"))
+            self._zero_points = self.op1(
+                "ConstantOfShape",
+                self.op1("Shape", tokens),
+                value=numpy_helper.from_array(np.array([128], dtype=np.uint8)),
+            )
+        return self._zero_points
 
     def layer_norm(self, x: str, prefix: str, eps: float) -> str:
         gamma = self.constant(self.weight(f"{prefix}.weight"), "ln_g")
@@ -177,7 +202,7 @@ def build_model(
     outputs = [helper.make_tensor_value_info(POOLED, TensorProto.FLOAT, ["batch", shape.hidden])]
     return helper.make_model(
         helper.make_graph(graph.nodes, "sentence_encoder", inputs, outputs, graph.initializers),
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(CONTRIB_DOMAIN, 1)],
     )
 
 

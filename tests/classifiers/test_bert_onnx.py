@@ -13,9 +13,11 @@ import pytest
 from plano_extproc.classifiers.bert_onnx import (
     ATTENTION_MASK,
     EMBEDDINGS,
+    OPSET,
     POOLED,
     BertShape,
     TokenEmbeddings,
+    _Graph,
     build_model,
     quantize_columns,
 )
@@ -299,12 +301,43 @@ def test_quantized_graph_uses_integer_products(weights: Weights) -> None:
     plain = build_model(weights, SHAPE, quantize=False)
     products = [node.op_type for node in quantized.graph.node if "MatMul" in node.op_type]
     # Four products per layer (query, key and value as one), plus the two attention products.
-    assert products.count("MatMulInteger") == 4 * SHAPE.layers
+    assert products.count("MatMulIntegerToFloat") == 4 * SHAPE.layers
     assert products.count("MatMul") == 2 * SHAPE.layers
-    assert not any(node.op_type == "MatMulInteger" for node in plain.graph.node)
+    assert not any("MatMulInteger" in node.op_type for node in plain.graph.node)
 
 
 def test_graph_holds_no_word_embedding_table(weights: Weights) -> None:
     model = build_model(weights, SHAPE, quantize=False)
     shapes = [tuple(initializer.dims) for initializer in model.graph.initializer]
     assert (VOCABULARY, SHAPE.hidden) not in shapes
+
+
+def test_tokens_quantize_as_the_elementwise_formula() -> None:
+    """QuantizeLinear over tokens as rows gives exactly round-half-even(x / scale) + 128, with
+    scale = max|x| / 127 per token: the operators it replaced, bit for bit."""
+    graph = _Graph({}, quantize=True)
+    x_q, x_scale = graph._quantize_tokens(EMBEDDINGS, SHAPE.hidden)
+    float_input = onnx.TensorProto.FLOAT
+    inputs = [
+        onnx.helper.make_tensor_value_info(EMBEDDINGS, float_input, ["b", "t", SHAPE.hidden]),
+        onnx.helper.make_tensor_value_info(ATTENTION_MASK, onnx.TensorProto.INT64, ["b", "t"]),
+    ]
+    outputs = [
+        onnx.helper.make_tensor_value_info(x_q, onnx.TensorProto.UINT8, ["b", "t", SHAPE.hidden]),
+        onnx.helper.make_tensor_value_info(x_scale, float_input, ["b", "t", 1]),
+    ]
+    model = onnx.helper.make_model(
+        onnx.helper.make_graph(graph.nodes, "q", inputs, outputs, graph.initializers),
+        opset_imports=[onnx.helper.make_opsetid("", OPSET)],
+    )
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(3, 5, SHAPE.hidden)) * 4).astype(np.float32)
+    x[0, 0] = [0.5, -1.5, 2.5, 127.0, -127.0, 0.0, 3.5, -0.5]  # halves round to even
+    x[1, 1] = 0.0  # the scale's floor
+    quantized, scale = session(model).run(
+        None, {EMBEDDINGS: x, ATTENTION_MASK: np.ones((3, 5), dtype=np.int64)}
+    )
+    expected_scale = np.maximum(np.abs(x).max(axis=-1, keepdims=True), np.float32(1e-8))
+    expected_scale = expected_scale / np.float32(127.0)
+    np.testing.assert_array_equal(scale, expected_scale)
+    np.testing.assert_array_equal(quantized, (np.rint(x / expected_scale) + 128).astype(np.uint8))
