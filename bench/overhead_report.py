@@ -18,8 +18,11 @@ from cpu_usage import QUIET_CORES
 # The goals for the explicit-model path (scenario B).
 TARGET_RPS_RATIO = 0.25  # at least, vs Envoy alone, at the highest concurrency
 TARGET_ADDED_P50_MS = 1.0  # at most, vs Envoy alone, at the lowest concurrency
-TARGET_EXTPROC_CPU_US = 500.0  # at most, per request, at the highest concurrency
+TARGET_EXTPROC_CPU_US = 450.0  # at most, per request, at the highest concurrency
 EXPLICIT = "B"
+# The other paths' goals, at the highest concurrency: (row, the row it is compared with, ratio
+# of req/s at least). "A" is Envoy alone.
+RELATIVE_TARGETS = (("C", EXPLICIT, 0.8), ("G", EXPLICIT, 0.85), ("E", "A", 0.10))
 VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
@@ -32,8 +35,9 @@ class Target:
 
 
 def targets(table: Sequence[Mapping[str, Any]]) -> list[Target]:
-    """The explicit path's goals; the CPU goal is read at the highest concurrency, where the
-    per-request cost is not inflated by waking up idle processes for every request."""
+    """The explicit path's goals, then the other paths' where their rows ran; the CPU goal is
+    read at the highest concurrency, where the per-request cost is not inflated by waking up
+    idle processes for every request."""
     explicit = {row["concurrency"]: row for row in table if row["scenario"] == EXPLICIT}
     if not explicit:
         return []
@@ -59,7 +63,19 @@ def targets(table: Sequence[Mapping[str, Any]]) -> list[Target]:
             TARGET_EXTPROC_CPU_US,
             cpu <= TARGET_EXTPROC_CPU_US,
         ),
+        *_relative_targets(table, high["concurrency"]),
     ]
+
+
+def _relative_targets(table: Sequence[Mapping[str, Any]], concurrency: int) -> list[Target]:
+    rps = {row["scenario"]: row["rps"] for row in table if row["concurrency"] == concurrency}
+    found = []
+    for row, base, limit in RELATIVE_TARGETS:
+        if row in rps and rps.get(base):
+            ratio = round(rps[row] / rps[base], 3)
+            name = f"{row} req/s >= {limit}x {base} at c={concurrency}"
+            found.append(Target(name, ratio, limit, ratio >= limit))
+    return found
 
 
 def machine(envoy: str) -> dict[str, Any]:

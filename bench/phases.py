@@ -1,5 +1,5 @@
-"""The service's own share of a request: the routing filter's two phases for bench row B
-(header phase, then the buffered body rewritten for the provider), in this process, messages
+"""The service's own share of a request: the routing filter's two phases for bench rows B and
+G (header phase, then the buffered body rewritten for the provider), in this process, messages
 parsed and answers serialised as gRPC would, without gRPC itself.
 
     python bench/phases.py [--requests 20000]
@@ -38,7 +38,12 @@ model_providers:
   - model: openai/gpt-4o-mini
     access_key: $BENCH_KEY
     default: true
+  - model: openai/gpt-4o
+    access_key: $BENCH_KEY
 """
+# Row G: the same request, its model with a retry_policy whose first attempt Envoy judges.
+POLICY = "    retry_policy: {fallback_models: [openai/gpt-4o]}\n"
+ROWS = {"B": CONFIG, "G": CONFIG.replace("    default: true\n", "    default: true\n" + POLICY)}
 PROMPT = "Write a Python function that implements binary search over a sorted list"
 BODY = orjson.dumps(
     {
@@ -67,9 +72,9 @@ def _messages() -> tuple[bytes, bytes]:
     return headers.SerializeToString(), body.SerializeToString()
 
 
-async def _measure(requests: int) -> float:
+async def _measure(row: str, requests: int) -> float:
     """Microseconds per request, after a warm-up."""
-    config = load_config_text(CONFIG, {"BENCH_KEY": "bench"})
+    config = load_config_text(ROWS[row], {"BENCH_KEY": "bench"})
     router = await Router.start(config)
     gateway = Gateway(config, router)
     raw = _messages()
@@ -96,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     args = parser.parse_args()
-    micros = asyncio.run(_measure(args.requests))
-    print(f"routing filter, both phases, row B's request: {micros:.1f} µs")
+    for row in ROWS:
+        micros = asyncio.run(_measure(row, args.requests))
+        print(f"routing filter, both phases, row {row}'s request: {micros:.1f} µs")
 
 
 if __name__ == "__main__":

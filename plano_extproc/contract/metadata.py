@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from google.protobuf.struct_pb2 import Struct
+
 # The namespace the ext_proc writes its decision into; the route config copies the keys into
 # response headers (headers.DECISION_HEADERS) and the access log reads them.
 METADATA_NAMESPACE = "plano"
@@ -32,3 +36,11 @@ FIRST_TIMEOUT_KEY = "first_timeout"
 # gRPC initial metadata on the attempt filter's streams, so the service knows them apart.
 FILTER_KIND_METADATA = "x-plano-filter"
 ATTEMPT_FILTER_KIND = "attempt"
+
+
+def set_strings(metadata: Struct, values: Mapping[str, str]) -> None:
+    """Writes string `values` into the namespace field by field: several times faster than
+    `Struct.update`, whose pure-Python conversion showed in the hot path's profile."""
+    fields = metadata.fields[METADATA_NAMESPACE].struct_value.fields
+    for key, value in values.items():
+        fields[key].string_value = value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,11 +25,11 @@ from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
 from plano_extproc.contract.metadata import (
     INCLUDE_USAGE_KEY,
-    METADATA_NAMESPACE,
     MODEL_KEY,
     STATE_KEY,
     STREAM_KEY,
     TRANSLATION_KEY,
+    set_strings,
 )
 from plano_extproc.conversations import (
     ConversationNotFound,
@@ -155,7 +155,7 @@ def _access_log_metadata(decision: Decision) -> Struct:
 
 def _metadata(values: dict[str, str]) -> Struct:
     metadata = Struct()
-    metadata.update({METADATA_NAMESPACE: values})
+    set_strings(metadata, values)
     return metadata
 
 
@@ -352,6 +352,9 @@ class Gateway:
         if not candidates:
             return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
         client_body, state_key = await self._client_body(parsed, provider)
+        envoy_judges = state_key is None and self._failover.envoy_judges_first(
+            provider, candidates, parsed.api
+        )
         plan = FailoverPlan(
             candidates=candidates,
             policy_owner=policy_owner(provider),
@@ -359,10 +362,9 @@ class Gateway:
             query=pending.query,
             session_key=self._session_key(pending.headers) if decision.route else None,
             route=decision.route,
+            first_rewritten=envoy_judges,
         )
-        if state_key is None and self._failover.envoy_judges_first(
-            provider, candidates, parsed.api
-        ):
+        if envoy_judges:
             return await self._forward_first_attempt(parsed, decision, pending, body, plan)
         changed = state_key is not None or needs_rewrite(client_body, model=None)
         new_body = (
@@ -413,7 +415,6 @@ class Gateway:
             None,
             passthrough_auth=first.provider.passthrough_auth,
         )
-        plan = replace(plan, first_rewritten=True)
         metadata = _decision_metadata(decision, first.provider, parsed, None)
         failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
         timeout_ms = self._failover.attempt_timeouts_ms.get(plan.policy_owner)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.struct_pb2 import Struct
+import orjson
+from google.protobuf.struct_pb2 import ListValue, Struct
 
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.metadata import (
@@ -21,6 +22,7 @@ from plano_extproc.contract.metadata import (
     INCLUDE_USAGE_KEY,
     METADATA_NAMESPACE,
     STREAM_KEY,
+    set_strings,
 )
 from plano_extproc.failover.policy import Attempt, retry_after_seconds
 
@@ -52,7 +54,10 @@ class FailoverPlan:
 
     @classmethod
     def from_json(cls, data: Any) -> FailoverPlan | None:
+        """From the metadata's JSON string (or its decoded form); None when damaged."""
         try:
+            if isinstance(data, str):
+                data = orjson.loads(data)
             return cls(
                 candidates=tuple(data["candidates"]),
                 policy_owner=data["policy"],
@@ -67,25 +72,26 @@ class FailoverPlan:
 
 
 def failover_metadata(metadata: Struct, plan: FailoverPlan, *, stream: bool, usage: bool) -> None:
-    """Adds the plan (and what translating an answer needs) to the routing filter's metadata."""
-    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
-    namespace.update(
+    """Adds the plan, as one JSON string (a nested Struct costs the hot path several times
+    more to build), and what translating an answer needs to the routing filter's metadata."""
+    set_strings(
+        metadata,
         {
-            FAILOVER_KEY: plan.to_json(),
-            ATTEMPTS_KEY: [],
+            FAILOVER_KEY: orjson.dumps(plan.to_json()).decode(),
             STREAM_KEY: "true" if stream else "false",
             INCLUDE_USAGE_KEY: "true" if usage else "false",
-        }
+        },
     )
+    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
+    namespace.fields[ATTEMPTS_KEY].list_value.CopyFrom(ListValue())
 
 
 def first_attempt_metadata(metadata: Struct, cluster: str, attempt_timeout_ms: int | None) -> None:
     """For a first attempt Envoy judges alone: where the failover route sends it, and within
     what attempt timeout (failover/first_attempt.py)."""
-    namespace = metadata.fields[METADATA_NAMESPACE].struct_value
-    namespace.update({FIRST_CLUSTER_KEY: cluster})
+    set_strings(metadata, {FIRST_CLUSTER_KEY: cluster})
     if attempt_timeout_ms is not None:
-        namespace.update({FIRST_TIMEOUT_MS_KEY: str(attempt_timeout_ms)})
+        set_strings(metadata, {FIRST_TIMEOUT_MS_KEY: str(attempt_timeout_ms)})
 
 
 def recorded_first_attempt(

@@ -11,6 +11,7 @@ from google.protobuf.json_format import MessageToDict
 
 from plano_extproc.config import load_config_text
 from plano_extproc.extproc.gateway import Gateway
+from plano_extproc.failover.plan import FailoverPlan
 from plano_extproc.routing.router import Router
 from tests.extproc.test_gateway import headers_set, immediate, post
 
@@ -113,7 +114,8 @@ async def test_a_model_served_by_a_wildcard_fails_over_by_the_wildcards_policy()
     finally:
         await router.close()
     plano = reply.dynamic_metadata.fields["plano"].struct_value
-    failover = MessageToDict(plano)["failover"]
-    assert failover["candidates"] == ["openai/gpt-9-unlisted", "gemini/gemini-2.5-flash"]
-    assert failover["policy"] == "openai/*"
+    failover = FailoverPlan.from_json(MessageToDict(plano)["failover"])
+    assert failover is not None
+    assert failover.candidates == ("openai/gpt-9-unlisted", "gemini/gemini-2.5-flash")
+    assert failover.policy_owner == "openai/*"
     assert headers_set(reply)["x-plano-cluster"] == "plano_failover"
