@@ -312,6 +312,8 @@ class Gateway:
         pending: PendingRequest,
         body: bytes,
         client_body: dict[str, Any],
+        *,
+        via_failover: bool = False,
     ) -> ProviderRequest:
         return await self._offload.run(
             body,
@@ -322,6 +324,7 @@ class Gateway:
             partial(_transcript, parsed, client_body),
             raw_length=len(body),
             query=pending.query,
+            via_failover=via_failover,
         )
 
     async def _client_body(
@@ -402,12 +405,10 @@ class Gateway:
         to the failover cluster: Envoy judges this attempt alone, and the attempt filter sees
         only the attempts after it (failover/first_attempt.py)."""
         first = self._plans[plan.candidates[0]]
-        request = await self._rewrite_for(first, parsed, pending, body, parsed.body)
-        set_headers = [h for h in request.set_headers if h.header.key != CLUSTER_HEADER]
-        set_headers += [
-            set_header(CLUSTER_HEADER, FAILOVER_CLUSTER),
-            *_traceparent(decision, pending),
-        ]
+        request = await self._rewrite_for(
+            first, parsed, pending, body, parsed.body, via_failover=True
+        )
+        set_headers = request.set_headers + _traceparent(decision, pending)
         # Any API's client headers, as for every attempt of a policy: a retry may go to either.
         remove_headers = _not_forwarded(
             (*request.remove_headers, TRANSLATE_HEADER),

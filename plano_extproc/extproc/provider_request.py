@@ -15,6 +15,7 @@ from typing import Any
 from plano_extproc.config.model import MAX_DERIVED_PROVIDERS, Config, ModelProvider
 from plano_extproc.config.upstreams import Upstream, upstreams_for
 from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
@@ -43,6 +44,9 @@ class ProviderPlan:
     # By the wire API a request is sent in: an Anthropic provider takes a bearer key on its
     # OpenAI-compatible endpoint and x-api-key on Messages.
     set_headers: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
+    # The same, but to the failover cluster: a first attempt Envoy judges alone
+    # (failover/first_attempt.py) goes there, rewritten for this provider.
+    via_failover: Mapping[ProviderApi, tuple[HeaderValueOption, ...]]
     remove_headers: tuple[str, ...]
     missing_key_env: str | None
     # By the API of the body sent and whether the answer is streamed (Bedrock's path says).
@@ -72,15 +76,21 @@ def provider_plan(provider: ModelProvider, upstream: Upstream) -> ProviderPlan:
         and provider.access_key_env is not None
         and not provider.passthrough_auth
     )
+    by_wire = {
+        wire: tuple(
+            set_header(name, value)
+            for name, value in (*common, *_credential_headers(provider, wire))
+        )
+        for wire in ProviderApi
+    }
+    to_failover = set_header(CLUSTER_HEADER, FAILOVER_CLUSTER)
     return ProviderPlan(
         provider=provider,
         upstream=upstream,
-        set_headers={
-            wire: tuple(
-                set_header(name, value)
-                for name, value in (*common, *_credential_headers(provider, wire))
-            )
-            for wire in ProviderApi
+        set_headers=by_wire,
+        via_failover={
+            wire: (to_failover, *(h for h in headers if h.header.key != CLUSTER_HEADER))
+            for wire, headers in by_wire.items()
         },
         remove_headers=() if provider.passthrough_auth else CLIENT_CREDENTIAL_HEADERS,
         missing_key_env=provider.access_key_env if missing else None,
@@ -133,9 +143,11 @@ def provider_request(
     *,
     raw_length: int,
     query: str,
+    via_failover: bool = False,
 ) -> ProviderRequest:
     """`body` is the client's request as decoded (`raw_length` its size in bytes); `transcript`
-    gives its conversation as read, asked for only when the request is translated."""
+    gives its conversation as read, asked for only when the request is translated;
+    `via_failover`: the request goes to the failover cluster, rewritten for this provider."""
     provider = plan.provider
     translation = upstream_translation(api, provider)
     new_body: bytes | None
@@ -151,8 +163,9 @@ def provider_request(
         upstream_api = translation.upstream_body_api or api
         new_body = translate_request(translation, body, transcript(), model=provider.model_id)
     path = plan.paths[upstream_api, body.get("stream") is True]
+    headers = plan.via_failover if via_failover else plan.set_headers
     set_headers = [
-        *plan.set_headers[wire_api(api, provider)],
+        *headers[wire_api(api, provider)],
         # The client's query string is kept (e.g. an Azure client's `api-version`).
         set_header(":path", with_client_query(path, query)),
         set_header("content-length", str(len(new_body) if new_body is not None else raw_length)),

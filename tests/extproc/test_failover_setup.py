@@ -6,6 +6,8 @@ from __future__ import annotations
 from plano_extproc.affinity.memory import MemoryAffinityStore
 from plano_extproc.config import load_config_text
 from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.clusters import FAILOVER_CLUSTER
+from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.failover_setup import Failover
 from plano_extproc.extproc.provider_request import ProviderPlans
 
@@ -56,3 +58,13 @@ def test_a_later_model_with_the_clients_own_credentials_stays_with_the_filter() 
     llama = failover.plans[LLAMA].provider
 
     assert not failover.envoy_judges_first(llama, (LLAMA, MINI), ClientApi.CHAT)
+
+
+def test_a_plan_rewrites_for_the_failover_cluster_without_the_providers_own() -> None:
+    plan = _failover().plans[GPT]
+
+    for wire, headers in plan.via_failover.items():
+        clusters = [h.header.raw_value for h in headers if h.header.key == CLUSTER_HEADER]
+        assert clusters == [FAILOVER_CLUSTER.encode()]
+        others = {h.header.key for h in plan.set_headers[wire]} - {CLUSTER_HEADER}
+        assert {h.header.key for h in headers} - {CLUSTER_HEADER} == others
