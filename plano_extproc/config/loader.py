@@ -4,11 +4,11 @@ Every problem of a file is collected and raised together as one `ConfigError`; n
 at the first. Notes that do not prevent loading end up in `Config.warnings`.
 
 Each section is read by its own module (`listeners`, `providers`, `metrics_sources`, `routes`,
-`routing`, `state`, `tracing`), whose notes give its policies where the format leaves room for
-choice; how keys and URLs take values from the environment is `environment.py`. Plano sections
-this service does not implement (prompt_targets, agents, ...) and Plano keys inside known
-sections that it ignores (``routing.routing_budget``, most ``overrides``) are accepted with a
-warning; their contents are not validated. Any other key is an error.
+`routing`, `state`, `tracing`, and ours, `auth`), whose notes give its policies where the format
+leaves room for choice; how keys and URLs take values from the environment is `environment.py`.
+Plano sections this service does not implement (prompt_targets, agents, ...) and Plano keys
+inside known sections that it ignores (``routing.routing_budget``, most ``overrides``) are
+accepted with a warning; their contents are not validated. Any other key is an error.
 
 Differences from Plano: wildcard models (``openai/*``) are not supported; two providers may
 share a bare model id (references to it must then use ``provider/model``); ``base_url`` is
@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from plano_extproc.config.auth import read_auth
 from plano_extproc.config.environment import Environment
 from plano_extproc.config.errors import ConfigError, ConfigIssue
 from plano_extproc.config.listeners import read_listeners
@@ -93,6 +94,7 @@ def _read_config(top: Section, env: Environment) -> Config:
     routing = read_routing(top, providers, env)
     state_storage = read_state_storage(top, env)
     tracing = read_tracing(top, env)
+    auth = read_auth(top, providers, aliases, env)
     return Config(
         version=version_text,
         providers=providers,
@@ -103,6 +105,7 @@ def _read_config(top: Section, env: Environment) -> Config:
         listeners=listeners,
         state_storage=state_storage,
         tracing=tracing,
+        auth=auth,
         warnings=tuple(str(warning) for warning in top.issues.warnings),
     )
 

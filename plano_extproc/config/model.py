@@ -9,6 +9,7 @@ such as ``/v1/chat/completions`` or ``/v1/messages`` are appended to them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -211,6 +212,48 @@ class TracingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelAllowance:
+    """The models a key or token may use: provider names (aliases resolved at load), and the
+    wildcard entries (`openai/*`) whose every model it may use."""
+
+    names: frozenset[str]
+
+    def allows(self, provider: ModelProvider) -> bool:
+        return provider.name in self.names or (
+            provider.wildcard_of is not None and provider.wildcard_of in self.names
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyEntry:
+    name: str
+    key_sha256: bytes  # the digest itself (32 bytes)
+    team: str | None = None
+    models: ModelAllowance | None = None  # None: every model
+    expires: dt.date | None = None  # the last day the key works, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class JwtSettings:
+    issuer: str
+    audiences: tuple[str, ...] = ()
+    jwks_file: str | None = None
+    jwks_uri: str | None = None
+    name_claim: str = "sub"
+    team_claim: str | None = None
+    models_claim: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Ours: `auth` (config/auth.py); None in Config: nothing is checked."""
+
+    api_keys: tuple[ApiKeyEntry, ...] = ()
+    jwt: JwtSettings | None = None
+    max_failures_per_minute: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     name: str = "egress_traffic"
     address: str = "0.0.0.0"
@@ -234,6 +277,7 @@ class Config:
     state_storage: StateStorageSettings | None = None
     # None: no `tracing` section (or random_sampling 0), so nothing is traced.
     tracing: TracingSettings | None = None
+    auth: AuthSettings | None = None
     warnings: tuple[str, ...] = ()
     provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
 

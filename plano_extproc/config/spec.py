@@ -87,6 +87,7 @@ TOP_LEVEL = KeySpec.of(
         "overrides",
         "state_storage",
         "tracing",
+        "auth",
     ],
     ignored=[
         "agents",
@@ -200,6 +201,14 @@ OVERRIDES = KeySpec.of(
     ],
 )
 
+# Ours (config/auth.py): who may use the gateway.
+CLIENT_AUTH = KeySpec.of(optional=["api_keys", "jwt", "max_failures_per_minute"])
+API_KEY = KeySpec.of(required=["name", "key_sha256"], optional=["team", "models", "expires"])
+JWT = KeySpec.of(
+    required=["issuer"],
+    optional=["audiences", "jwks_file", "jwks_uri", "name_claim", "team_claim", "models_claim"],
+)
+
 SECTION_SPECS = MappingProxyType(
     {
         "config": TOP_LEVEL,
@@ -226,6 +235,9 @@ SECTION_SPECS = MappingProxyType(
         "overrides": OVERRIDES,
         "state_storage": STATE_STORAGE,
         "tracing": TRACING,
+        "client_auth": CLIENT_AUTH,
+        "api_key": API_KEY,
+        "jwt": JWT,
         "retry_policy": RETRY_POLICY,
         "status_code_rule": STATUS_CODE_RULE,
         "timeout_rule": TIMEOUT_RULE,

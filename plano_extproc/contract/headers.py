@@ -39,3 +39,12 @@ NO_RETRY_HEADER = "x-envoy-ratelimited"
 # Envoy's count of a request's upstream attempts, sent upstream where a route retries on
 # statuses by itself (the failover route); the upstream filters tell a first attempt by it.
 ATTEMPT_COUNT_HEADER = "x-envoy-attempt-count"
+
+# The authenticated identity (config `auth`): the name of the client's key or token, and its
+# team. The routing filter puts them in its view of the request in place of any client-sent
+# copy; what selectors, decision spans and the access log read. Never sent to a provider.
+IDENTITY_HEADER = "x-plano-identity"
+TEAM_HEADER = "x-plano-team"
+# The verified JWT's payload (base64url JSON), set by Envoy's jwt_authn only for a token it
+# verified; a client-sent copy is removed before jwt_authn runs.
+JWT_PAYLOAD_HEADER = "x-plano-jwt-payload"

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 from plano_extproc.affinity.base import AffinityStore
+from plano_extproc.auth import Identity
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.config.retry_policy import RetryPolicy
 from plano_extproc.contract.client_api import ClientApi
@@ -83,13 +84,21 @@ class Failover:
         self._first_attempts = {name: first_attempt(p) for name, p in self.policies.items()}
         self._envoy_retried = envoy_retried_statuses(self.policies.values())
 
-    async def candidates(self, provider: ModelProvider, decision: Decision) -> tuple[str, ...]:
-        """The models this request may go to, in order; usable ones only (a key is set), and
-        blocked ones last."""
+    async def candidates(
+        self, provider: ModelProvider, decision: Decision, identity: Identity | None = None
+    ) -> tuple[str, ...]:
+        """The models this request may go to, in order; usable ones only (a key is set, and
+        the client's identity may use it), and blocked ones last."""
         policy = self.policies[policy_owner(provider)]
         ranked = decision.models if decision.matched else ()
         ordered = failover_candidates(provider.name, policy, ranked, self._declared)
-        usable = [m for m in ordered if m in self.plans and self.plans[m].missing_key_env is None]
+        usable = [
+            m
+            for m in ordered
+            if m in self.plans
+            and self.plans[m].missing_key_env is None
+            and (identity is None or identity.allows(self.plans[m].provider))
+        ]
         return unblocked_first(usable, await self.blocks.blocked(usable))
 
     def envoy_judges_first(

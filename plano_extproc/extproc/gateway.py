@@ -19,6 +19,7 @@ import orjson
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
+from plano_extproc.auth import Denial, Identity
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
@@ -39,6 +40,7 @@ from plano_extproc.conversations import (
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
 from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
+from plano_extproc.extproc.client_auth import ClientAuth, check_model, refusal, restricted
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.failover_setup import Failover, policy_owner
 from plano_extproc.extproc.forwarded_headers import not_forwarded
@@ -52,6 +54,7 @@ from plano_extproc.extproc.messages import (
     raw_json_reply,
     set_header,
 )
+from plano_extproc.extproc.model_listing import ModelListing
 from plano_extproc.extproc.offload import Offload, TooManyLargeBodies
 from plano_extproc.extproc.provider_request import (
     ProviderPlan,
@@ -93,21 +96,13 @@ class PendingRequest:
     query: str = ""
     # Envoy's span for this ext_proc call, when Envoy traces: the routing span's parent.
     trace_parent: TraceParent | None = None
+    # Who sent it (config `auth`); None when the config has no `auth`.
+    identity: Identity | None = None
 
-
-def _models_listing(config: Config) -> bytes:
-    """`GET /v1/models` in OpenAI's list format: providers (a wildcard entry as the models of
-    its built-in list), then aliases."""
-    entries = [
-        {"id": p.name, "object": "model", "created": 0, "owned_by": p.provider}
-        for p in config.providers
-        if not p.is_wildcard
-    ]
-    entries += [
-        {"id": alias, "object": "model", "created": 0, "owned_by": "alias"}
-        for alias in config.aliases
-    ]
-    return orjson.dumps({"object": "list", "data": entries})
+    @property
+    def error_api(self) -> ClientApi | None:
+        """The API whose error shape a refusal takes; None: the gateway's own."""
+        return None if self.endpoint is Endpoint.DECISION else self.api
 
 
 def _decision_metadata(
@@ -178,7 +173,9 @@ class Gateway:
         ttl_seconds = config.state_storage.ttl_seconds if config.state_storage else 0
         self._exchanges = Exchanges(store, ttl_seconds) if store is not None else None
         self._plans = ProviderPlans(config)
-        self._models_listing = _models_listing(config)
+        self._models = ModelListing(config)
+        self._providers = config.provider_by_name
+        self._auth = ClientAuth(config.auth, config) if config.auth is not None else None
         self._tenant_header = config.routing.session_cache.tenant_header
         # The listener's limit, which Envoy enforces first with its 413.
         self._max_body_bytes = config.listeners[0].max_request_bytes
@@ -195,14 +192,22 @@ class Gateway:
         match = match_endpoint(method, path)
         if isinstance(match, Refusal):
             return _refused(match), None
+        identity, reply = None, CONTINUE_HEADERS
+        if self._auth is not None:
+            error_api = None if match.endpoint is Endpoint.DECISION else match.api or ClientApi.CHAT
+            identity, reply = self._auth.admit(error_api, headers)
+            if identity is None:
+                return reply, None
         if match.endpoint is Endpoint.MODELS:
-            return raw_json_reply(200, self._models_listing), None
+            return raw_json_reply(200, self._models.body(identity)), None
         problem = body_problem(end_of_stream, headers)
         if problem is not None:
             return error_reply(problem), None
         assert match.api is not None
-        pending = PendingRequest(match.endpoint, match.api, headers, match.query, trace_parent)
-        return CONTINUE_HEADERS, pending
+        pending = PendingRequest(
+            match.endpoint, match.api, headers, match.query, trace_parent, identity
+        )
+        return reply, pending
 
     async def on_body(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
         try:
@@ -233,6 +238,10 @@ class Gateway:
             parsed, decision = await self.decide(
                 pending.api, body, pending.headers, pending.trace_parent
             )
+            if pending.identity is not None:
+                decision = restricted(decision, pending.identity, self._providers)
+                if isinstance(decision, Denial):
+                    return refusal(pending.error_api, decision)
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())
                 reply = raw_json_reply(200, payload, _fallback_headers(decision))
@@ -252,6 +261,14 @@ class Gateway:
             return problem_reply(
                 503, "RoutingUnavailable", "internal error while routing", "internal_error"
             )
+
+    @property
+    def client_auth(self) -> ClientAuth | None:
+        return self._auth
+
+    @property
+    def providers(self) -> Mapping[str, ModelProvider]:
+        return self._providers
 
     @property
     def failover(self) -> Failover:
@@ -277,6 +294,9 @@ class Gateway:
         self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
+        denied = check_model(pending.identity, provider)
+        if denied is not None:
+            return refusal(pending.error_api, denied)
         if provider.retry_policy is not None:
             return await self._forward_with_failover(parsed, decision, pending, body, provider)
         plan = self._plans[provider.name]
@@ -351,7 +371,7 @@ class Gateway:
         """Sends the request to the failover cluster: Envoy makes the attempts, and the attempt
         filter rewrites each one for its model (extproc/attempts.py). The body goes on in the
         client's API, routing fields dropped."""
-        candidates = await self._failover.candidates(provider, decision)
+        candidates = await self._failover.candidates(provider, decision, pending.identity)
         if not candidates:
             return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
         client_body, state_key = await self._client_body(parsed, provider)

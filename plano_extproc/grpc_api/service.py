@@ -10,8 +10,10 @@ import asyncio
 
 import grpc
 
+from plano_extproc.auth import Denial, Identity
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import ROUTING_GRPC_SERVICE
+from plano_extproc.extproc.client_auth import ClientAuth, restricted, trusted_view
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.offload import TooManyLargeBodies
 from plano_extproc.grpc_api.generated.plano.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -57,6 +59,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         gateway = await self._gateway
         body = request.body
         headers = {name.lower(): value for name, value in request.headers.items()}
+        identity = await _authenticated(gateway.client_auth, headers, context)
         # The request's own traceparent names its trace; else the call's (a traced client or
         # Envoy).
         parent = request_trace_parent(headers) or metadata_trace_parent(
@@ -71,4 +74,42 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             await context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED, "too many large requests in progress"
             )
+        if identity is not None:
+            decision = restricted(decision, identity, gateway.providers)
+            if isinstance(decision, Denial):
+                await _refuse(context, decision)
         return decision_message(decision)
+
+
+_GRPC_CODES = {
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+async def _authenticated(
+    auth: ClientAuth | None, headers: dict[str, str], context: grpc.aio.ServicerContext
+) -> Identity | None:
+    """With `auth`, the call's own metadata (Envoy forwards the HTTP/2 headers) must carry a
+    key or a verified token, as an HTTP request's headers must; the identity then replaces
+    any copy in the request's `headers`."""
+    if auth is None:
+        return None
+    metadata = {
+        key.lower(): value
+        for key, value in context.invocation_metadata() or ()
+        if isinstance(value, str)
+    }
+    result = auth.authenticate_call(metadata)
+    if isinstance(result, Denial):
+        await _refuse(context, result)
+    assert isinstance(result, Identity)
+    trusted_view(headers, result)
+    return result
+
+
+async def _refuse(context: grpc.aio.ServicerContext, denial: Denial) -> None:
+    await context.abort(
+        _GRPC_CODES.get(denial.status, grpc.StatusCode.UNAUTHENTICATED), denial.message
+    )

@@ -295,3 +295,8 @@ def stream_translator(
 
 def _now() -> int:
     return int(time.time())
+
+
+def client_error_body(api: ClientApi, error: ApiError) -> dict[str, Any]:
+    """An error body in `api`'s own shape (the gateway's refusals that clients' SDKs read)."""
+    return _CLIENTS[api].write_error(error)

@@ -1,0 +1,142 @@
+"""The routing filter's side of `auth`: who the request is from (header phase), and whether
+that identity may use the model that would answer (body phase). Refusals are in the client
+API's own error shape, so both SDKs raise their usual authentication errors.
+
+What leaves the header phase, for an admitted request: the client's credentials removed (a
+gateway key or token never goes further), the identity in the service's view of the headers in
+place of any client-sent copy, and in the access log's metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping
+
+from google.protobuf.struct_pb2 import Struct
+
+from plano_extproc.auth import Authenticator, Denial, Identity
+from plano_extproc.auth.authenticator import model_not_allowed
+from plano_extproc.config.model import AuthSettings, Config, ModelProvider
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.headers import IDENTITY_HEADER, JWT_PAYLOAD_HEADER, TEAM_HEADER
+from plano_extproc.contract.metadata import set_strings
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
+    CommonResponse,
+    HeaderMutation,
+    HeadersResponse,
+    ProcessingResponse,
+)
+from plano_extproc.extproc.messages import json_reply, problem_reply
+from plano_extproc.routing.decision import Decision
+from plano_extproc.telemetry.metrics import AUTH_OUTCOMES, CLIENT_REQUESTS
+from plano_extproc.wire import client_error_body
+from plano_extproc.wire.ir import ApiError
+
+# Never beyond the routing filter: the gateway credential, and what only Envoy may set.
+REMOVED_HEADERS = ("authorization", "x-api-key", JWT_PAYLOAD_HEADER, IDENTITY_HEADER, TEAM_HEADER)
+IDENTITY_KEY = "identity"
+TEAM_KEY = "team"
+_ALLOWED = AUTH_OUTCOMES.labels("allowed")
+
+
+class ClientAuth:
+    def __init__(self, settings: AuthSettings, config: Config) -> None:
+        self._authenticator = Authenticator(settings, config.aliases)
+        # The header phase's reply for each key, built once: credentials out, identity in.
+        self._replies: dict[Identity, ProcessingResponse] = {}
+
+    def admit(
+        self, api: ClientApi | None, headers: dict[str, str], now: float | None = None
+    ) -> tuple[Identity | None, ProcessingResponse]:
+        """(the identity, the header phase's reply): the reply continues the request, or
+        refuses it (identity None). `headers` becomes the service's trusted view."""
+        result = self._authenticator.authenticate(headers, time.time() if now is None else now)
+        if isinstance(result, Denial):
+            return None, refusal(api, result)
+        _ALLOWED.inc()
+        CLIENT_REQUESTS.labels(result.metric_label).inc()
+        trusted_view(headers, result)
+        reply = self._replies.get(result)
+        if reply is None:
+            reply = _continue_as(result)
+            if len(self._replies) < _MAX_CACHED_REPLIES:
+                self._replies[result] = reply
+        return result, reply
+
+    def authenticate_call(self, metadata: Mapping[str, str]) -> Identity | Denial:
+        """For the gRPC decision API: its metadata carries the same headers."""
+        result = self._authenticator.authenticate(metadata, time.time())
+        AUTH_OUTCOMES.labels(result.reason if isinstance(result, Denial) else "allowed").inc()
+        return result
+
+
+# Keys are as many as the config lists; tokens' identities are not bounded, so only so many
+# replies are kept (past it a token's reply is built per request, a few microseconds).
+_MAX_CACHED_REPLIES = 4096
+
+
+def trusted_view(headers: dict[str, str], identity: Identity) -> None:
+    for name in REMOVED_HEADERS:
+        headers.pop(name, None)
+    headers[IDENTITY_HEADER] = identity.name
+    if identity.team is not None:
+        headers[TEAM_HEADER] = identity.team
+
+
+def _continue_as(identity: Identity) -> ProcessingResponse:
+    metadata = Struct()
+    values = {IDENTITY_KEY: identity.name}
+    if identity.team is not None:
+        values[TEAM_KEY] = identity.team
+    set_strings(metadata, values)
+    mutation = HeaderMutation(remove_headers=REMOVED_HEADERS)
+    return ProcessingResponse(
+        request_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)),
+        dynamic_metadata=metadata,
+    )
+
+
+def refusal(api: ClientApi | None, denial: Denial) -> ProcessingResponse:
+    """`api` None: the gateway's own endpoints (/routing/v1/*), in the gateway's error shape."""
+    AUTH_OUTCOMES.labels(denial.reason).inc()
+    headers = list(_reply_headers(denial))
+    if api is None:
+        return problem_reply(
+            denial.status, _CODES[denial.status], denial.message, denial.reason, headers
+        )
+    body = client_error_body(api, ApiError(denial.kind, denial.message))
+    error = body.get("error")
+    if api is not ClientApi.MESSAGES and isinstance(error, dict):
+        error["code"] = denial.reason  # OpenAI names the problem in `code` (invalid_api_key)
+    return json_reply(denial.status, body, headers)
+
+
+_CODES = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests"}
+
+
+def _reply_headers(denial: Denial) -> Iterable[tuple[str, str]]:
+    if denial.status == 401:
+        yield "www-authenticate", "Bearer"
+    if denial.retry_after is not None:
+        yield "retry-after", str(denial.retry_after)
+
+
+def restricted(
+    decision: Decision, identity: Identity, providers: Mapping[str, ModelProvider]
+) -> Decision | Denial:
+    """A routed decision keeps, in rank order, the models `identity` may use; none: 403."""
+    if identity.models is None or not decision.matched:
+        return decision
+    allowed = tuple(m for m in decision.models if identity.allows(providers[m]))
+    if not allowed:
+        return model_not_allowed(decision.models[0])
+    if len(allowed) == len(decision.models):
+        return decision
+    return dataclasses.replace(decision, models=allowed)
+
+
+def check_model(identity: Identity | None, provider: ModelProvider) -> Denial | None:
+    if identity is None or identity.allows(provider):
+        return None
+    return model_not_allowed(provider.name)
