@@ -172,7 +172,7 @@ def _read_jwt(auth: Section, env: Environment) -> JwtSettings | None:
     audiences = section.texts("audiences")
     jwks_file = section.text("jwks_file")
     jwks_uri = env.http_url(section, "jwks_uri")
-    if (jwks_file is None) == (section.has("jwks_uri")):
+    if section.has("jwks_file") == section.has("jwks_uri"):
         section.issues.error(section.location, "needs exactly one of jwks_file or jwks_uri")
     if jwks_file is not None:
         _check_jwks_file(section, jwks_file)

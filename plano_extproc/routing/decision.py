@@ -26,6 +26,8 @@ class Decision:
     session_id: str | None = None
     pinned: bool = False
     fallback: Fallback | None = None
+    # The authenticated client (config `auth`), for the decision's span; not in its JSON.
+    identity: str | None = None
 
     @property
     def matched(self) -> bool:

@@ -12,12 +12,14 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from plano_extproc.affinity.base import AffinityStore, Pin
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
 from plano_extproc.classifiers.base import Classifier
 from plano_extproc.config.model import Config, Route
+from plano_extproc.contract.headers import IDENTITY_HEADER
 from plano_extproc.metrics_sources.base import ModelMetrics
 from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
 from plano_extproc.routing.ranking import rank
@@ -75,6 +77,8 @@ class RoutingEngine:
         self._recorder = recorder
         self._deadline_s = config.routing.classifier.timeout_ms / 1000
         self._tenant_header = config.routing.session_cache.tenant_header
+        # With `auth`, the routing filter has put the authenticated identity in this header.
+        self._identity_header = IDENTITY_HEADER if config.auth is not None else None
 
     async def decide(
         self,
@@ -92,6 +96,8 @@ class RoutingEngine:
             return decision
         start_ns = time.time_ns()
         decision, classify_seconds = await self._decide(request, headers, trace_id)
+        if self._identity_header is not None:
+            decision = replace(decision, identity=headers.get(self._identity_header))
         timing = DecisionTiming(start_ns, time.time_ns(), classify_seconds)
         self._recorder.record(request, decision, parent, timing)
         return decision

@@ -195,6 +195,8 @@ class RoutingSpans:
             attributes["plano.fallback_reason"] = decision.fallback.value
         if decision.session_id is not None:
             attributes["plano.session_id"] = decision.session_id
+        if decision.identity is not None:
+            attributes["plano.client.identity"] = decision.identity
         model = self._served_model(request, decision)
         if model is not None:
             attributes["gen_ai.request.model"] = model

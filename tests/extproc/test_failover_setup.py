@@ -4,12 +4,16 @@ Envoy: the policy's statuses are the route's, and a retry can start from that re
 from __future__ import annotations
 
 from plano_extproc.affinity.memory import MemoryAffinityStore
+from plano_extproc.auth import Identity
+from plano_extproc.auth.identity import Credential
 from plano_extproc.config import load_config_text
+from plano_extproc.config.model import ModelAllowance
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER
 from plano_extproc.extproc.failover_setup import Failover
 from plano_extproc.extproc.provider_request import ProviderPlans
+from plano_extproc.routing.decision import Decision
 
 CONFIG = """
 version: v0.4.0
@@ -68,3 +72,13 @@ def test_a_plan_rewrites_for_the_failover_cluster_without_the_providers_own() ->
         assert clusters == [FAILOVER_CLUSTER.encode()]
         others = {h.header.key for h in plan.set_headers[wire]} - {CLUSTER_HEADER}
         assert {h.header.key for h in headers} - {CLUSTER_HEADER} == others
+
+
+async def test_candidates_leave_out_models_the_clients_identity_may_not_use() -> None:
+    failover = _failover()
+    gpt = failover.plans[GPT].provider
+    decision = Decision((GPT,), None, "0" * 32)
+    only_gpt = Identity("a", Credential.API_KEY, models=ModelAllowance(frozenset({GPT})))
+
+    assert await failover.candidates(gpt, decision) == (GPT, CLAUDE)
+    assert await failover.candidates(gpt, decision, only_gpt) == (GPT,)

@@ -12,6 +12,7 @@ from plano_extproc.affinity.keys import affinity_key
 from plano_extproc.affinity.memory import MemoryAffinityStore
 from plano_extproc.classifiers.lexical import LexicalClassifier
 from plano_extproc.config.model import (
+    AuthSettings,
     ClassifierSettings,
     Config,
     Route,
@@ -262,3 +263,18 @@ async def test_pins_and_no_routes_are_recorded_without_classifier_time(
     assert pinned.pinned
     assert recorder.records[1][3].classify_seconds is None
     assert recorder.records[0][3].classify_seconds is not None
+
+
+async def test_the_identity_header_is_recorded_only_when_auth_vouches_for_it(
+    demo_config: Config,
+) -> None:
+    with_auth = replace(demo_config, auth=AuthSettings(api_keys=()))
+    headers = {"x-plano-identity": "team-a"}
+    trusted, trusted_records = traced_engine(with_auth)
+    untrusted, untrusted_records = traced_engine(demo_config)
+
+    await trusted.decide(request("hi"), headers)
+    await untrusted.decide(request("hi"), headers)
+
+    assert trusted_records.records[0][1].identity == "team-a"
+    assert untrusted_records.records[0][1].identity is None

@@ -190,3 +190,14 @@ def test_client_strings_in_attributes_are_bounded(
     (span,) = finished(spans, exporter)
     assert span.attributes["plano.session_id"] == "s" * MAX_ATTRIBUTE_CHARS
     assert span.attributes["gen_ai.request.model"] == "m" * MAX_ATTRIBUTE_CHARS
+
+
+def test_an_authenticated_client_is_named_on_its_span(
+    spans: RoutingSpans, exporter: InMemorySpanExporter
+) -> None:
+    decision = Decision(("openai/gpt-4o-mini",), None, TRACE_ID, identity="team-a")
+
+    spans.record(parsed(), decision, None, TIMING)
+
+    (span,) = finished(spans, exporter)
+    assert span.attributes["plano.client.identity"] == "team-a"
