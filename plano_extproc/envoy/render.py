@@ -113,6 +113,8 @@ ACCESS_LOG_FIELDS = {
     "route": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:route)%",
     "model": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:model)%",
     "attempts": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:{ATTEMPTS_KEY})%",
+    # The authenticated client (config `auth`), as the routing filter wrote it.
+    "identity": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:identity)%",
     "request_id": "%REQ(X-REQUEST-ID)%",
     "traceparent": "%REQ(TRACEPARENT)%",
     "bytes_received": "%BYTES_RECEIVED%",

@@ -18,6 +18,7 @@ from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager i
 from envoy_data_plane.google.protobuf import Any, Struct
 
 from plano_extproc.contract.headers import UPSTREAM_TIMEOUT_HEADER
+from plano_extproc.contract.replies import SERVICE_DETAILS_PREFIX
 
 # ext_proc answers 500 when its gRPC stream fails (failure_mode_allow is false) and 504 when a
 # message times out; the ext_proc service itself never uses either status.
@@ -50,6 +51,8 @@ class _Rewrite:
     marks_timeout: bool = False
     # Only Envoy's refusals of requests it could not read.
     envoys_own: bool = False
+    # Not the service's own reply of that status (client auth answers 403 too).
+    unless_the_services: bool = False
 
 
 def _status_is(status: int) -> accesslog.AccessLogFilter:
@@ -66,19 +69,22 @@ def _not_the_services() -> accesslog.AccessLogFilter:
     """A request Envoy refused itself: before its filters ran (it never got a request id, which
     every request the service sees has), or for a codec error in its body."""
     no_request_id = route.HeaderMatcher(name="x-request-id", present_match=True, invert_match=True)
-    codec = cel.ExpressionFilter(expression=CODEC_ERROR_EXPRESSION)
     return accesslog.AccessLogFilter(
         or_filter=accesslog.OrFilter(
             filters=[
                 accesslog.AccessLogFilter(
                     header_filter=accesslog.HeaderFilter(header=no_request_id)
                 ),
-                accesslog.AccessLogFilter(
-                    extension_filter=accesslog.ExtensionFilter(
-                        name=CEL_FILTER, typed_config=Any.pack(codec)
-                    )
-                ),
+                _cel(CODEC_ERROR_EXPRESSION),
             ]
+        )
+    )
+
+
+def _cel(expression: str) -> accesslog.AccessLogFilter:
+    return accesslog.AccessLogFilter(
+        extension_filter=accesslog.ExtensionFilter(
+            name=CEL_FILTER, typed_config=Any.pack(cel.ExpressionFilter(expression=expression))
         )
     )
 
@@ -93,6 +99,9 @@ def _match(rewrite: _Rewrite) -> accesslog.AccessLogFilter:
         )
     if rewrite.envoys_own:
         conditions.append(_not_the_services())
+    if rewrite.unless_the_services:
+        expression = f"!response.code_details.startsWith('{SERVICE_DETAILS_PREFIX}')"
+        conditions.append(_cel(expression))
     if len(conditions) == 1:
         return conditions[0]
     return accesslog.AccessLogFilter(and_filter=accesslog.AndFilter(filters=conditions))
@@ -152,7 +161,8 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
             RESPONSE_CODE_DETAILS,
             envoys_own=True,
         ),
-        # Envoy's own refusal of CONNECT and protocol upgrades (the service never answers 403).
+        # Envoy's own refusal of CONNECT and protocol upgrades (the service's 403, a key not
+        # allowed a model, carries its own body).
         _Rewrite(
             403,
             (),
@@ -160,6 +170,7 @@ def _rewrites(max_request_bytes: int) -> tuple[_Rewrite, ...]:
             "Forbidden",
             "CONNECT and protocol upgrades are not supported",
             RESPONSE_CODE_DETAILS,
+            unless_the_services=True,
         ),
     )
 

@@ -21,6 +21,7 @@ from plano_extproc.config.model import AuthSettings, Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import IDENTITY_HEADER, JWT_PAYLOAD_HEADER, TEAM_HEADER
 from plano_extproc.contract.metadata import set_strings
+from plano_extproc.contract.replies import SERVICE_DETAILS_PREFIX
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     CommonResponse,
     HeaderMutation,
@@ -102,14 +103,18 @@ def refusal(api: ClientApi | None, denial: Denial) -> ProcessingResponse:
     AUTH_OUTCOMES.labels(denial.reason).inc()
     headers = list(_reply_headers(denial))
     if api is None:
-        return problem_reply(
+        reply = problem_reply(
             denial.status, _CODES[denial.status], denial.message, denial.reason, headers
         )
-    body = client_error_body(api, ApiError(denial.kind, denial.message))
-    error = body.get("error")
-    if api is not ClientApi.MESSAGES and isinstance(error, dict):
-        error["code"] = denial.reason  # OpenAI names the problem in `code` (invalid_api_key)
-    return json_reply(denial.status, body, headers)
+    else:
+        body = client_error_body(api, ApiError(denial.kind, denial.message))
+        error = body.get("error")
+        if api is not ClientApi.MESSAGES and isinstance(error, dict):
+            error["code"] = denial.reason  # OpenAI names the problem in `code`
+        reply = json_reply(denial.status, body, headers)
+    # Keeps Envoy's mapper of its own 403 off this one, and names it in the access log.
+    reply.immediate_response.details = f"{SERVICE_DETAILS_PREFIX}auth_{denial.reason}"
+    return reply
 
 
 _CODES = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests"}
