@@ -21,6 +21,8 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
                 fails over to the fallback model (two attempts through the attempt filter)
   G first_try   the failover stack, a model whose retry_policy is not needed: one attempt,
                 which is what a policy costs when nothing fails
+  K explicit_keyed  B with client authentication on (`auth`, 100 gateway keys): the client
+                sends one, the routing filter checks it (K minus B is what the check costs)
   H bedrock_stream  B's request streamed to an Amazon Bedrock model: sent as ConverseStream,
                 answered by nginx with an AWS event stream (10 deltas), translated chunk by
                 chunk into the chat client's SSE (compare with E, a translated JSON answer)
@@ -64,6 +66,7 @@ from cpu_usage import (
 from overhead_report import machine, markdown, targets
 from overhead_stacks import (
     BEDROCK_MODEL,
+    BENCH_CLIENT_KEY,
     EXPLICIT_MODEL,
     FALLBACK_MODEL,
     NGINX_WORKERS,
@@ -140,6 +143,14 @@ def scenarios() -> tuple[Scenario, ...]:
             "explicit",
             explicit,
             expect=(("x-plano-model", EXPLICIT_MODEL), ("x-plano-route", None)),
+        ),
+        Scenario(
+            "K",
+            "explicit_keyed",
+            "keyed",
+            explicit,
+            headers=(("authorization", f"Bearer {BENCH_CLIENT_KEY}"),),
+            expect=(("x-plano-model", EXPLICIT_MODEL),),
         ),
         Scenario("C", "routed", "routed", routed, expect=(route, ("x-plano-pinned", "false"))),
         Scenario(
@@ -356,7 +367,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
-        "--scenarios", nargs="+", default=list("ABCIDEFGH"), help=f"keys; {BASELINE} always runs"
+        "--scenarios", nargs="+", default=list("ABKCIDEFGH"), help=f"keys; {BASELINE} always runs"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
     parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")

@@ -23,6 +23,8 @@ EXPLICIT = "B"
 # The other paths' goals, at the highest concurrency: (row, the row it is compared with, ratio
 # of req/s at least). "A" is Envoy alone.
 RELATIVE_TARGETS = (("C", EXPLICIT, 0.8), ("G", EXPLICIT, 0.85), ("E", "A", 0.10))
+# (row, the row it is compared with, ext_proc CPU-µs per request it may add at most).
+ADDED_CPU_TARGETS = (("K", EXPLICIT, 50.0),)
 VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
@@ -64,6 +66,7 @@ def targets(table: Sequence[Mapping[str, Any]]) -> list[Target]:
             cpu <= TARGET_EXTPROC_CPU_US,
         ),
         *_relative_targets(table, high["concurrency"]),
+        *_added_cpu_targets(table, high["concurrency"]),
     ]
 
 
@@ -75,6 +78,21 @@ def _relative_targets(table: Sequence[Mapping[str, Any]], concurrency: int) -> l
             ratio = round(rps[row] / rps[base], 3)
             name = f"{row} req/s >= {limit}x {base} at c={concurrency}"
             found.append(Target(name, ratio, limit, ratio >= limit))
+    return found
+
+
+def _added_cpu_targets(table: Sequence[Mapping[str, Any]], concurrency: int) -> list[Target]:
+    cpu = {
+        row["scenario"]: row["cpu_us_per_request"].get("ext_proc")
+        for row in table
+        if row["concurrency"] == concurrency
+    }
+    found = []
+    for row, base, limit in ADDED_CPU_TARGETS:
+        if cpu.get(row) is not None and cpu.get(base) is not None:
+            added = round(cpu[row] - cpu[base], 1)
+            name = f"{row} adds <= {limit:g} ext_proc CPU-us/request to {base} at c={concurrency}"
+            found.append(Target(name, added, limit, added <= limit))
     return found
 
 

@@ -3,6 +3,7 @@ nginx upstream, Envoy, the ext_proc), for `overhead.py`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,6 +40,9 @@ TRANSLATED_MODEL = "anthropic/claude-sonnet-4-20250514"
 FALLBACK_MODEL = "openai/gpt-4o"
 BEDROCK_MODEL = "amazon_bedrock/us.amazon.nova-pro-v1:0"
 RATE_LIMITED_PREFIX = "/ratelimited"
+# The gateway key the keyed scenario's client sends (config `auth`), and how many keys it lists.
+BENCH_CLIENT_KEY = "pk-bench-client"
+KEYED_CLIENTS = 100
 NGINX_WORKERS = 1
 LOG_TAIL_LINES = 20
 # Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
@@ -97,6 +101,9 @@ class Routes(Enum):
     SEED = "seed"  # the seed routes as written
     FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
     BEDROCK = "bedrock"  # no routes; BEDROCK_MODEL declared too (its stream is translated)
+    KEYED = (
+        "keyed"  # no routes; `auth` with KEYED_CLIENTS gateway keys, BENCH_CLIENT_KEY among them
+    )
 
 
 def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
@@ -120,11 +127,24 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
         config["model_providers"].append(bedrock)
     if routes is Routes.FAILOVER:
         _rate_limit_explicit_model(config, nginx_url)
-    if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK):
+    if routes is Routes.KEYED:
+        config["auth"] = _auth_section()
+    if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK, Routes.KEYED):
         del config["routing_preferences"]
     else:
         _rank_openai_first(config, routes)
     return config
+
+
+def _auth_section() -> dict[str, Any]:
+    """As many keys as a mid-sized organisation hands out; the throttle off, since every
+    request comes from one address."""
+    keys = [BENCH_CLIENT_KEY, *(f"pk-bench-other-{n}" for n in range(KEYED_CLIENTS - 1))]
+    entries = [
+        {"name": f"client-{n}", "key_sha256": hashlib.sha256(key.encode()).hexdigest()}
+        for n, key in enumerate(keys)
+    ]
+    return {"api_keys": entries, "max_failures_per_minute": 0}
 
 
 def _rank_openai_first(config: dict[str, Any], routes: Routes) -> None:
@@ -252,6 +272,7 @@ STACKS = {
     "translated": (Routes.SEED, True),
     "failover": (Routes.FAILOVER, True),
     "bedrock": (Routes.BEDROCK, True),
+    "keyed": (Routes.KEYED, True),
 }
 
 
