@@ -1,4 +1,4 @@
-"""The service's own share of a request: the routing filter's two phases for bench rows B and
+"""The service's own share of a request: the routing filter's two phases for bench rows B, K and
 G (header phase, then the buffered body rewritten for the provider), in this process, messages
 parsed and answers serialised as gRPC would, without gRPC itself.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -43,7 +44,17 @@ model_providers:
 """
 # Row G: the same request, its model with a retry_policy whose first attempt Envoy judges.
 POLICY = "    retry_policy: {fallback_models: [openai/gpt-4o]}\n"
-ROWS = {"B": CONFIG, "G": CONFIG.replace("    default: true\n", "    default: true\n" + POLICY)}
+# Row K: client authentication on, 100 gateway keys; the client sends one of them.
+CLIENT_KEY = "pk-bench-client"
+AUTH = "auth:\n  max_failures_per_minute: 0\n  api_keys:\n" + "".join(
+    f"    - {{name: client-{n}, key_sha256: {hashlib.sha256(key.encode()).hexdigest()}}}\n"
+    for n, key in enumerate([CLIENT_KEY, *(f"pk-other-{n}" for n in range(99))])
+)
+ROWS = {
+    "B": (CONFIG, {}),
+    "K": (CONFIG + AUTH, {"authorization": f"Bearer {CLIENT_KEY}"}),
+    "G": (CONFIG.replace("    default: true\n", "    default: true\n" + POLICY), {}),
+}
 PROMPT = "Write a Python function that implements binary search over a sorted list"
 BODY = orjson.dumps(
     {
@@ -65,8 +76,9 @@ HEADERS = {
 }
 
 
-def _messages() -> tuple[bytes, bytes]:
-    values = [HeaderValue(key=k, raw_value=v.encode()) for k, v in HEADERS.items()]
+def _messages(extra_headers: dict[str, str]) -> tuple[bytes, bytes]:
+    sent = {**HEADERS, **extra_headers}
+    values = [HeaderValue(key=k, raw_value=v.encode()) for k, v in sent.items()]
     headers = ProcessingRequest(request_headers=HttpHeaders(headers=HeaderMap(headers=values)))
     body = ProcessingRequest(request_body=HttpBody(body=BODY, end_of_stream=True))
     return headers.SerializeToString(), body.SerializeToString()
@@ -74,10 +86,11 @@ def _messages() -> tuple[bytes, bytes]:
 
 async def _measure(row: str, requests: int) -> float:
     """Microseconds per request, after a warm-up."""
-    config = load_config_text(ROWS[row], {"BENCH_KEY": "bench"})
+    text, extra_headers = ROWS[row]
+    config = load_config_text(text, {"BENCH_KEY": "bench"})
     router = await Router.start(config)
     gateway = Gateway(config, router)
-    raw = _messages()
+    raw = _messages(extra_headers)
 
     async def one() -> None:
         processor = RoutingProcessor(gateway, None)

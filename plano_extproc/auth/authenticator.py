@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ import orjson
 from plano_extproc.auth.identity import Credential, Identity
 from plano_extproc.auth.keys import KeyTable
 from plano_extproc.auth.throttle import FailureThrottle
-from plano_extproc.config.model import AuthSettings, JwtSettings, ModelAllowance
+from plano_extproc.config.model import ApiKeyEntry, AuthSettings, JwtSettings, ModelAllowance
 from plano_extproc.contract.headers import JWT_PAYLOAD_HEADER
 from plano_extproc.wire.ir import ErrorKind
 
@@ -73,6 +73,9 @@ class Authenticator:
         self._aliases = aliases
         self._throttle = FailureThrottle(settings.max_failures_per_minute)
 
+    def key_identities(self) -> Iterator[tuple[ApiKeyEntry, Identity]]:
+        return self._keys.identities()
+
     def authenticate(self, headers: Mapping[str, str], now: float) -> Identity | Denial:
         """`headers` keyed by lowercase names, as the client sent them after Envoy's filters
         (jwt_authn set the payload header only for a token it verified)."""
@@ -98,8 +101,7 @@ class Authenticator:
             return INVALID
         if known.expires_at is not None and now >= known.expires_at:
             return EXPIRED
-        entry = known.entry
-        return Identity(entry.name, Credential.API_KEY, entry.team, entry.models)
+        return known.identity
 
     def _from_claims(self, jwt: JwtSettings, payload: str) -> Identity | Denial:
         claims = _decoded_payload(payload)

@@ -6,9 +6,10 @@ import calendar
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from plano_extproc.auth.identity import Credential, Identity
 from plano_extproc.config.model import ApiKeyEntry
 
 # Recognisable in a leaked-secret scan, and never mistaken for a provider's key.
@@ -34,6 +35,8 @@ class KnownKey:
     entry: ApiKeyEntry
     # The end of the `expires` day (UTC), as a Unix time; None: it never expires.
     expires_at: float | None
+    # Built once: every request with this key is from this identity.
+    identity: Identity
 
 
 class KeyTable:
@@ -42,9 +45,7 @@ class KeyTable:
     tells nothing of its key."""
 
     def __init__(self, entries: Iterable[ApiKeyEntry]) -> None:
-        self._by_digest = {
-            entry.key_sha256: KnownKey(entry, _end_of_day(entry)) for entry in entries
-        }
+        self._by_digest = {entry.key_sha256: _known(entry) for entry in entries}
 
     def lookup(self, presented: str) -> KnownKey | None:
         if not presented or len(presented) > MAX_KEY_CHARS:
@@ -55,8 +56,17 @@ class KeyTable:
             return None
         return known
 
+    def identities(self) -> Iterator[tuple[ApiKeyEntry, Identity]]:
+        for known in self._by_digest.values():
+            yield known.entry, known.identity
+
     def __len__(self) -> int:
         return len(self._by_digest)
+
+
+def _known(entry: ApiKeyEntry) -> KnownKey:
+    identity = Identity(entry.name, Credential.API_KEY, entry.team, entry.models)
+    return KnownKey(entry, _end_of_day(entry), identity)
 
 
 def _end_of_day(entry: ApiKeyEntry) -> float | None:

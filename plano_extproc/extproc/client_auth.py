@@ -12,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from google.protobuf.struct_pb2 import Struct
+from prometheus_client import Counter
 
 from plano_extproc.auth import Authenticator, Denial, Identity
 from plano_extproc.auth.authenticator import model_not_allowed
+from plano_extproc.auth.identity import Credential
 from plano_extproc.config.model import AuthSettings, Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import IDENTITY_HEADER, JWT_PAYLOAD_HEADER, TEAM_HEADER
@@ -30,7 +33,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
 )
 from plano_extproc.extproc.messages import json_reply, problem_reply
 from plano_extproc.routing.decision import Decision
-from plano_extproc.telemetry.metrics import AUTH_OUTCOMES, CLIENT_REQUESTS
+from plano_extproc.telemetry.metrics import AUTH_REFUSALS, CLIENT_REQUESTS
 from plano_extproc.wire import client_error_body
 from plano_extproc.wire.ir import ApiError
 
@@ -38,14 +41,18 @@ from plano_extproc.wire.ir import ApiError
 REMOVED_HEADERS = ("authorization", "x-api-key", JWT_PAYLOAD_HEADER, IDENTITY_HEADER, TEAM_HEADER)
 IDENTITY_KEY = "identity"
 TEAM_KEY = "team"
-_ALLOWED = AUTH_OUTCOMES.labels("allowed")
+_TOKENS = CLIENT_REQUESTS.labels(Credential.JWT.value)
 
 
 class ClientAuth:
     def __init__(self, settings: AuthSettings, config: Config) -> None:
         self._authenticator = Authenticator(settings, config.aliases)
-        # The header phase's reply for each key, built once: credentials out, identity in.
-        self._replies: dict[Identity, ProcessingResponse] = {}
+        # Per key, built once: the header phase's reply (credentials out, identity in) and its
+        # request counter. A token's are built per request: its names are not bounded.
+        self._admitted = {
+            key.name: _Admission(_continue_as(identity), CLIENT_REQUESTS.labels(key.name))
+            for key, identity in self._authenticator.key_identities()
+        }
 
     def admit(
         self, api: ClientApi | None, headers: dict[str, str], now: float | None = None
@@ -55,26 +62,28 @@ class ClientAuth:
         result = self._authenticator.authenticate(headers, time.time() if now is None else now)
         if isinstance(result, Denial):
             return None, refusal(api, result)
-        _ALLOWED.inc()
-        CLIENT_REQUESTS.labels(result.metric_label).inc()
         trusted_view(headers, result)
-        reply = self._replies.get(result)
-        if reply is None:
-            reply = _continue_as(result)
-            if len(self._replies) < _MAX_CACHED_REPLIES:
-                self._replies[result] = reply
-        return result, reply
+        if result.credential is Credential.API_KEY:
+            admitted = self._admitted[result.name]
+            admitted.counter.inc()
+            return result, admitted.reply
+        _TOKENS.inc()
+        return result, _continue_as(result)
 
     def authenticate_call(self, metadata: Mapping[str, str]) -> Identity | Denial:
         """For the gRPC decision API: its metadata carries the same headers."""
         result = self._authenticator.authenticate(metadata, time.time())
-        AUTH_OUTCOMES.labels(result.reason if isinstance(result, Denial) else "allowed").inc()
+        if isinstance(result, Denial):
+            AUTH_REFUSALS.labels(result.reason).inc()
+        else:
+            CLIENT_REQUESTS.labels(result.metric_label).inc()
         return result
 
 
-# Keys are as many as the config lists; tokens' identities are not bounded, so only so many
-# replies are kept (past it a token's reply is built per request, a few microseconds).
-_MAX_CACHED_REPLIES = 4096
+@dataclass(frozen=True, slots=True)
+class _Admission:
+    reply: ProcessingResponse
+    counter: Counter
 
 
 def trusted_view(headers: dict[str, str], identity: Identity) -> None:
@@ -100,7 +109,7 @@ def _continue_as(identity: Identity) -> ProcessingResponse:
 
 def refusal(api: ClientApi | None, denial: Denial) -> ProcessingResponse:
     """`api` None: the gateway's own endpoints (/routing/v1/*), in the gateway's error shape."""
-    AUTH_OUTCOMES.labels(denial.reason).inc()
+    AUTH_REFUSALS.labels(denial.reason).inc()
     headers = list(_reply_headers(denial))
     if api is None:
         reply = problem_reply(

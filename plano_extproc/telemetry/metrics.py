@@ -49,14 +49,14 @@ BLOCK_STORE_ERRORS = Counter(
     "Block store operations that failed (the model is then treated as unblocked)",
     ["backend", "operation"],
 )
-AUTH_OUTCOMES = Counter(
-    "plano_auth_outcomes_total",
-    "Client authentications by outcome (allowed, or the refusal's reason: missing_api_key, "
-    "invalid_api_key, expired_api_key, model_not_allowed, authentication_throttled, ...)",
-    ["outcome"],
+AUTH_REFUSALS = Counter(
+    "plano_auth_refusals_total",
+    "Requests refused by client authentication, by reason (missing_api_key, invalid_api_key, "
+    "expired_api_key, model_not_allowed, authentication_throttled, ...)",
+    ["reason"],
 )
 CLIENT_REQUESTS = Counter(
     "plano_client_requests_total",
-    "Authenticated requests by identity: a key's name, or jwt for every token",
+    "Requests admitted by client authentication, by identity: a key's name, or jwt for every token",
     ["identity"],
 )
