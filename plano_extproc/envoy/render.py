@@ -60,6 +60,7 @@ from plano_extproc.envoy.filters import (
     router_filter,
     typed_filter,
 )
+from plano_extproc.envoy.jwt import jwks_clusters, jwt_filters
 from plano_extproc.envoy.options import (
     DEFAULT_ADMIN_PORT,
     DEFAULT_EXTPROC_HOST,
@@ -167,7 +168,9 @@ def _translate_ext_proc() -> ext_proc.ExternalProcessor:
 def _http_filters(config: Config, max_request_bytes: int) -> list[hcm.HttpFilter]:
     # The buffer filter raises the stream's buffer limit to max_request_bytes (the ext_proc's
     # BUFFERED mode and the router's retry buffer both use it) and answers 413 above it.
+    # With `auth.jwt`, the token is checked first (jwt.py).
     return [
+        *jwt_filters(config),
         typed_filter(BUFFER_FILTER, buffer.Buffer(max_request_bytes=max_request_bytes)),
         typed_filter(EXTPROC_FILTER, _ext_proc(config)),
         # Off except on the routes of translated requests (routes.py).
@@ -281,6 +284,7 @@ def build_bootstrap(
         clusters.append(failover_cluster(config))
     if config.tracing is not None:
         clusters.append(collector_cluster(config.tracing, ca_bundle))
+    clusters += jwks_clusters(config, ca_bundle)
     resources = bootstrap.BootstrapStaticResources(listeners=listeners, clusters=clusters)
     return bootstrap.Bootstrap(
         static_resources=resources,
