@@ -155,6 +155,7 @@ def test_connection_manager_logs_the_decision(example: Bootstrap) -> None:
         "%UPSTREAM_CLUSTER%",
         "%DYNAMIC_METADATA(plano:route)%",
         "%DYNAMIC_METADATA(plano:model)%",
+        "%DYNAMIC_METADATA(plano:identity)%",
         "%REQ(TRACEPARENT)%",
         "%REQ(X-REQUEST-ID)%",
     ):
