@@ -199,7 +199,7 @@ def _claim(section: Section, key: str) -> str | None:
 
 
 def _check_jwks_file(section: Section, path: str) -> None:
-    """Envoy reads the file at start; a bad one would fail every token, so it is read here."""
+    """Envoy reads the file at start and refuses a bad one, so it is read here."""
     where = section.where("jwks_file")
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -209,6 +209,9 @@ def _check_jwks_file(section: Section, path: str) -> None:
         return
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         section.issues.error(where, f"{path} is no JSON Web Key Set (no 'keys' list)")
+    elif not document["keys"]:
+        # Envoy refuses to start on it ("Jwks doesn't have any valid public key").
+        section.issues.error(where, f"{path} holds no key")
 
 
 def _check_passthrough(providers: tuple[ModelProvider, ...], issues: Issues) -> None:

@@ -12,6 +12,7 @@ from tests.config.support import HEAD, Case, invalid_cases, issues_of, load
 
 DIGEST = hashlib.sha256(b"pk-a").hexdigest()
 OTHER = hashlib.sha256(b"pk-b").hexdigest()
+ONE_KEY = {"kty": "oct", "kid": "k1", "alg": "HS256", "k": "c2VjcmV0"}
 WITH_ALIAS = HEAD + "model_aliases:\n  fast: {target: openai/gpt-4o-mini}\n"
 
 
@@ -55,7 +56,7 @@ def test_an_expired_key_loads_with_a_warning() -> None:
 
 def test_jwt_with_a_key_set_file(tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps({"keys": []}))
+    jwks.write_text(json.dumps({"keys": [ONE_KEY]}))
 
     config = load(
         HEAD + f"auth:\n  jwt: {{issuer: https://idp, audiences: [plano], jwks_file: {jwks},"
@@ -67,6 +68,15 @@ def test_jwt_with_a_key_set_file(tmp_path: Path) -> None:
     jwt = config.auth.jwt
     assert (jwt.issuer, jwt.audiences, jwt.jwks_file) == ("https://idp", ("plano",), str(jwks))
     assert (jwt.name_claim, jwt.team_claim, jwt.models_claim) == ("sub", "org", None)
+
+
+def test_a_key_set_file_without_keys_is_refused(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": []}))
+
+    issues = issues_of(HEAD + f"auth: {{jwt: {{issuer: i, jwks_file: {jwks}}}}}\n")
+
+    assert issues == [("auth.jwt.jwks_file", f"{jwks} holds no key")]
 
 
 def test_jwt_with_a_key_set_url() -> None:
