@@ -2,11 +2,12 @@
 ext_proc its payload in a header, which the ext_proc trusts (auth/authenticator.py).
 
 Two filters lead the listener's chain. The first removes any client-sent copy of that header:
-only jwt_authn may set it, and only for a token it verified. jwt_authn then lets every request
-through (`allow_missing_or_failed`): one without a token, or with a gateway API key where a
-token would be, or with a token that fails (expired, another audience or issuer), reaches the
-ext_proc without the header, which then treats the credential as an API key and answers 401 in
-the client API's own error shape.
+only jwt_authn may set it, and only for a token it verified. (Envoy 1.40's jwt_authn drops a
+client's copy itself too; this removal depends neither on that nor on which rule matches.)
+jwt_authn then lets every request through (`allow_missing_or_failed`): one without a token, or
+with a gateway API key where a token would be, or with a token that fails (expired, another
+audience or issuer, an unknown key), reaches the ext_proc without the header, which then takes
+the credential for an API key and answers 401 in the client API's own error shape.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn"
 JWT_PROVIDER = "plano_jwt"
 JWKS_CLUSTER = "plano_jwks"
 # Where a token may be: OpenAI's SDKs send the key as a bearer token, Anthropic's as x-api-key.
-# Naming any location replaces jwt_authn's default (Authorization and `access_token`).
-TOKEN_HEADERS = (("authorization", "Bearer "), ("x-api-key", ""))
+# Naming any location replaces jwt_authn's default (Authorization and `access_token`). Envoy
+# matches a prefix case-sensitively; the scheme is not (the ext_proc reads either spelling).
+TOKEN_HEADERS = (("authorization", "Bearer "), ("authorization", "bearer "), ("x-api-key", ""))
 JWKS_FETCH_TIMEOUT = timedelta(seconds=5)
 # A key the identity provider rotates in is seen within this; a token signed by a key not yet
 # seen fails until then.

@@ -87,6 +87,7 @@ def test_provider_hands_the_payload_on_and_keeps_the_token(local: Bootstrap) -> 
     assert checked.forward_payload_header == JWT_PAYLOAD_HEADER
     assert [(h.name, h.value_prefix) for h in checked.from_headers] == [
         ("authorization", "Bearer "),
+        ("authorization", "bearer "),
         ("x-api-key", ""),
     ]
 
