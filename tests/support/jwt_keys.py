@@ -8,8 +8,12 @@ token = key.token(claims(issuer="https://idp.test", audience="plano", sub="alice
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +68,36 @@ def claims(
     if audience is not None:
         payload["aud"] = audience
     return payload
+
+
+JWKS_PATH = "/jwks.json"
+
+
+@contextmanager
+def serving_jwks(*keys: SigningKey) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 that answers GET JWKS_PATH with the keys' set; yields its
+    URL."""
+    body = json.dumps(jwks(*keys)).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == JWKS_PATH
+            self.send_response(200 if found else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{JWKS_PATH}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
