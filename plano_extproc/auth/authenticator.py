@@ -127,8 +127,8 @@ class Authenticator:
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The client's credential: a bearer token (OpenAI's SDKs), else `x-api-key`
-    (Anthropic's)."""
+    """The client's credential: a bearer token (the SDKs'), else `x-api-key` (Anthropic's
+    curl examples, older SDKs)."""
     authorization = headers.get("authorization")
     if authorization is not None and authorization[:7].lower() == _BEARER:
         return authorization[7:].strip() or None
