@@ -6,10 +6,29 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from plano_extproc.cli import check_config, envoy_config, fetch_archive, health, route, serve, up
+from plano_extproc.cli import (
+    check_config,
+    envoy_config,
+    fetch_archive,
+    health,
+    keys,
+    route,
+    serve,
+    up,
+)
 from plano_extproc.cli import eval as eval_command
 
-COMMANDS = (check_config, route, serve, envoy_config, up, eval_command, health, fetch_archive)
+COMMANDS = (
+    check_config,
+    route,
+    serve,
+    envoy_config,
+    up,
+    eval_command,
+    health,
+    fetch_archive,
+    keys,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,7 +42,8 @@ from plano_extproc.config.spec import API_KEY, CLIENT_AUTH, JWT
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _CLAIM = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # What a name may hold: it is a metric label, a log field and an access-log value.
-_NAME = re.compile(r"[A-Za-z0-9_.@:/-]{1,64}")
+IDENTITY_NAME = re.compile(r"[A-Za-z0-9_.@:/-]{1,64}")
+IDENTITY_NAME_RULE = "1 to 64 letters, digits or _ . @ : / -"
 
 
 def read_auth(
@@ -123,9 +124,8 @@ def _read_api_keys(auth: Section, models: _ModelNames, today: dt.date) -> tuple[
 
 def _identity_name(section: Section, key: str) -> str | None:
     value = section.text(key)
-    if value is not None and not _NAME.fullmatch(value):
-        message = "must be 1 to 64 letters, digits or _ . @ : / -"
-        section.issues.error(section.where(key), message)
+    if value is not None and not IDENTITY_NAME.fullmatch(value):
+        section.issues.error(section.where(key), f"must be {IDENTITY_NAME_RULE}")
         return None
     return value
 
