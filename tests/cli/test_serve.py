@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from plano_extproc.cli.main import build_parser
+from plano_extproc.cli.serve import _worker_command, log_warnings
+from plano_extproc.config import load_config_text
 from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +45,30 @@ def test_serve_with_invalid_config_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "model_providers" in result.stderr
+
+
+OPEN_CONFIG = """\
+version: v0.4.0
+listeners: [{type: model, name: l, address: 0.0.0.0, port: 12000}]
+model_providers: [{model: openai/gpt-4o, access_key: k}]
+"""
+
+
+def test_serve_warns_once_about_an_open_listener_and_its_workers_do_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = load_config_text(OPEN_CONFIG, {})
+    with caplog.at_level(logging.WARNING, logger="plano_extproc"):
+        log_warnings(config, open_listener=True)
+        log_warnings(config, open_listener=False)
+    (record,) = caplog.records
+    assert record.getMessage().startswith("listener 0.0.0.0:12000 accepts requests from any")
+
+
+def test_worker_processes_are_told_not_to_repeat_the_warning() -> None:
+    args = build_parser().parse_args(["serve", "--config", "c.yaml", "--workers", "2"])
+    assert args.no_open_listener_warning is False
+    command = _worker_command(args, 1)
+    worker = build_parser().parse_args(command[command.index("serve") :])
+    assert worker.no_open_listener_warning is True
+    assert worker.port == args.port + 1

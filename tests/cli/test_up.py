@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from plano_extproc.cli.up import _envoy_command, installed_executable
+from plano_extproc.cli.main import build_parser, main
+from plano_extproc.cli.up import _envoy_command, _serve_command, installed_executable
 
 
 def _args(base_id: int | None) -> argparse.Namespace:
@@ -54,3 +55,34 @@ def test_path_is_searched_when_the_environment_lacks_it(
     monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
     assert installed_executable("envoy") == str(on_path)
     assert installed_executable("no-such-binary") is None
+
+
+def _config_on(tmp_path: Path, address: str) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "version: v0.4.0\n"
+        f"listeners: [{{type: model, name: l, address: {address}, port: 12000}}]\n"
+        "model_providers: [{model: openai/gpt-4o, access_key: k}]\n"
+    )
+    return config
+
+
+def test_up_warns_once_about_an_open_listener_and_serve_is_told_not_to_repeat_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_on(tmp_path, "0.0.0.0")
+    assert main(["up", "--config", str(config), "--envoy", "no-such-envoy-binary"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("accepts requests from any client") == 1
+    assert err.startswith("[up] warning: listener 0.0.0.0:12000 ")
+    args = build_parser().parse_args(["up", "--config", str(config)])
+    serve = _serve_command(args)
+    assert build_parser().parse_args(serve[serve.index("serve") :]).no_open_listener_warning
+
+
+def test_up_is_quiet_about_a_loopback_listener(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_on(tmp_path, "127.0.0.1")
+    assert main(["up", "--config", str(config), "--envoy", "no-such-envoy-binary"]) == 2
+    assert "warning" not in capsys.readouterr().err
