@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,28 @@ def render_text(*options: str) -> str:
     result = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *options)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def rendered_notes(tmp_path: Path, *options: str) -> str:
+    """NOTES.txt as `helm install` prints it; helm renders NOTES only for a cluster, so a copy of
+    the chart renders it through `tpl` as an ordinary template."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "NOTES.txt").rename(chart / "NOTES.preview")
+    preview = '{{ dict "notes" (tpl (.Files.Get "NOTES.preview") .) | toYaml }}'
+    (chart / "templates" / "notes-preview.yaml").write_text(preview)
+    result = helm(
+        "template",
+        "gw",
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        *options,
+        "--show-only",
+        "templates/notes-preview.yaml",
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["notes"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import kubernetes_validate
@@ -26,6 +25,7 @@ from tests.deploy.helm import (
     containers,
     helm,
     render_text,
+    rendered_notes,
     values,
     values_name,
 )
@@ -38,7 +38,7 @@ REDIS_SECRET_URL = "redis://:hunter2@redis.example:6379/0"
 
 def test_the_matrix_covers_the_cases_the_chart_promises() -> None:
     names = {values_name(path) for path in MATRIX}
-    assert {"default", "external-redis", "hpa-off", "triton", "existing-secret"} <= names
+    assert {"default", "external-redis", "hpa-off", "triton", "existing-secret", "auth"} <= names
 
 
 @pytest.mark.parametrize("path", MATRIX, ids=values_name)
@@ -339,28 +339,6 @@ def test_service_monitor_scrapes_the_metrics_port() -> None:
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
     assert "metrics" in {p["name"] for p in service["spec"]["ports"]}
-
-
-def rendered_notes(tmp_path: Path, *options: str) -> str:
-    """NOTES.txt as `helm install` prints it; helm renders NOTES only for a cluster, so a copy of
-    the chart renders it through `tpl` as an ordinary template."""
-    chart = tmp_path / "chart"
-    shutil.copytree(CHART, chart)
-    (chart / "templates" / "NOTES.txt").rename(chart / "NOTES.preview")
-    preview = '{{ dict "notes" (tpl (.Files.Get "NOTES.preview") .) | toYaml }}'
-    (chart / "templates" / "notes-preview.yaml").write_text(preview)
-    result = helm(
-        "template",
-        "gw",
-        str(chart),
-        "--namespace",
-        NAMESPACE,
-        *options,
-        "--show-only",
-        "templates/notes-preview.yaml",
-    )
-    assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)["notes"]
 
 
 def test_notes_show_the_curl_to_try_and_warn_about_missing_keys(tmp_path: Path) -> None:

@@ -112,7 +112,8 @@ app.kubernetes.io/part-of: plano-extproc
 
 {{/*
 The config the pods load: the user's, with routing.session_cache pointed at the chart's Redis
-(or the external one) and routing.classifier at the chart's Triton when those are enabled.
+(or the external one), routing.classifier at the chart's Triton when those are enabled, and
+`auth` from the values when set.
 */}}
 {{- define "plano-extproc.config" -}}
 {{- $config := include "plano-extproc.userConfig" . | fromYaml -}}
@@ -156,7 +157,38 @@ The config the pods load: the user's, with routing.session_cache pointed at the 
 {{- if $routing -}}
 {{- $_ := set $config "routing" $routing -}}
 {{- end -}}
+{{- include "plano-extproc.applyAuth" (dict "root" . "config" $config) -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/* Where the pods read authJwks: a key of the config ConfigMap, mounted at /etc/plano. */}}
+{{- define "plano-extproc.jwksFile" -}}/etc/plano/jwks.json{{- end -}}
+
+{{/*
+The `auth` value, when set, in place of the config's own section; then auth.jwt's key set:
+authJwks, at the path the pods mount it (a jwks_file of the user's own is in no pod).
+*/}}
+{{- define "plano-extproc.applyAuth" -}}
+{{- $config := .config -}}
+{{- if .root.Values.auth -}}
+{{- $_ := set $config "auth" (deepCopy .root.Values.auth) -}}
+{{- end -}}
+{{- $jwt := ($config.auth | default dict).jwt -}}
+{{- if .root.Values.authJwks -}}
+{{- if not $jwt -}}
+{{- fail "authJwks: set auth.jwt too (issuer, audiences, claims); the key set verifies its tokens" -}}
+{{- end -}}
+{{- if $jwt.jwks_uri -}}
+{{- fail "authJwks and auth.jwt.jwks_uri: give the key set one way only" -}}
+{{- end -}}
+{{- $document := fromJson .root.Values.authJwks -}}
+{{- if or (hasKey $document "Error") (not (kindIs "slice" $document.keys)) -}}
+{{- fail "authJwks: not a JSON Web Key Set (a JSON object with a \"keys\" list)" -}}
+{{- end -}}
+{{- $_ := set $jwt "jwks_file" (include "plano-extproc.jwksFile" .root) -}}
+{{- else if and $jwt $jwt.jwks_file -}}
+{{- fail "auth.jwt.jwks_file: no pod has that file; give the key set as authJwks (--set-file authJwks=jwks.json) and the chart mounts it and sets the path" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Scheduling shared by the ext_proc and Envoy pods: selectors, tolerations, topology spread. */}}
