@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from plano_extproc.config import load_config
+from plano_extproc.auth.keys import KeyTable, hash_key
+from plano_extproc.config import load_config, load_config_text
 from plano_extproc.contract.clusters import EXTPROC_CLUSTER
 from plano_extproc.envoy.render import render_envoy_yaml
 
@@ -86,3 +87,19 @@ def test_tracing_profile_runs_the_collector_the_config_exports_to(
     pipeline = yaml.safe_load((COMPOSE_DIR / "otel-collector.yaml").read_text())
     assert pipeline["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(":4317")
     assert pipeline["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]
+
+
+def test_the_commented_out_auth_block_loads_once_uncommented() -> None:
+    text = (COMPOSE_DIR / "config.yaml").read_text()
+    assert load_config(COMPOSE_DIR / "config.yaml", require_keys=False).auth is None
+    block = text[text.index("\n# auth:\n") + 1 :]
+    assert "plano-extproc keys --name" in text
+    uncommented = "".join(line.removeprefix("# ") for line in block.splitlines(keepends=True))
+    placeholder = "<the 64 hex digits that plano-extproc keys prints>"
+    assert placeholder in uncommented
+    uncommented = uncommented.replace(placeholder, hash_key("pk-compose"))
+    config = load_config_text(text.replace(block, uncommented), {}, require_keys=False)
+    assert config.auth is not None
+    known = KeyTable(config.auth.api_keys).lookup("pk-compose")
+    assert known is not None
+    assert known.entry.name == "team-a"
