@@ -12,7 +12,6 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Protocol
 
 from plano_extproc.affinity.base import AffinityStore, Pin
@@ -96,8 +95,6 @@ class RoutingEngine:
             return decision
         start_ns = time.time_ns()
         decision, classify_seconds = await self._decide(request, headers, trace_id)
-        if self._identity_header is not None:
-            decision = replace(decision, identity=headers.get(self._identity_header))
         timing = DecisionTiming(start_ns, time.time_ns(), classify_seconds)
         self._recorder.record(request, decision, parent, timing)
         return decision
@@ -110,13 +107,17 @@ class RoutingEngine:
         session = session_from_headers(headers, self._tenant_header)
         key = affinity_key(*session) if session else None
         session_id = session[0] if session else None
+        identity = headers.get(self._identity_header) if self._identity_header else None
 
         stale = False
         if key is not None:
             pin = await self._affinity.get(key)
             if pin is not None and pin.model in self._config.provider_by_name:
                 _PINNED.inc()
-                return Decision((pin.model,), pin.route, trace_id, session_id, pinned=True), None
+                pinned = Decision(
+                    (pin.model,), pin.route, trace_id, session_id, pinned=True, identity=identity
+                )
+                return pinned, None
             # A pin naming a model this config no longer declares (a rollout sharing Redis)
             # is a miss: the request is routed again and the session re-pinned.
             stale = pin is not None
@@ -128,14 +129,18 @@ class RoutingEngine:
         classify_seconds = time.perf_counter() - started if routes else None
         if route is None:
             (_FELL_BACK if fallback else _NO_ROUTE).inc()
-            decision = Decision((NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback)
+            decision = Decision(
+                (NO_ROUTE_MODEL,), None, trace_id, session_id, fallback=fallback, identity=identity
+            )
             return decision, classify_seconds
 
         models = rank(route.models, route.policy, self._metrics, self._rng)
         _ROUTED.inc()
         if key is not None:
             await self._affinity.put(key, Pin(models[0], route.name), replace=stale)
-        return Decision(models, route.name, trace_id, session_id), classify_seconds
+        return Decision(
+            models, route.name, trace_id, session_id, identity=identity
+        ), classify_seconds
 
     def _routes_for(self, request: ParsedRequest) -> tuple[Route, ...]:
         if request.inline_routes is None:
