@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,21 +14,12 @@ from plano_extproc.auth.keys import KeyTable
 from plano_extproc.auth.throttle import FailureThrottle
 from plano_extproc.config.model import ApiKeyEntry, AuthSettings, JwtSettings, ModelAllowance
 from plano_extproc.contract.headers import JWT_PAYLOAD_HEADER
-from plano_extproc.wire.ir import ErrorKind
+from plano_extproc.wire.ir import Denial, ErrorKind
 
 _BEARER = "bearer "
 # A token's models claim longer than this is cut: a claim is not a place for thousands.
 MAX_CLAIMED_MODELS = 256
 _UNKNOWN_ADDRESS = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Denial:
-    status: int
-    kind: ErrorKind
-    message: str
-    reason: str
-    retry_after: int | None = None
 
 
 MISSING = Denial(

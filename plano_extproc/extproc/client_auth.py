@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from google.protobuf.struct_pb2 import Struct
@@ -24,18 +24,15 @@ from plano_extproc.config.model import AuthSettings, Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.headers import IDENTITY_HEADER, JWT_PAYLOAD_HEADER, TEAM_HEADER
 from plano_extproc.contract.metadata import set_strings
-from plano_extproc.contract.replies import SERVICE_DETAILS_PREFIX
+from plano_extproc.extproc.denials import denied_reply
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     CommonResponse,
     HeaderMutation,
     HeadersResponse,
     ProcessingResponse,
 )
-from plano_extproc.extproc.messages import json_reply, problem_reply
 from plano_extproc.routing.decision import Decision
 from plano_extproc.telemetry.metrics import AUTH_REFUSALS, CLIENT_REQUESTS
-from plano_extproc.wire import client_error_body
-from plano_extproc.wire.ir import ApiError
 
 # Never beyond the routing filter: the gateway credential, and what only Envoy may set.
 REMOVED_HEADERS = ("authorization", "x-api-key", JWT_PAYLOAD_HEADER, IDENTITY_HEADER, TEAM_HEADER)
@@ -108,32 +105,9 @@ def _continue_as(identity: Identity) -> ProcessingResponse:
 
 
 def refusal(api: ClientApi | None, denial: Denial) -> ProcessingResponse:
-    """`api` None: the gateway's own endpoints (/routing/v1/*), in the gateway's error shape."""
+    """An authentication refusal, counted by its reason."""
     AUTH_REFUSALS.labels(denial.reason).inc()
-    headers = list(_reply_headers(denial))
-    if api is None:
-        reply = problem_reply(
-            denial.status, _CODES[denial.status], denial.message, denial.reason, headers
-        )
-    else:
-        body = client_error_body(api, ApiError(denial.kind, denial.message))
-        error = body.get("error")
-        if api is not ClientApi.MESSAGES and isinstance(error, dict):
-            error["code"] = denial.reason  # OpenAI names the problem in `code`
-        reply = json_reply(denial.status, body, headers)
-    # Keeps Envoy's mapper of its own 403 off this one, and names it in the access log.
-    reply.immediate_response.details = f"{SERVICE_DETAILS_PREFIX}auth_{denial.reason}"
-    return reply
-
-
-_CODES = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests"}
-
-
-def _reply_headers(denial: Denial) -> Iterable[tuple[str, str]]:
-    if denial.status == 401:
-        yield "www-authenticate", "Bearer"
-    if denial.retry_after is not None:
-        yield "retry-after", str(denial.retry_after)
+    return denied_reply(api, denial, "auth")
 
 
 def restricted(

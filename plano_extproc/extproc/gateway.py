@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any
 
 import orjson
-from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.affinity.keys import affinity_key, session_from_headers
 from plano_extproc.auth import Denial, Identity
@@ -24,14 +23,6 @@ from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
-from plano_extproc.contract.metadata import (
-    INCLUDE_USAGE_KEY,
-    MODEL_KEY,
-    STATE_KEY,
-    STREAM_KEY,
-    TRANSLATION_KEY,
-    set_strings,
-)
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -41,6 +32,12 @@ from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
 from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
 from plano_extproc.extproc.client_auth import ClientAuth, check_model, refusal, restricted
+from plano_extproc.extproc.decision_metadata import (
+    access_log_metadata,
+    decision_metadata,
+    fallback_headers,
+    wants_usage,
+)
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.failover_setup import Failover, policy_owner
 from plano_extproc.extproc.forwarded_headers import not_forwarded
@@ -70,7 +67,6 @@ from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
 from plano_extproc.wire import (
     Transcript,
-    Translation,
     needs_rewrite,
     parse_request,
     read_transcript,
@@ -105,30 +101,6 @@ class PendingRequest:
         return None if self.endpoint is Endpoint.DECISION else self.api
 
 
-def _decision_metadata(
-    decision: Decision,
-    provider: ModelProvider,
-    parsed: ParsedRequest,
-    translation: Translation | None,
-    state_key: str | None = None,
-) -> Struct:
-    ranked = decision.models if decision.matched else (provider.name,)
-    values = {MODEL_KEY: provider.name, "models": ",".join(ranked)}
-    if state_key is not None:
-        values[STATE_KEY] = state_key
-    if translation is not None:
-        values[TRANSLATION_KEY] = translation.value
-        values[STREAM_KEY] = "true" if parsed.stream else "false"
-        if _wants_usage(parsed):
-            values[INCLUDE_USAGE_KEY] = "true"
-    values["pinned"] = "true" if decision.pinned else "false"
-    if decision.route is not None:
-        values["route"] = decision.route
-    if decision.fallback is not None:
-        values["fallback"] = decision.fallback.value
-    return _metadata(values)
-
-
 def _previous_response_not_found(response_id: str) -> ProcessingResponse:
     """OpenAI's own answer to an unknown `previous_response_id`, in the Responses error shape."""
     error = {
@@ -138,31 +110,6 @@ def _previous_response_not_found(response_id: str) -> ProcessingResponse:
         "code": "previous_response_not_found",
     }
     return json_reply(404, {"error": error})
-
-
-def _access_log_metadata(decision: Decision) -> Struct:
-    """For decision answers: lets Envoy's access log show what was decided."""
-    values = {"model": decision.models[0]}
-    if decision.route is not None:
-        values["route"] = decision.route
-    return _metadata(values)
-
-
-def _metadata(values: dict[str, str]) -> Struct:
-    metadata = Struct()
-    set_strings(metadata, values)
-    return metadata
-
-
-def _wants_usage(parsed: ParsedRequest) -> bool:
-    options = parsed.body.get("stream_options")
-    return isinstance(options, dict) and options.get("include_usage") is True
-
-
-def _fallback_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
-    if decision.fallback is None:
-        return ()
-    return (("x-plano-route-fallback", decision.fallback.value),)
 
 
 class Gateway:
@@ -244,8 +191,8 @@ class Gateway:
                     return refusal(pending.error_api, decision)
             if pending.endpoint is Endpoint.DECISION:
                 payload = orjson.dumps(decision.to_json())
-                reply = raw_json_reply(200, payload, _fallback_headers(decision))
-                reply.dynamic_metadata.CopyFrom(_access_log_metadata(decision))
+                reply = raw_json_reply(200, payload, fallback_headers(decision))
+                reply.dynamic_metadata.CopyFrom(access_log_metadata(decision))
                 return reply
             return await self._forward(parsed, decision, pending, body)
         except InvalidRequest as error:
@@ -317,7 +264,7 @@ class Gateway:
         else:
             set_headers.append(set_header(TRANSLATE_HEADER, request.translation.value))
         set_headers += _traceparent(decision, pending)
-        metadata = _decision_metadata(decision, provider, parsed, request.translation, state_key)
+        metadata = decision_metadata(decision, provider, parsed, request.translation, state_key)
         return forward_body(
             set_headers=set_headers,
             remove_headers=remove_headers,
@@ -400,8 +347,8 @@ class Gateway:
             set_header("content-length", str(len(new_body) if new_body is not None else len(body))),
             *_traceparent(decision, pending),
         ]
-        metadata = _decision_metadata(decision, provider, parsed, None, state_key)
-        failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
+        metadata = decision_metadata(decision, provider, parsed, None, state_key)
+        failover_metadata(metadata, plan, stream=parsed.stream, usage=wants_usage(parsed))
         # Credentials stay for the attempt filter, which knows each attempt's provider.
         remove_headers = _not_forwarded(
             (TRANSLATE_HEADER,), pending.headers, None, passthrough_auth=True
@@ -436,8 +383,8 @@ class Gateway:
             None,
             passthrough_auth=first.provider.passthrough_auth,
         )
-        metadata = _decision_metadata(decision, first.provider, parsed, None)
-        failover_metadata(metadata, plan, stream=parsed.stream, usage=_wants_usage(parsed))
+        metadata = decision_metadata(decision, first.provider, parsed, None)
+        failover_metadata(metadata, plan, stream=parsed.stream, usage=wants_usage(parsed))
         timeout_ms = self._failover.attempt_timeouts_ms.get(plan.policy_owner)
         first_attempt_metadata(metadata, first.upstream.cluster, timeout_ms)
         _ENVOY_JUDGED.inc()

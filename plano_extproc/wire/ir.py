@@ -213,3 +213,15 @@ def kind_for_status(status: int | None) -> ErrorKind:
 class ApiError:
     kind: ErrorKind
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A request the gateway refuses before any provider sees it (client authentication, a
+    rate limit), answered in the client API's own error shape."""
+
+    status: int
+    kind: ErrorKind
+    message: str
+    reason: str
+    retry_after: int | None = None
