@@ -23,7 +23,7 @@ from plano_extproc.wire.events import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
-from plano_extproc.wire.ir import ApiError, ErrorKind
+from plano_extproc.wire.ir import ApiError, ErrorKind, Usage
 from plano_extproc.wire.sse import SseEvent, SseParser
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ class StreamDecoder(Protocol):
 
     def close(self) -> list[StreamEvent]:
         """The terminal event owed at the end of input, when none was decoded."""
+        ...
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage the stream has reported so far; None while it has reported none."""
         ...
 
 

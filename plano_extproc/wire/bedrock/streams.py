@@ -58,6 +58,11 @@ class ConverseDecoder:
     def close(self) -> list[StreamEvent]:
         return [ENDED_EARLY] if self._stop is None else [self._finished()]
 
+    @property
+    def usage(self) -> Usage | None:
+        """The metadata event's counts, which come last."""
+        return self._usage
+
     def _message_start(self, _: dict[str, Any]) -> list[StreamEvent]:
         return [Started(new_answer_id(), "", self._created)]
 

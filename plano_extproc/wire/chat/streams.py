@@ -46,7 +46,7 @@ class ChunkDecoder:
         self._id = ""
         self._started = False
         self._finish: object = None
-        self._usage = Usage()
+        self._usage: Usage | None = None
         self._calls: set[int] = set()
         self._last_call = 0
 
@@ -73,6 +73,11 @@ class ChunkDecoder:
 
     def close(self) -> list[StreamEvent]:
         return [ENDED_EARLY] if self._finish is None else [self._finished()]
+
+    @property
+    def usage(self) -> Usage | None:
+        """Only a stream asked for with `stream_options.include_usage` reports it."""
+        return self._usage
 
     def _choice(self, choice: dict[str, Any]) -> list[StreamEvent]:
         delta = as_dict(choice.get("delta"))
@@ -113,7 +118,7 @@ class ChunkDecoder:
 
     def _finished(self) -> Finished:
         stop = stop_reason(self._finish, called_tools=bool(self._calls))
-        return Finished(stop, self._usage)
+        return Finished(stop, self._usage or Usage())
 
 
 class ChunkEncoder:

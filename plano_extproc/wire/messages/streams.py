@@ -62,6 +62,11 @@ class EventDecoder:
     def close(self) -> list[StreamEvent]:
         return [ENDED_EARLY] if self._stop is None else [self._finished()]
 
+    @property
+    def usage(self) -> Usage | None:
+        """message_start's counts (its input), then message_delta's (the output) once sent."""
+        return usage_from_anthropic(self._usage) if self._usage else None
+
     def _message_start(self, data: dict[str, Any]) -> list[StreamEvent]:
         message = as_dict(data.get("message"))
         self._add_usage(message.get("usage"))
@@ -111,7 +116,7 @@ class EventDecoder:
         self._usage.update((k, v) for k, v in as_dict(value).items() if v is not None)
 
     def _finished(self) -> Finished:
-        usage = usage_from_anthropic(self._usage)
+        usage = self.usage or Usage()
         return Finished(self._stop or StopReason.END_TURN, usage, self._stop_sequence)
 
 
