@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from plano_extproc.wire.ir import StopReason, ToolCall, Usage
+from plano_extproc.wire.lenient import as_count, as_dict
 
 _INCOMPLETE_REASONS = {
     StopReason.MAX_TOKENS: "max_output_tokens",
@@ -62,6 +63,15 @@ def responses_usage(usage: Usage) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": usage.total_tokens,
     }
+
+
+def usage_from_responses(value: object) -> Usage:
+    usage = as_dict(value)
+    return Usage(
+        input_tokens=as_count(usage.get("input_tokens")),
+        output_tokens=as_count(usage.get("output_tokens")),
+        cached_tokens=as_count(as_dict(usage.get("input_tokens_details")).get("cached_tokens")),
+    )
 
 
 def final_status(stop: StopReason) -> tuple[str, dict[str, Any] | None]:

@@ -1,4 +1,5 @@
-"""The neutral stream → a Responses event stream.
+"""The neutral stream → a Responses event stream, and the little of an upstream Responses
+stream that is read (`UsageDecoder`).
 
 A run of text is one message item with one output_text part; it is closed when a tool call
 begins. Function call items stay open until the upstream finishes, since events name their
@@ -22,7 +23,8 @@ from plano_extproc.wire.events import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
-from plano_extproc.wire.ir import ApiError, ToolCall
+from plano_extproc.wire.ir import ApiError, ToolCall, Usage
+from plano_extproc.wire.lenient import as_count, as_dict, as_str, json_object
 from plano_extproc.wire.responses.common import (
     final_status,
     function_call_item,
@@ -31,8 +33,14 @@ from plano_extproc.wire.responses.common import (
     output_text,
     response_id,
     response_object,
+    usage_from_responses,
 )
-from plano_extproc.wire.sse import sse_frame
+from plano_extproc.wire.sse import SseEvent, sse_frame
+
+# The events of generated text, and those that end a response (each carries it, with its usage).
+_TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
+_ARGUMENTS_DELTA = "response.function_call_arguments.delta"
+_ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 @dataclass(slots=True)
@@ -197,3 +205,35 @@ class EventEncoder:
         payload = {"type": kind, "sequence_number": self._sequence, **fields}
         self._sequence += 1
         return sse_frame(orjson.dumps(payload), kind)
+
+
+class UsageDecoder:
+    """An upstream Responses stream → its text and argument deltas, and its usage.
+
+    Responses streams are forwarded as they are (no upstream is translated to Responses), so
+    this is all of one that is read: `decode` yields only TextDelta and ToolArgumentsDelta
+    (keyed by output index), and `close` owes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._usage: Usage | None = None
+
+    def decode(self, event: SseEvent) -> list[StreamEvent]:
+        data = json_object(event.data, "an upstream stream event")
+        kind = as_str(data.get("type")) or event.event
+        delta = as_str(data.get("delta"))
+        if kind in _TEXT_DELTAS and delta:
+            return [TextDelta(delta)]
+        if kind == _ARGUMENTS_DELTA and delta:
+            return [ToolArgumentsDelta(as_count(data.get("output_index")), delta)]
+        usage = as_dict(data.get("response")).get("usage")
+        if kind in _ENDS and isinstance(usage, dict):
+            self._usage = usage_from_responses(usage)
+        return []
+
+    def close(self) -> list[StreamEvent]:
+        return []
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._usage
