@@ -55,7 +55,7 @@ from plano_extproc.wire.streams import (
 
 JSON_CONTENT_TYPE = "application/json"
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
-_SSE_MEDIA_TYPE = "text/event-stream"
+SSE_MEDIA_TYPE = "text/event-stream"
 # How much of a non-JSON upstream error body is quoted to the client.
 _QUOTED_ERROR_CHARS = 200
 
@@ -112,7 +112,7 @@ class _UpstreamSide:
     read_completion: Callable[[dict[str, Any], int], Completion]  # given a fallback time
     read_error: Callable[[dict[str, Any], int | None], ApiError | None]
     stream_decoder: Callable[[int], StreamDecoder]
-    stream_content_type: str = _SSE_MEDIA_TYPE  # the media type of a streamed answer
+    stream_content_type: str = SSE_MEDIA_TYPE  # the media type of a streamed answer
     stream_framing: Callable[[], StreamFraming] = SseParser
 
 
@@ -167,6 +167,16 @@ _UPSTREAMS = {
 }
 
 
+# The upstream API whose wire format is a client API's own; Responses has none.
+_NATIVE_UPSTREAMS = {side.body_api: api for api, side in _UPSTREAMS.items() if side.body_api}
+
+
+def native_upstream(client: ClientApi) -> ProviderApi | None:
+    """The upstream API that writes `client`'s answers as they are (chat: OpenAI, Messages:
+    Anthropic); None for Responses, which only a client and OpenAI's own endpoint speak."""
+    return _NATIVE_UPSTREAMS.get(client)
+
+
 def translation_for(client: ClientApi, upstream: ProviderApi) -> Translation | None:
     """The translation from `client` to the `upstream` wire API; None when they are one."""
     return _TRANSLATIONS.get((client, upstream))
@@ -215,9 +225,24 @@ def translate_request(
 def is_upstream_stream(translation: Translation, content_type: str) -> bool:
     """Whether an upstream answer with this content type is the upstream API's stream (SSE,
     or Bedrock's AWS event stream), rather than a JSON body."""
-    expected = _UPSTREAMS[translation.upstream].stream_content_type
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == expected
+    return media_type(content_type) == upstream_stream_type(translation.upstream)
+
+
+def upstream_stream_type(api: ProviderApi) -> str:
+    """The media type of `api`'s streamed answers (SSE, or Bedrock's AWS event stream)."""
+    return _UPSTREAMS[api].stream_content_type
+
+
+def media_type(content_type: str) -> str:
+    """A Content-Type's media type, lowercased, without its parameters."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def upstream_stream(api: ProviderApi, *, created: int) -> tuple[StreamFraming, StreamDecoder]:
+    """The framing and the decoder of one of `api`'s streamed answers; `created` dates it
+    where the upstream does not."""
+    side = _UPSTREAMS[api]
+    return side.stream_framing(), side.stream_decoder(created)
 
 
 def translate_response(
@@ -281,15 +306,10 @@ def stream_translator(
     upstream does not; default now. `answer_id` and `model` as for `translate_response`.
     """
     moment = _now() if created is None else created
-    upstream = _UPSTREAMS[translation.upstream]
+    framing, decoder = upstream_stream(translation.upstream, created=moment)
     encoder = _CLIENTS[translation.client].stream_encoder(include_usage)
     return StreamTranslator(
-        upstream.stream_decoder(moment),
-        encoder,
-        created=moment,
-        answer_id=answer_id,
-        model=model,
-        framing=upstream.stream_framing(),
+        decoder, encoder, created=moment, answer_id=answer_id, model=model, framing=framing
     )
 
 
