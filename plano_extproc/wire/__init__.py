@@ -11,6 +11,7 @@ bodies and stream bytes in, bodies and stream bytes out; no I/O.
     client_body = translate_response(translation, upstream_body_bytes, status=status)
     stream = stream_translator(translation, include_usage=...)
     client_bytes = stream.feed(chunk) ... + stream.finish()
+    usage = usage_reader(api, stream=..., content_type=...)  # the answer's usage (`usage`)
 
 Every API is read into and written from one neutral model (`ir`, `events`), so each format
 has one reader and one writer per direction; a request's body is read once, by the reader that
@@ -29,7 +30,7 @@ both routing and translation use. Decisions, each documented where it is made:
 from plano_extproc.wire.body import needs_rewrite, rewrite_body
 from plano_extproc.wire.conversation import Message, ParsedRequest
 from plano_extproc.wire.errors import UNTRANSLATABLE, InvalidRequest, TranslationError
-from plano_extproc.wire.ir import Role, ToolCall, Transcript
+from plano_extproc.wire.ir import Role, ToolCall, Transcript, Usage
 from plano_extproc.wire.parse import parse_body, parse_request, read_transcript
 from plano_extproc.wire.streams import StreamTranslator
 from plano_extproc.wire.translation import (
@@ -45,6 +46,7 @@ from plano_extproc.wire.translation import (
     upstream_translation,
     wire_api,
 )
+from plano_extproc.wire.usage import UsageReader, usage_reader
 
 __all__ = [
     "JSON_CONTENT_TYPE",
@@ -59,6 +61,8 @@ __all__ = [
     "Transcript",
     "Translation",
     "TranslationError",
+    "Usage",
+    "UsageReader",
     "client_error_body",
     "is_upstream_stream",
     "needs_rewrite",
@@ -71,5 +75,6 @@ __all__ = [
     "translate_response",
     "translation_for",
     "upstream_translation",
+    "usage_reader",
     "wire_api",
 ]
