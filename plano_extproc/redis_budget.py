@@ -38,7 +38,8 @@ _T = TypeVar("_T")
 
 class BudgetedRedis:
     """One Redis client and its failure policy. `errors` is a counter labelled
-    (backend, operation); `what` names the store in warnings ("redis affinity")."""
+    (backend, operation); `what` names the store in warnings ("redis affinity"), which go out
+    at most once per `warning_interval` seconds."""
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class BudgetedRedis:
         cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         client: Redis | None = None,
+        warning_interval: float = WARNING_INTERVAL_SECONDS,
     ) -> None:
         if op_timeout <= 0:
             raise ValueError("op_timeout must be positive")
@@ -60,7 +62,7 @@ class BudgetedRedis:
         self._what = what
         self._op_timeout = op_timeout
         self._breaker = CoolDownBreaker(cooldown_seconds, clock)
-        self._outage_log = WarningThrottle(WARNING_INTERVAL_SECONDS, clock, logger)
+        self._outage_log = WarningThrottle(warning_interval, clock, logger)
 
     async def call(self, operation: str, command: Callable[[], Awaitable[_T]]) -> _T | None:
         """Run `command` within the time budget; None when skipped or failed (counted, logged)."""

@@ -60,3 +60,9 @@ CLIENT_REQUESTS = Counter(
     "Requests admitted by client authentication, by identity: a key's name, or jwt for every token",
     ["identity"],
 )
+RATELIMIT_STORE_ERRORS = Counter(
+    "plano_ratelimit_store_errors_total",
+    "Rate-limit bucket operations that failed or were skipped while the store was unreachable "
+    "(requests were then let through unchecked)",
+    ["backend", "operation"],
+)
