@@ -35,7 +35,7 @@ from plano_extproc.config.model import (
     ModelAllowance,
     ModelProvider,
 )
-from plano_extproc.config.providers import resolve_model
+from plano_extproc.config.providers import ModelNames
 from plano_extproc.config.reader import Issues, Section, first_claim, open_section
 from plano_extproc.config.spec import API_KEY, CLIENT_AUTH, JWT
 
@@ -70,21 +70,8 @@ def read_auth(
     return AuthSettings(api_keys=keys, jwt=jwt, max_failures_per_minute=limit)
 
 
-class _ModelNames:
-    """Resolves a key's `models` entries: a provider, an alias, or a wildcard entry."""
-
-    def __init__(self, providers: tuple[ModelProvider, ...], aliases: dict[str, str]) -> None:
-        self._providers = providers
-        self._aliases = aliases
-        self._wildcards = {p.name for p in providers if p.is_wildcard}
-
-    def resolve(self, reference: str) -> str | None:
-        if reference in self._aliases:
-            return self._aliases[reference]
-        if reference in self._wildcards:
-            return reference
-        resolved = resolve_model(reference, self._providers)
-        return None if isinstance(resolved, str) else resolved.name
+class _ModelNames(ModelNames):
+    """Resolves a key's `models` entries."""
 
     def allowance(self, section: Section, key: str) -> ModelAllowance | None:
         if not section.has(key):

@@ -281,6 +281,25 @@ def resolve_model(reference: str, providers: tuple[ModelProvider, ...]) -> Model
     return f"'{reference}' is not declared in model_providers"
 
 
+class ModelNames:
+    """Resolves a section's reference to a model once aliases are read: a provider, an alias
+    (to its target), or a wildcard entry (`openai/*`), which stands for each model it serves."""
+
+    def __init__(self, providers: tuple[ModelProvider, ...], aliases: dict[str, str]) -> None:
+        self._providers = providers
+        self._aliases = aliases
+        self._wildcards = {p.name for p in providers if p.is_wildcard}
+
+    def resolve(self, reference: str) -> str | None:
+        """The provider's (or wildcard entry's) name; None when nothing declared matches."""
+        if reference in self._aliases:
+            return self._aliases[reference]
+        if reference in self._wildcards:
+            return reference
+        resolved = resolve_model(reference, self._providers)
+        return None if isinstance(resolved, str) else resolved.name
+
+
 def read_aliases(top: Section, providers: tuple[ModelProvider, ...]) -> dict[str, str]:
     """`model_aliases`: alias -> the name of the provider its target resolves to."""
     aliases: dict[str, str] = {}
