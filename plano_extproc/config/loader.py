@@ -4,8 +4,9 @@ Every problem of a file is collected and raised together as one `ConfigError`; n
 at the first. Notes that do not prevent loading end up in `Config.warnings`.
 
 Each section is read by its own module (`listeners`, `providers`, `metrics_sources`, `routes`,
-`routing`, `state`, `tracing`, and ours, `auth`), whose notes give its policies where the format
-leaves room for choice; how keys and URLs take values from the environment is `environment.py`.
+`routing`, `state`, `tracing`, `ratelimits`, and ours, `auth`), whose notes give its policies
+where the format leaves room for choice; how keys and URLs take values from the environment is
+`environment.py`.
 Plano sections this service does not implement (prompt_targets, agents, ...) and Plano keys
 inside known sections that it ignores (``routing.routing_budget``, most ``overrides``) are
 accepted with a warning; their contents are not validated. Any other key is an error.
@@ -31,6 +32,7 @@ from plano_extproc.config.listeners import read_listeners
 from plano_extproc.config.metrics_sources import read_metrics_sources
 from plano_extproc.config.model import Config
 from plano_extproc.config.providers import read_aliases, read_providers
+from plano_extproc.config.ratelimits import read_ratelimits
 from plano_extproc.config.reader import Issues, Section, kind_of, open_section, parse_yaml
 from plano_extproc.config.retry_policy import check_attempt_timeouts
 from plano_extproc.config.routes import migrated_routes, read_routes
@@ -91,6 +93,7 @@ def _read_config(top: Section, env: Environment) -> Config:
     routes = read_routes(top, version_text, version, providers, sources)
     routes += migrated_routes(parsed.legacy_routes, routes, top.issues)
     aliases = read_aliases(top, providers)
+    ratelimits = read_ratelimits(top, providers, aliases)
     routing = read_routing(top, providers, env)
     state_storage = read_state_storage(top, env)
     tracing = read_tracing(top, env)
@@ -106,6 +109,7 @@ def _read_config(top: Section, env: Environment) -> Config:
         state_storage=state_storage,
         tracing=tracing,
         auth=auth,
+        ratelimits=ratelimits,
         warnings=tuple(str(warning) for warning in top.issues.warnings),
     )
 

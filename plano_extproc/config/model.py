@@ -254,6 +254,18 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitRule:
+    """One `ratelimits` entry (config/ratelimits.py): at most `tokens` per `unit_seconds` for
+    `model` and each request whose `header` has `value` (None: each distinct value its own)."""
+
+    model: str  # a provider's name, or a wildcard entry's (each model it serves on its own)
+    header: str  # lowercased
+    value: str | None
+    tokens: int
+    unit_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     name: str = "egress_traffic"
     address: str = "0.0.0.0"
@@ -278,6 +290,7 @@ class Config:
     # None: no `tracing` section (or random_sampling 0), so nothing is traced.
     tracing: TracingSettings | None = None
     auth: AuthSettings | None = None
+    ratelimits: tuple[RateLimitRule, ...] = ()
     warnings: tuple[str, ...] = ()
     provider_by_name: Mapping[str, ModelProvider] = field(init=False, repr=False, compare=False)
 

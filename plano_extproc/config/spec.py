@@ -88,6 +88,7 @@ TOP_LEVEL = KeySpec.of(
         "state_storage",
         "tracing",
         "auth",
+        "ratelimits",
     ],
     ignored=[
         "agents",
@@ -97,7 +98,6 @@ TOP_LEVEL = KeySpec.of(
         "prompt_caching",
         "prompt_guards",
         "prompt_targets",
-        "ratelimits",
         "system_prompt",
     ],
 )
@@ -209,6 +209,10 @@ JWT = KeySpec.of(
     optional=["audiences", "jwks_file", "jwks_uri", "name_claim", "team_claim", "models_claim"],
 )
 
+RATELIMIT = KeySpec.of(required=["model", "selector", "limit"])
+RATELIMIT_SELECTOR = KeySpec.of(required=["key", "value"])
+RATELIMIT_LIMIT = KeySpec.of(required=["tokens", "unit"])
+
 SECTION_SPECS = MappingProxyType(
     {
         "config": TOP_LEVEL,
@@ -238,6 +242,9 @@ SECTION_SPECS = MappingProxyType(
         "client_auth": CLIENT_AUTH,
         "api_key": API_KEY,
         "jwt": JWT,
+        "ratelimit": RATELIMIT,
+        "ratelimit_selector": RATELIMIT_SELECTOR,
+        "ratelimit_limit": RATELIMIT_LIMIT,
         "retry_policy": RETRY_POLICY,
         "status_code_rule": STATUS_CODE_RULE,
         "timeout_rule": TIMEOUT_RULE,

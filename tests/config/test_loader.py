@@ -19,6 +19,7 @@ from plano_extproc.config import (
     ModelProvider,
     OpenAIClassifierSettings,
     PrometheusLatencySource,
+    RateLimitRule,
     Route,
     RoutingSettings,
     SelectionPolicy,
@@ -123,6 +124,10 @@ def test_full_fixture_loads_every_field() -> None:
             openai=OpenAIClassifierSettings("http://vllm:8000", "Arch-Router", "sk-openai"),
         ),
     )
+    assert config.ratelimits == (
+        RateLimitRule("openai/gpt-4o-mini", "x-user-id", None, 100_000, 3600),
+        RateLimitRule("openai/gpt-4o", "x-tenant-id", "acme", 5000, 60),
+    )
     assert config.warnings == ()
 
 
@@ -205,7 +210,6 @@ def test_plano_sections_are_accepted_with_warnings() -> None:
         "endpoints: not implemented by plano-extproc; ignored",
         "prompt_targets: not implemented by plano-extproc; ignored",
         "prompt_guards: not implemented by plano-extproc; ignored",
-        "ratelimits: not implemented by plano-extproc; ignored",
         "prompt_caching: not implemented by plano-extproc; ignored",
         "listeners[1].router: not implemented by plano-extproc; ignored",
         "listeners[1].agents: not implemented by plano-extproc; ignored",
