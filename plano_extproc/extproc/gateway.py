@@ -23,6 +23,7 @@ from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
+from plano_extproc.contract.metadata import set_strings
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -38,6 +39,7 @@ from plano_extproc.extproc.decision_metadata import (
     fallback_headers,
     wants_usage,
 )
+from plano_extproc.extproc.denials import denied_reply
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.failover_setup import Failover, policy_owner
 from plano_extproc.extproc.forwarded_headers import not_forwarded
@@ -59,6 +61,7 @@ from plano_extproc.extproc.provider_request import (
     ProviderRequest,
     provider_request,
 )
+from plano_extproc.extproc.request_limits import CHARGE_KEY, USAGE_ONLY, RequestLimits
 from plano_extproc.failover.plan import FailoverPlan, failover_metadata, first_attempt_metadata
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
@@ -123,6 +126,7 @@ class Gateway:
         self._models = ModelListing(config)
         self._providers = config.provider_by_name
         self._auth = ClientAuth(config.auth, config) if config.auth is not None else None
+        self._limits = RequestLimits(config) if config.ratelimits else None
         self._tenant_header = config.routing.session_cache.tenant_header
         # The listener's limit, which Envoy enforces first with its 413.
         self._max_body_bytes = config.listeners[0].max_request_bytes
@@ -190,7 +194,7 @@ class Gateway:
                 if isinstance(decision, Denial):
                     return refusal(pending.error_api, decision)
             if pending.endpoint is Endpoint.DECISION:
-                payload = orjson.dumps(decision.to_json())
+                payload = await self._decision_json(decision, parsed, pending)
                 reply = raw_json_reply(200, payload, fallback_headers(decision))
                 reply.dynamic_metadata.CopyFrom(access_log_metadata(decision))
                 return reply
@@ -214,6 +218,10 @@ class Gateway:
         return self._auth
 
     @property
+    def limits(self) -> RequestLimits | None:
+        return self._limits
+
+    @property
     def providers(self) -> Mapping[str, ModelProvider]:
         return self._providers
 
@@ -226,6 +234,8 @@ class Gateway:
         return self._offload
 
     async def close(self) -> None:
+        if self._limits is not None:
+            await self._limits.close()
         await self._failover.close()
         self._offload.close()
         if self._exchanges is not None:
@@ -237,6 +247,17 @@ class Gateway:
         if self._exchanges is not None:
             await self._exchanges.complete(state_key, response_id, output)
 
+    async def _decision_json(
+        self, decision: Decision, parsed: ParsedRequest, pending: PendingRequest
+    ) -> bytes:
+        """With `ratelimits`, the decision also lists its models that could not take the
+        request now (`out_of_budget`); nothing is charged."""
+        answer = decision.to_json()
+        if self._limits is not None:
+            out = await self._limits.out_of_budget(decision.models, parsed, pending.headers)
+            answer["out_of_budget"] = out
+        return orjson.dumps(answer)
+
     async def _forward(
         self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
     ) -> ProcessingResponse:
@@ -244,6 +265,12 @@ class Gateway:
         denied = check_model(pending.identity, provider)
         if denied is not None:
             return refusal(pending.error_api, denied)
+        charge = None
+        if self._limits is not None:
+            admitted = await self._limits.admit(decision, provider, parsed, pending.headers)
+            if isinstance(admitted, Denial):
+                return denied_reply(pending.error_api, admitted, "ratelimit")
+            provider, decision, charge = admitted.provider, admitted.decision, admitted.charge
         if provider.retry_policy is not None:
             return await self._forward_with_failover(parsed, decision, pending, body, provider)
         plan = self._plans[provider.name]
@@ -258,13 +285,18 @@ class Gateway:
             wire_api(parsed.api, provider),
             passthrough_auth=provider.passthrough_auth,
         )
-        if request.translation is None:
+        if request.translation is not None:
+            set_headers.append(set_header(TRANSLATE_HEADER, request.translation.value))
+        elif charge is not None:
+            # The response side reads the answer's usage to correct the charge.
+            set_headers.append(set_header(TRANSLATE_HEADER, USAGE_ONLY))
+        else:
             # A client-sent translate header would select the translating route.
             remove_headers = (*remove_headers, TRANSLATE_HEADER)
-        else:
-            set_headers.append(set_header(TRANSLATE_HEADER, request.translation.value))
         set_headers += _traceparent(decision, pending)
         metadata = decision_metadata(decision, provider, parsed, request.translation, state_key)
+        if charge is not None:
+            set_strings(metadata, {CHARGE_KEY: charge.to_json()})
         return forward_body(
             set_headers=set_headers,
             remove_headers=remove_headers,

@@ -110,6 +110,10 @@ class ResponseTranslation:
         self._events = SseParser() if self.state_key and streaming else None
         self.completed: tuple[str, Items] | None = None
 
+    @property
+    def translation(self) -> Translation:
+        return self._translation
+
     @classmethod
     def start(
         cls, message: ProcessingRequest

@@ -10,10 +10,12 @@ NO_ROUTE_MODEL = "none"
 
 
 class Fallback(StrEnum):
-    """Why a decision fell back to the requested/default model instead of classifying."""
+    """Why a decision fell back to the requested/default model instead of classifying, or
+    (ratelimited) to a lower-ranked model of its route."""
 
     ERROR = "error"
     TIMEOUT = "timeout"
+    RATELIMITED = "ratelimited"
 
 
 @dataclass(frozen=True, slots=True)

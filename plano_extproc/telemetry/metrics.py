@@ -66,3 +66,17 @@ RATELIMIT_STORE_ERRORS = Counter(
     "(requests were then let through unchecked)",
     ["backend", "operation"],
 )
+RATELIMIT_TOKENS = Counter(
+    "plano_ratelimit_tokens_total",
+    "Tokens counted against ratelimits entries (estimated before the request, then corrected "
+    "by the provider's usage), by model, selector (header=value or header=*) and value (the "
+    "client's value for a * selector: a name as itself, else a digest; past 100 per entry, "
+    "other)",
+    ["model", "selector", "value"],
+)
+RATELIMIT_LIMITED = Counter(
+    "plano_ratelimit_limited_total",
+    "Requests refused (or sent to another model) because a ratelimits entry had no room, by "
+    "model, selector and value (as for plano_ratelimit_tokens_total)",
+    ["model", "selector", "value"],
+)

@@ -1,0 +1,134 @@
+"""The routing filter's side of `ratelimits`: charging a request's estimated prompt tokens to
+the buckets of the model that will answer, before any provider is called; a routed request
+whose best model has no room goes to the next ranked model that has (ours); and the record
+the response side corrects with the provider's reported usage (extproc/usage_correction.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from plano_extproc.config.model import Config, ModelProvider
+from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.ratelimit.estimate import estimate_prompt_tokens
+from plano_extproc.ratelimit.gcra import Quota
+from plano_extproc.ratelimit.limiter import Applied, RateLimiter
+from plano_extproc.ratelimit.store import Bucket, build_bucket_store
+from plano_extproc.routing.decision import Decision, Fallback
+from plano_extproc.wire.conversation import ParsedRequest
+from plano_extproc.wire.ir import Denial, ErrorKind
+
+# The charge travels to the response side in the decision's metadata under this key, and an
+# untranslated answer passes the response filter (its route) with this translate header value.
+CHARGE_KEY = "ratelimit"
+USAGE_ONLY = "usage"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What a request was charged: its buckets, the tokens, and the API its answer is in."""
+
+    buckets: tuple[Bucket, ...]
+    tokens: int
+    api: ClientApi
+
+    def to_json(self) -> str:
+        buckets = [[key, limit.tokens, limit.unit_seconds] for key, limit in self.buckets]
+        return orjson.dumps({"b": buckets, "t": self.tokens, "api": self.api.value}).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Charge | None:
+        try:
+            value = orjson.loads(text)
+            buckets = tuple((key, Quota(tokens, unit)) for key, tokens, unit in value["b"])
+            return cls(buckets, int(value["t"]), ClientApi(value["api"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    provider: ModelProvider
+    decision: Decision
+    charge: Charge | None  # None: no entry applied
+
+
+class RequestLimits:
+    def __init__(self, config: Config, limiter: RateLimiter | None = None) -> None:
+        self._limiter = limiter or RateLimiter(config.ratelimits, build_bucket_store(config))
+        self._providers = config.provider_by_name
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    async def admit(
+        self,
+        decision: Decision,
+        provider: ModelProvider,
+        parsed: ParsedRequest,
+        headers: Mapping[str, str],
+    ) -> Admitted | Denial:
+        """Charges the first model with room: `provider`, or for a routed request the next
+        ranked models after it. None has room: a 429 with the shortest wait."""
+        candidates = [provider]
+        if decision.matched:
+            candidates += [self._providers[m] for m in decision.models if m != provider.name]
+        tokens = estimate_prompt_tokens(parsed)
+        waits: list[float] = []
+        for position, candidate in enumerate(candidates):
+            applied = self._limiter.applied(candidate, headers)
+            if not applied:
+                return Admitted(candidate, _moved(decision, candidates, position), None)
+            verdict = await self._limiter.take(applied, tokens)
+            if verdict.allowed:
+                charge = Charge(tuple(a.bucket for a in applied), tokens, parsed.api)
+                return Admitted(candidate, _moved(decision, candidates, position), charge)
+            if verdict.retry_after is not None:
+                waits.append(verdict.retry_after)
+        return _limited(provider, tokens, waits)
+
+    async def out_of_budget(
+        self, models: Sequence[str], parsed: ParsedRequest, headers: Mapping[str, str]
+    ) -> list[str]:
+        """The ranked models that could not take this request now (for the decision
+        endpoints), without charging anything."""
+        tokens = estimate_prompt_tokens(parsed)
+        out = []
+        for model in models:
+            provider = self._providers.get(model)
+            applied: list[Applied] = (
+                self._limiter.applied(provider, headers) if provider is not None else []
+            )
+            if applied and min(await self._limiter.available(applied)) < tokens:
+                out.append(model)
+        return out
+
+    async def close(self) -> None:
+        await self._limiter.close()
+
+
+def _moved(decision: Decision, candidates: list[ModelProvider], position: int) -> Decision:
+    """A routed decision whose best models had no room: the model charged first, then the
+    ranked ones after it, and `fallback: ratelimited`."""
+    if position == 0:
+        return decision
+    models = tuple(c.name for c in candidates[position:])
+    return dataclasses.replace(decision, models=models, fallback=Fallback.RATELIMITED)
+
+
+def _limited(provider: ModelProvider, tokens: int, waits: list[float]) -> Denial:
+    if not waits:
+        message = (
+            f"the request's about {tokens} prompt tokens exceed the rate limit of "
+            f"'{provider.name}' on their own"
+        )
+        return Denial(429, ErrorKind.RATE_LIMIT, message, "ratelimit_exceeded")
+    retry_after = max(1, math.ceil(min(waits)))
+    message = f"rate limit of '{provider.name}' reached; retry in {retry_after} s"
+    return Denial(429, ErrorKind.RATE_LIMIT, message, "ratelimit_exceeded", retry_after)
