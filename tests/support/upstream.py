@@ -300,7 +300,14 @@ class UpstreamServer:
         self, request: web.Request, recorded: RecordedRequest, api: Api, reply: StreamReply
     ) -> web.StreamResponse:
         model, prompt_bytes = _requested_model(recorded), len(recorded.body)
-        frames = stream_frames(api, self._next_id(), model, reply.pieces, prompt_bytes)
+        frames = stream_frames(
+            api,
+            self._next_id(),
+            model,
+            reply.pieces,
+            prompt_bytes,
+            include_usage=_wants_usage(recorded),
+        )
         response = web.StreamResponse(
             headers={"content-type": stream_content_type(api), "cache-control": "no-cache"}
         )
@@ -357,6 +364,11 @@ def _requested_model(recorded: RecordedRequest) -> str:
     payload = recorded.json
     model = payload.get("model") if isinstance(payload, dict) else None
     return model if isinstance(model, str) else "unknown"
+
+
+def _wants_usage(recorded: RecordedRequest) -> bool:
+    options = recorded.json.get("stream_options") if isinstance(recorded.json, dict) else None
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _wants_stream(recorded: RecordedRequest) -> bool:

@@ -109,12 +109,20 @@ def json_body(
 
 
 def stream_frames(
-    api: Api, reply_id: str, model: str, pieces: tuple[str, ...], prompt_bytes: int
+    api: Api,
+    reply_id: str,
+    model: str,
+    pieces: tuple[str, ...],
+    prompt_bytes: int,
+    *,
+    include_usage: bool = False,
 ) -> StreamFrames:
+    """`include_usage`: the chat request's `stream_options.include_usage` (OpenAI then ends
+    the stream with a chunk of no choices and the usage)."""
     usage = Usage.of(prompt_bytes, pieces)
     match api:
         case Api.CHAT:
-            return _chat_stream(reply_id, model, pieces)
+            return _chat_stream(reply_id, model, pieces, usage if include_usage else None)
         case Api.MESSAGES:
             return _anthropic_stream(reply_id, model, pieces, usage)
         case Api.RESPONSES:
@@ -159,35 +167,41 @@ def _chat_completion(reply_id: str, model: str, text: str, usage: Usage) -> dict
                 "finish_reason": "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": usage.prompt,
-            "completion_tokens": usage.completion,
-            "total_tokens": usage.prompt + usage.completion,
-        },
+        "usage": _chat_usage(usage),
     }
 
 
-def _chat_stream(reply_id: str, model: str, pieces: tuple[str, ...]) -> StreamFrames:
+def _chat_usage(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt,
+        "completion_tokens": usage.completion,
+        "total_tokens": usage.prompt + usage.completion,
+    }
+
+
+def _chat_stream(
+    reply_id: str, model: str, pieces: tuple[str, ...], usage: Usage | None
+) -> StreamFrames:
     created = int(time.time())
+    head = {
+        "id": f"chatcmpl-{reply_id}",
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+    }
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        return _data(
-            {
-                "id": f"chatcmpl-{reply_id}",
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
-                "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-                ],
-            }
-        )
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return _data({**head, "choices": [choice]})
 
+    usage_chunk = (
+        () if usage is None else (_data({**head, "choices": [], "usage": _chat_usage(usage)}),)
+    )
     return StreamFrames(
         head=(chunk({"role": "assistant", "content": ""}),),
         deltas=tuple(chunk({"content": piece}) for piece in pieces),
-        tail=(chunk({}, "stop"), b"data: [DONE]\n\n"),
+        tail=(chunk({}, "stop"), *usage_chunk, b"data: [DONE]\n\n"),
     )
 
 
