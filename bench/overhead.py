@@ -23,6 +23,10 @@ Every scenario sends a small chat completion POST through Envoy to one nginx ups
                 which is what a policy costs when nothing fails
   K explicit_keyed  B with client authentication on (`auth`, 100 gateway keys): the client
                 sends one, the routing filter checks it (K minus B is what the check costs)
+  L ratelimited B with a `ratelimits` entry on its model (per `x-user-id` value, room for the
+                whole run), its buckets in a Redis on this host: the prompt's estimate is
+                charged before, and corrected with the answer's usage after (the answer then
+                passes the response filter); L minus B is what a limit costs
   H bedrock_stream  B's request streamed to an Amazon Bedrock model: sent as ConverseStream,
                 answered by nginx with an AWS event stream (10 deltas), translated chunk by
                 chunk into the chat client's SSE (compare with E, a translated JSON answer)
@@ -70,6 +74,7 @@ from overhead_stacks import (
     EXPLICIT_MODEL,
     FALLBACK_MODEL,
     NGINX_WORKERS,
+    RATELIMIT_HEADER,
     REPO_ROOT,
     TRANSLATED_MODEL,
     BenchError,
@@ -150,6 +155,14 @@ def scenarios() -> tuple[Scenario, ...]:
             "keyed",
             explicit,
             headers=(("authorization", f"Bearer {BENCH_CLIENT_KEY}"),),
+            expect=(("x-plano-model", EXPLICIT_MODEL),),
+        ),
+        Scenario(
+            "L",
+            "ratelimited",
+            "ratelimited",
+            explicit,
+            headers=((RATELIMIT_HEADER, "bench-user"),),
             expect=(("x-plano-model", EXPLICIT_MODEL),),
         ),
         Scenario("C", "routed", "routed", routed, expect=(route, ("x-plano-pinned", "false"))),
@@ -367,7 +380,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
-        "--scenarios", nargs="+", default=list("ABKCIDEFGH"), help=f"keys; {BASELINE} always runs"
+        "--scenarios", nargs="+", default=list("ABKLCIDEFGH"), help=f"keys; {BASELINE} always runs"
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per row, discarded")
     parser.add_argument("--duration", type=int, default=8, help="seconds measured per row")

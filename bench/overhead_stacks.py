@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.gateway import TEST_KEYS, envoy_binary, running_extproc
 from tests.support.ports import free_port_block, free_ports
 from tests.support.processes import ManagedProcess, http_ok, managed_process
+from tests.support.redis_server import running_redis_server
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -43,6 +44,8 @@ RATE_LIMITED_PREFIX = "/ratelimited"
 # The gateway key the keyed scenario's client sends (config `auth`), and how many keys it lists.
 BENCH_CLIENT_KEY = "pk-bench-client"
 KEYED_CLIENTS = 100
+# The selector header of the rate-limited scenario's entry, and what its client sends.
+RATELIMIT_HEADER = "x-user-id"
 NGINX_WORKERS = 1
 LOG_TAIL_LINES = 20
 # Provider prefix → the variable holding its fake key (tests.support sets it for the ext_proc).
@@ -101,9 +104,10 @@ class Routes(Enum):
     SEED = "seed"  # the seed routes as written
     FAILOVER = "failover"  # no routes; EXPLICIT_MODEL is rate-limited and fails over
     BEDROCK = "bedrock"  # no routes; BEDROCK_MODEL declared too (its stream is translated)
-    KEYED = (
-        "keyed"  # no routes; `auth` with KEYED_CLIENTS gateway keys, BENCH_CLIENT_KEY among them
-    )
+    KEYED = "keyed"  # no routes; `auth` with KEYED_CLIENTS keys, BENCH_CLIENT_KEY among them
+    # No routes; a `ratelimits` entry on EXPLICIT_MODEL per RATELIMIT_HEADER value, its buckets
+    # in a Redis on this host (the session cache's).
+    RATELIMITED = "ratelimited"
 
 
 def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str, Any]:
@@ -129,7 +133,9 @@ def bench_config(nginx_url: str, listener_port: int, routes: Routes) -> dict[str
         _rate_limit_explicit_model(config, nginx_url)
     if routes is Routes.KEYED:
         config["auth"] = _auth_section()
-    if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK, Routes.KEYED):
+    if routes is Routes.RATELIMITED:
+        config["ratelimits"] = [_ratelimit_entry()]
+    if routes in (Routes.NONE, Routes.FAILOVER, Routes.BEDROCK, Routes.KEYED, Routes.RATELIMITED):
         del config["routing_preferences"]
     else:
         _rank_openai_first(config, routes)
@@ -145,6 +151,15 @@ def _auth_section() -> dict[str, Any]:
         for n, key in enumerate(keys)
     ]
     return {"api_keys": entries, "max_failures_per_minute": 0}
+
+
+def _ratelimit_entry() -> dict[str, Any]:
+    """Room for every request of the run: what is measured is the check, never a 429."""
+    return {
+        "model": EXPLICIT_MODEL,
+        "selector": {"key": RATELIMIT_HEADER, "value": "*"},
+        "limit": {"tokens": 10**12, "unit": "minute"},
+    }
 
 
 def _rank_openai_first(config: dict[str, Any], routes: Routes) -> None:
@@ -273,6 +288,7 @@ STACKS = {
     "failover": (Routes.FAILOVER, True),
     "bedrock": (Routes.BEDROCK, True),
     "keyed": (Routes.KEYED, True),
+    "ratelimited": (Routes.RATELIMITED, True),
 }
 
 
@@ -289,6 +305,10 @@ def start_stacks(
         routes, ext_proc = STACKS[name]
         listener_port = ports.one()
         config = bench_config(nginx_url, listener_port, routes)
+        if routes is Routes.RATELIMITED:
+            (workdir / name).mkdir(parents=True, exist_ok=True)
+            redis = exit_stack.enter_context(running_redis_server(workdir / name))
+            config["routing"]["session_cache"] = {"type": "redis", "url": redis.url}
         config_path = write_yaml(workdir / name / "config.yaml", config)
         sizes = (workers, envoy_concurrency)
         stacks[name] = _start_stack(

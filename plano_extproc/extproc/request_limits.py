@@ -6,6 +6,7 @@ the response side corrects with the provider's reported usage (extproc/usage_cor
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,9 @@ from plano_extproc.wire.ir import Denial, ErrorKind
 # untranslated answer passes the response filter (its route) with this translate header value.
 CHARGE_KEY = "ratelimit"
 USAGE_ONLY = "usage"
+# Corrections in flight at most (each one Redis call, or a dict update in memory).
+MAX_PENDING_CORRECTIONS = 1024
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class RequestLimits:
     def __init__(self, config: Config, limiter: RateLimiter | None = None) -> None:
         self._limiter = limiter or RateLimiter(config.ratelimits, build_bucket_store(config))
         self._providers = config.provider_by_name
+        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def limiter(self) -> RateLimiter:
@@ -109,7 +114,22 @@ class RequestLimits:
                 out.append(model)
         return out
 
+    async def correct(self, charge: Charge, used: int) -> None:
+        """Brings the charge's buckets to `used` tokens, off the answer's path: the client's
+        last bytes do not wait for Redis. Past MAX_PENDING_CORRECTIONS in flight, it waits."""
+        delta = used - charge.tokens
+        if not delta:
+            return
+        if len(self._pending) >= MAX_PENDING_CORRECTIONS:
+            await self._limiter.adjust(charge.buckets, delta)
+            return
+        task = asyncio.create_task(self._limiter.adjust(charge.buckets, delta))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def close(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=CLOSE_TIMEOUT_SECONDS)
         await self._limiter.close()
 
 

@@ -55,7 +55,7 @@ class UsageCorrection:
             self._reader.feed(chunk)
 
     async def finish(self) -> None:
-        await self._limits.limiter.adjust(self._charge.buckets, self.used() - self._charge.tokens)
+        await self._limits.correct(self._charge, self.used())
 
     def used(self) -> int:
         if self._failed:
