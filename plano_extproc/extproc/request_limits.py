@@ -127,9 +127,13 @@ class RequestLimits:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def close(self) -> None:
+    async def drain(self) -> None:
+        """Waits (at most CLOSE_TIMEOUT_SECONDS) for the corrections in flight."""
         if self._pending:
-            await asyncio.wait(self._pending, timeout=CLOSE_TIMEOUT_SECONDS)
+            await asyncio.wait(set(self._pending), timeout=CLOSE_TIMEOUT_SECONDS)
+
+    async def close(self) -> None:
+        await self.drain()
         await self._limiter.close()
 
 
