@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.gateway import Gateway, running_gateway
+from tests.support.gateway import NATIVE_ANTHROPIC_MODEL, Gateway, running_gateway
 from tests.support.redis_server import running_redis_server
 from tests.support.upstream import JsonReply, StreamReply, UpstreamServer
 
@@ -71,6 +71,7 @@ def limited_module(
         "ratelimits": [
             rule(MINI, "x-user-id", "*", 120),
             rule("openai/gpt-4o", "x-user-id", "alice", 1),
+            rule(NATIVE_ANTHROPIC_MODEL, "x-user-id", "*", 60),
         ]
     }
     with running_gateway(
@@ -128,6 +129,14 @@ def test_a_stream_is_corrected_by_its_final_usage(
     assert streamed.status_code == 200
     assert '"usage"' in streamed.text
     assert after.status_code == 429
+
+
+def test_a_translated_answer_corrects_the_charge_with_its_usage(limited: Gateway) -> None:
+    # The chat request goes to Anthropic's Messages API; each answer reports about 40 tokens
+    # (the test upstream's usage), the estimate about 10: two fit in 60, not three.
+    statuses = [chat(limited, "fay", model=NATIVE_ANTHROPIC_MODEL).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
 
 
 def test_a_routed_request_goes_to_the_next_ranked_model_with_room(limited: Gateway) -> None:
