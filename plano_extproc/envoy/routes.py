@@ -223,6 +223,22 @@ def _failover_route(retries: int, envoy_retried: frozenset[int]) -> route.Route:
     )
 
 
+def _failover_routes(failover: route.Route) -> list[route.Route]:
+    """The failover route, and first the same with the response filter on: for a request whose
+    answer's usage corrects a rate-limit charge (the routing filter sets the translate header;
+    the answer is already in the client's API here)."""
+    assert failover.match is not None
+    observed = route.HeaderMatcher(name=TRANSLATE_HEADER, present_match=True)
+    enabled = ext_proc.ExtProcPerRoute(overrides=ext_proc.ExtProcOverrides())
+    usage = replace(
+        failover,
+        name=failover.name + TRANSLATED_SUFFIX,
+        match=replace(failover.match, headers=[*failover.match.headers, observed]),
+        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(enabled)},
+    )
+    return [usage, failover]
+
+
 def _timed_attempt_route(
     upstream: Upstream, timeout: timedelta, attempt_timeout: timedelta
 ) -> route.Route:
@@ -293,7 +309,9 @@ def route_config(
     retries by itself (failover/first_attempt.py)."""
     provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
     failover = (
-        [] if failover_retries is None else [_failover_route(failover_retries, envoy_retried)]
+        []
+        if failover_retries is None
+        else _failover_routes(_failover_route(failover_retries, envoy_retried))
     )
     routes = [
         _health_route(),

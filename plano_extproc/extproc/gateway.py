@@ -23,7 +23,6 @@ from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.clusters import FAILOVER_CLUSTER
 from plano_extproc.contract.headers import CLUSTER_HEADER, TRANSLATE_HEADER
-from plano_extproc.contract.metadata import set_strings
 from plano_extproc.conversations import (
     ConversationNotFound,
     StateUnavailable,
@@ -61,7 +60,12 @@ from plano_extproc.extproc.provider_request import (
     ProviderRequest,
     provider_request,
 )
-from plano_extproc.extproc.request_limits import CHARGE_KEY, USAGE_ONLY, RequestLimits
+from plano_extproc.extproc.request_limits import (
+    Charge,
+    RequestLimits,
+    observe_usage,
+    record_charge,
+)
 from plano_extproc.failover.plan import FailoverPlan, failover_metadata, first_attempt_metadata
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
@@ -272,7 +276,9 @@ class Gateway:
                 return denied_reply(pending.error_api, admitted, "ratelimit")
             provider, decision, charge = admitted.provider, admitted.decision, admitted.charge
         if provider.retry_policy is not None:
-            return await self._forward_with_failover(parsed, decision, pending, body, provider)
+            return await self._forward_with_failover(
+                parsed, decision, pending, body, provider, charge
+            )
         plan = self._plans[provider.name]
         if plan.missing_key_env is not None:
             return _missing_key(provider, plan.missing_key_env)
@@ -287,16 +293,11 @@ class Gateway:
         )
         if request.translation is not None:
             set_headers.append(set_header(TRANSLATE_HEADER, request.translation.value))
-        elif charge is not None:
-            # The response side reads the answer's usage to correct the charge.
-            set_headers.append(set_header(TRANSLATE_HEADER, USAGE_ONLY))
         else:
-            # A client-sent translate header would select the translating route.
-            remove_headers = (*remove_headers, TRANSLATE_HEADER)
+            remove_headers = observe_usage(charge, set_headers, remove_headers)
         set_headers += _traceparent(decision, pending)
         metadata = decision_metadata(decision, provider, parsed, request.translation, state_key)
-        if charge is not None:
-            set_strings(metadata, {CHARGE_KEY: charge.to_json()})
+        record_charge(metadata, charge)
         return forward_body(
             set_headers=set_headers,
             remove_headers=remove_headers,
@@ -346,6 +347,7 @@ class Gateway:
         pending: PendingRequest,
         body: bytes,
         provider: ModelProvider,
+        charge: Charge | None,
     ) -> ProcessingResponse:
         """Sends the request to the failover cluster: Envoy makes the attempts, and the attempt
         filter rewrites each one for its model (extproc/attempts.py). The body goes on in the
@@ -367,7 +369,7 @@ class Gateway:
             first_rewritten=envoy_judges,
         )
         if envoy_judges:
-            return await self._forward_first_attempt(parsed, decision, pending, body, plan)
+            return await self._forward_first_attempt(parsed, decision, pending, body, plan, charge)
         changed = state_key is not None or needs_rewrite(client_body, model=None)
         new_body = (
             await self._offload.run(body, rewrite_body, client_body, model=None)
@@ -381,10 +383,10 @@ class Gateway:
         ]
         metadata = decision_metadata(decision, provider, parsed, None, state_key)
         failover_metadata(metadata, plan, stream=parsed.stream, usage=wants_usage(parsed))
+        record_charge(metadata, charge)
         # Credentials stay for the attempt filter, which knows each attempt's provider.
-        remove_headers = _not_forwarded(
-            (TRANSLATE_HEADER,), pending.headers, None, passthrough_auth=True
-        )
+        remove_headers = _not_forwarded((), pending.headers, None, passthrough_auth=True)
+        remove_headers = observe_usage(charge, set_headers, remove_headers)
         return forward_body(
             set_headers=set_headers,
             remove_headers=remove_headers,
@@ -399,6 +401,7 @@ class Gateway:
         pending: PendingRequest,
         body: bytes,
         plan: FailoverPlan,
+        charge: Charge | None,
     ) -> ProcessingResponse:
         """The request rewritten for its first candidate, as a request without a policy, but
         to the failover cluster: Envoy judges this attempt alone, and the attempt filter sees
@@ -410,13 +413,15 @@ class Gateway:
         set_headers = request.set_headers + _traceparent(decision, pending)
         # Any API's client headers, as for every attempt of a policy: a retry may go to either.
         remove_headers = _not_forwarded(
-            (*request.remove_headers, TRANSLATE_HEADER),
+            request.remove_headers,
             pending.headers,
             None,
             passthrough_auth=first.provider.passthrough_auth,
         )
+        remove_headers = observe_usage(charge, set_headers, remove_headers)
         metadata = decision_metadata(decision, first.provider, parsed, None)
         failover_metadata(metadata, plan, stream=parsed.stream, usage=wants_usage(parsed))
+        record_charge(metadata, charge)
         timeout_ms = self._failover.attempt_timeouts_ms.get(plan.policy_owner)
         first_attempt_metadata(metadata, first.upstream.cluster, timeout_ms)
         _ENVOY_JUDGED.inc()

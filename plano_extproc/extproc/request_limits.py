@@ -13,9 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
+from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
+from plano_extproc.contract.headers import TRANSLATE_HEADER
+from plano_extproc.contract.metadata import set_strings
+from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
+from plano_extproc.extproc.messages import set_header
 from plano_extproc.ratelimit.estimate import estimate_prompt_tokens
 from plano_extproc.ratelimit.gcra import Quota
 from plano_extproc.ratelimit.limiter import Applied, RateLimiter
@@ -156,3 +161,20 @@ def _limited(provider: ModelProvider, tokens: int, waits: list[float]) -> Denial
     retry_after = max(1, math.ceil(min(waits)))
     message = f"rate limit of '{provider.name}' reached; retry in {retry_after} s"
     return Denial(429, ErrorKind.RATE_LIMIT, message, "ratelimit_exceeded", retry_after)
+
+
+def observe_usage(
+    charge: Charge | None, set_headers: list[HeaderValueOption], remove_headers: tuple[str, ...]
+) -> tuple[str, ...]:
+    """An untranslated request: with a rate-limit charge, its answer passes the response
+    filter (the translate header selects that route), which reads its usage to correct the
+    charge; without, a client-sent translate header is removed (it would select that route)."""
+    if charge is None:
+        return (*remove_headers, TRANSLATE_HEADER)
+    set_headers.append(set_header(TRANSLATE_HEADER, USAGE_ONLY))
+    return remove_headers
+
+
+def record_charge(metadata: Struct, charge: Charge | None) -> None:
+    if charge is not None:
+        set_strings(metadata, {CHARGE_KEY: charge.to_json()})

@@ -12,7 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.gateway import NATIVE_ANTHROPIC_MODEL, Gateway, running_gateway
+from tests.support.gateway import (
+    NATIVE_ANTHROPIC_MODEL,
+    Gateway,
+    gateway_config,
+    running_gateway,
+)
 from tests.support.redis_server import running_redis_server
 from tests.support.upstream import JsonReply, StreamReply, UpstreamServer
 
@@ -152,6 +157,21 @@ def test_a_routed_request_goes_to_the_next_ranked_model_with_room(limited: Gatew
     assert routed.headers["x-plano-model"] == MINI
     assert routed.headers["x-plano-route-fallback"] == "ratelimited"
     assert decided.json()["out_of_budget"] == ["openai/gpt-4o"]
+
+
+def test_a_request_with_a_retry_policy_is_corrected_too(
+    upstream: UpstreamServer, tmp_path: Path
+) -> None:
+    providers = gateway_config(upstream.url, 0)["model_providers"]
+    for provider in providers:
+        if provider["model"] == MINI:
+            provider["retry_policy"] = {"fallback_models": ["openai/gpt-4o"]}
+    overrides = {"model_providers": providers, "ratelimits": [rule(MINI, "x-user-id", "*", 120)]}
+    upstream.script_model("gpt-4o-mini", *[answer(40, 10) for _ in range(5)])
+    with running_gateway(tmp_path, upstream, name="policy", overrides=overrides) as gateway:
+        statuses = [chat(gateway, "gus").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
 
 
 def test_two_gateways_sharing_redis_share_the_budget(
