@@ -16,7 +16,8 @@ within the client timeout). The faults:
   sigterm_long_stream  a translated 20 s stream, SIGTERM of the ext_proc 3 s in, the default
                    drain: it must finish whole
   sigkill_streams  SIGKILL of the ext_proc with long untranslated streams in flight
-  redis_loss       the Redis session cache killed mid-run: decisions go on unpinned
+  redis_loss       the Redis session cache killed mid-run: decisions go on unpinned, and the
+                   rate limits' buckets kept there (a ratelimits entry per session) fail open
 
 `--strict` exits 1 when a fault's expected outcome is missed (docs in bench/README.md).
 """
@@ -51,6 +52,12 @@ from tests.support.upstream import StreamReply, UpstreamServer, running_upstream
 CLIENT_TIMEOUT_S = 30.0
 BIG_BURST = 6
 SMALL = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+# A rate limit every request of a run fits: its buckets live in the Redis a fault kills.
+ROOMY_LIMIT = {
+    "model": "openai/gpt-4o-mini",
+    "selector": {"key": "x-session-id", "value": "*"},
+    "limit": {"tokens": 10**12, "unit": "minute"},
+}
 DECISION = {"messages": [{"role": "user", "content": "Write a Python function"}]}
 
 
@@ -314,7 +321,7 @@ def sigkill_streams(make: Callable[..., Gateway], upstream: UpstreamServer) -> R
 
 def redis_loss(make: Callable[..., Gateway], workdir: Path, seconds: float) -> Row:
     with running_redis_server(workdir) as redis:
-        gateway = make(workers=2, redis_url=redis.url)
+        gateway = make(workers=2, redis_url=redis.url, overrides={"ratelimits": [ROOMY_LIMIT]})
         with Load(gateway, clients=4, headers={"x-session-id": "chaos"}) as load:
             time.sleep(seconds / 2)
             redis.kill()
