@@ -130,7 +130,7 @@ class Gateway:
         self._models = ModelListing(config)
         self._providers = config.provider_by_name
         self._auth = ClientAuth(config.auth, config) if config.auth is not None else None
-        self._limits = RequestLimits(config) if config.ratelimits else None
+        self._limits = RequestLimits(config, self._offload) if config.ratelimits else None
         self._tenant_header = config.routing.session_cache.tenant_header
         # The listener's limit, which Envoy enforces first with its 413.
         self._max_body_bytes = config.listeners[0].max_request_bytes
@@ -198,7 +198,7 @@ class Gateway:
                 if isinstance(decision, Denial):
                     return refusal(pending.error_api, decision)
             if pending.endpoint is Endpoint.DECISION:
-                payload = await self._decision_json(decision, parsed, pending)
+                payload = await self._decision_json(decision, parsed, pending, body)
                 reply = raw_json_reply(200, payload, fallback_headers(decision))
                 reply.dynamic_metadata.CopyFrom(access_log_metadata(decision))
                 return reply
@@ -252,13 +252,13 @@ class Gateway:
             await self._exchanges.complete(state_key, response_id, output)
 
     async def _decision_json(
-        self, decision: Decision, parsed: ParsedRequest, pending: PendingRequest
+        self, decision: Decision, parsed: ParsedRequest, pending: PendingRequest, body: bytes
     ) -> bytes:
         """With `ratelimits`, the decision also lists its models that could not take the
         request now (`out_of_budget`); nothing is charged."""
         answer = decision.to_json()
         if self._limits is not None:
-            out = await self._limits.out_of_budget(decision.models, parsed, pending.headers)
+            out = await self._limits.out_of_budget(decision.models, parsed, pending.headers, body)
             answer["out_of_budget"] = out
         return orjson.dumps(answer)
 
@@ -271,7 +271,7 @@ class Gateway:
             return refusal(pending.error_api, denied)
         charge = None
         if self._limits is not None:
-            admitted = await self._limits.admit(decision, provider, parsed, pending.headers)
+            admitted = await self._limits.admit(decision, provider, parsed, pending.headers, body)
             if isinstance(admitted, Denial):
                 return denied_reply(pending.error_api, admitted, "ratelimit")
             provider, decision, charge = admitted.provider, admitted.decision, admitted.charge

@@ -21,6 +21,7 @@ from plano_extproc.contract.headers import TRANSLATE_HEADER
 from plano_extproc.contract.metadata import set_strings
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
+from plano_extproc.extproc.offload import Offload
 from plano_extproc.ratelimit.estimate import estimate_prompt_tokens
 from plano_extproc.ratelimit.gcra import Quota
 from plano_extproc.ratelimit.limiter import Applied, RateLimiter
@@ -68,8 +69,12 @@ class Admitted:
 
 
 class RequestLimits:
-    def __init__(self, config: Config, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self, config: Config, offload: Offload | None = None, limiter: RateLimiter | None = None
+    ) -> None:
         self._limiter = limiter or RateLimiter(config.ratelimits, build_bucket_store(config))
+        # A large body's estimate (about 8 µs per KB) runs off the event loop.
+        self._offload = offload or Offload()
         self._providers = config.provider_by_name
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -83,18 +88,21 @@ class RequestLimits:
         provider: ModelProvider,
         parsed: ParsedRequest,
         headers: Mapping[str, str],
+        body: bytes,
     ) -> Admitted | Denial:
         """Charges the first model with room: `provider`, or for a routed request the next
-        ranked models after it. None has room: a 429 with the shortest wait."""
+        ranked models after it. None has room: a 429 with the shortest wait. The prompt is
+        estimated only once an entry applies (`body` is the raw request, for its size)."""
         candidates = [provider]
         if decision.matched:
             candidates += [self._providers[m] for m in decision.models if m != provider.name]
-        tokens = estimate_prompt_tokens(parsed)
+        tokens = 0
         waits: list[float] = []
         for position, candidate in enumerate(candidates):
             applied = self._limiter.applied(candidate, headers)
             if not applied:
                 return Admitted(candidate, _moved(decision, candidates, position), None)
+            tokens = tokens or await self._estimate(parsed, body)
             verdict = await self._limiter.take(applied, tokens)
             if verdict.allowed:
                 charge = Charge(tuple(a.bucket for a in applied), tokens, parsed.api)
@@ -104,20 +112,30 @@ class RequestLimits:
         return _limited(provider, tokens, waits)
 
     async def out_of_budget(
-        self, models: Sequence[str], parsed: ParsedRequest, headers: Mapping[str, str]
+        self,
+        models: Sequence[str],
+        parsed: ParsedRequest,
+        headers: Mapping[str, str],
+        body: bytes,
     ) -> list[str]:
         """The ranked models that could not take this request now (for the decision
         endpoints), without charging anything."""
-        tokens = estimate_prompt_tokens(parsed)
+        tokens = 0
         out = []
         for model in models:
             provider = self._providers.get(model)
             applied: list[Applied] = (
                 self._limiter.applied(provider, headers) if provider is not None else []
             )
-            if applied and min(await self._limiter.available(applied)) < tokens:
+            if not applied:
+                continue
+            tokens = tokens or await self._estimate(parsed, body)
+            if min(await self._limiter.available(applied)) < tokens:
                 out.append(model)
         return out
+
+    async def _estimate(self, parsed: ParsedRequest, body: bytes) -> int:
+        return await self._offload.run(body, estimate_prompt_tokens, parsed)
 
     async def correct(self, charge: Charge, used: int) -> None:
         """Brings the charge's buckets to `used` tokens, off the answer's path: the client's

@@ -46,6 +46,12 @@ class RateLimiter:
         for rule in rules:
             self._by_model.setdefault(rule.model, []).append(rule)
         self._labels: dict[RateLimitRule, dict[str, str]] = {rule: {} for rule in rules}
+        self._selectors = {
+            rule: f"{rule.header}=*" if rule.value is None else f"{rule.header}={rule.value}"
+            for rule in rules
+        }
+        # Metric children by (model, selector, value): `.labels()` hashes and locks per call.
+        self._children: dict[tuple[str, str, str], tuple[Counter, Counter]] = {}
 
     @property
     def store(self) -> BucketStore:
@@ -89,13 +95,19 @@ class RateLimiter:
 
     def _apply(self, rule: RateLimitRule, model: str, value: str) -> Applied:
         digest = hashlib.blake2b(value.encode(), digest_size=12).hexdigest()
-        selector = f"{rule.header}=*" if rule.value is None else f"{rule.header}={rule.value}"
         key = f"{model}|{rule.header}|{digest}"
         label = self._label(rule, value, digest) if rule.value is None else rule.value
-        labels = (model, selector, label)
-        return Applied(
-            (key, rule), RATELIMIT_TOKENS.labels(*labels), RATELIMIT_LIMITED.labels(*labels)
-        )
+        tokens, limited = self._counters((model, self._selectors[rule], label))
+        return Applied((key, rule), tokens, limited)
+
+    def _counters(self, labels: tuple[str, str, str]) -> tuple[Counter, Counter]:
+        """Bounded by entries, the models they serve (wildcards: at most 1024) and
+        MAX_LABELLED_VALUES + 1 values each."""
+        children = self._children.get(labels)
+        if children is None:
+            children = RATELIMIT_TOKENS.labels(*labels), RATELIMIT_LIMITED.labels(*labels)
+            self._children[labels] = children
+        return children
 
     def _label(self, rule: RateLimitRule, value: str, digest: str) -> str:
         """The value itself when it looks like a name, else its digest's start; past

@@ -43,7 +43,7 @@ BODY = {"model": GPT, "messages": [{"role": "user", "content": "Explain GCRA rat
 def limits() -> tuple[RequestLimits, MemoryBucketStore]:
     config = load_config_text(CONFIG, {})
     store = MemoryBucketStore()
-    return RequestLimits(config, RateLimiter(config.ratelimits, store)), store
+    return RequestLimits(config, limiter=RateLimiter(config.ratelimits, store)), store
 
 
 def parsed():  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ async def test_an_explicit_model_is_charged_until_its_bucket_is_empty() -> None:
     unrouted = Decision(("none",), None, "0" * 32)
     headers = {"x-user-id": "ann"}
 
-    results = [await request_limits.admit(unrouted, gpt, parsed(), headers) for _ in range(5)]
+    results = [await request_limits.admit(unrouted, gpt, parsed(), headers, b"") for _ in range(5)]
 
     admitted = [r for r in results if isinstance(r, Admitted)]
     refused = [r for r in results if isinstance(r, Denial)]
@@ -79,9 +79,9 @@ async def test_a_routed_request_moves_to_the_next_model_with_room() -> None:
     gpt = config.provider_by_name[GPT]
     headers = {"x-user-id": "ben"}
     for _ in range(10):
-        await request_limits.admit(routed(), gpt, parsed(), headers)
+        await request_limits.admit(routed(), gpt, parsed(), headers, b"")
 
-    moved = await request_limits.admit(routed(), gpt, parsed(), headers)
+    moved = await request_limits.admit(routed(), gpt, parsed(), headers, b"")
 
     assert isinstance(moved, Admitted)
     assert moved.provider.name == MINI
@@ -96,7 +96,7 @@ async def test_a_request_larger_than_every_limit_is_refused_without_a_wait() -> 
     mini = config.provider_by_name[MINI]
     unrouted = Decision(("none",), None, "0" * 32)
 
-    refused = await request_limits.admit(unrouted, mini, parsed(), {"x-user-id": "tiny"})
+    refused = await request_limits.admit(unrouted, mini, parsed(), {"x-user-id": "tiny"}, b"")
 
     assert isinstance(refused, Denial)
     assert refused.retry_after is None
