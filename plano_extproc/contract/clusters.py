@@ -18,6 +18,9 @@ LARGE_BODY_MESSAGE_TIMEOUT = timedelta(seconds=30)
 
 # The response-translating ext_proc filter, enabled per route (see headers.TRANSLATE_HEADER).
 TRANSLATE_FILTER = "plano.translate"
+# The usage-reading ext_proc filter (Envoy's observability mode), enabled per route (see
+# headers.USAGE_HEADER).
+USAGE_FILTER = "plano.usage"
 
 # Failover (`retry_policy`). The routing filter sends such a request to this cluster, whose
 # upstream filter (the attempt filter) rewrites every attempt Envoy makes for its model; the

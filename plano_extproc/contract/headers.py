@@ -22,6 +22,9 @@ DECISION_HEADERS = MappingProxyType(
 # Requests whose upstream speaks another API carry this header (the Translation's value) so
 # their route enables the response-translating ext_proc filter; the route strips it upstream.
 TRANSLATE_HEADER = "x-plano-translate"
+# An untranslated request charged under `ratelimits` carries this header so its route enables
+# the usage filter, which reads the answer's usage without holding it; stripped upstream too.
+USAGE_HEADER = "x-plano-usage"
 
 # Set by the attempt filter on a failed attempt's response to make Envoy retry it; never
 # reaches a client.

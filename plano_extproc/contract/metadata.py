@@ -36,6 +36,7 @@ FIRST_TIMEOUT_KEY = "first_timeout"
 # gRPC initial metadata on the attempt filter's streams, so the service knows them apart.
 FILTER_KIND_METADATA = "x-plano-filter"
 ATTEMPT_FILTER_KIND = "attempt"
+USAGE_FILTER_KIND = "usage"
 
 
 def set_strings(metadata: Struct, values: Mapping[str, str]) -> None:

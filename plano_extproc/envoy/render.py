@@ -2,9 +2,9 @@
 
 Built from the typed API classes of `envoy-data-plane`, so a misspelt field or a wrong type fails
 here rather than in Envoy. The pieces: one listener whose HTTP filters are a body-size limit, the
-routing ext_proc (fail closed), the response-translating ext_proc (enabled per route) and the
-router; the route table (`routes.py`); the ext_proc and provider clusters (`clusters.py`);
-Envoy's own error replies in our JSON shape (`replies.py`).
+routing ext_proc (fail closed), the response-translating ext_proc and the usage-reading one (each
+enabled per route) and the router; the route table (`routes.py`); the ext_proc and provider
+clusters (`clusters.py`); Envoy's own error replies in our JSON shape (`replies.py`).
 """
 
 from __future__ import annotations
@@ -36,9 +36,15 @@ from plano_extproc.contract.clusters import (
     EXTPROC_FILTER,
     LARGE_BODY_MESSAGE_TIMEOUT,
     TRANSLATE_FILTER,
+    USAGE_FILTER,
 )
-from plano_extproc.contract.headers import DECISION_HEADERS, TRANSLATE_HEADER
-from plano_extproc.contract.metadata import ATTEMPTS_KEY, METADATA_NAMESPACE
+from plano_extproc.contract.headers import DECISION_HEADERS, TRANSLATE_HEADER, USAGE_HEADER
+from plano_extproc.contract.metadata import (
+    ATTEMPTS_KEY,
+    FILTER_KIND_METADATA,
+    METADATA_NAMESPACE,
+    USAGE_FILTER_KIND,
+)
 from plano_extproc.envoy.clusters import extproc_cluster, provider_cluster
 from plano_extproc.envoy.failover import (
     attempt_timeouts,
@@ -75,6 +81,7 @@ from plano_extproc.envoy.tracing import collector_cluster, connection_manager_tr
 STDOUT_LOG = "envoy.access_loggers.stdout"
 ROUTING_STAT_PREFIX = "plano"
 TRANSLATE_STAT_PREFIX = "plano_translate"
+USAGE_STAT_PREFIX = "plano_usage"
 # The ext_proc's deadline must outlast the classifier's, which degrades instead of failing.
 EXTPROC_TIMEOUT_MARGIN = timedelta(seconds=1)
 # A client has this long to send its headers, and to send its whole request (at most the
@@ -90,7 +97,12 @@ DOWNSTREAM_CONNECTIONS_MONITOR = "envoy.resource_monitors.global_downstream_max_
 TRANSLATE_MESSAGE_TIMEOUT = timedelta(seconds=5)
 # Headers the ext_proc may set or remove on the request it forwards (provider `headers` are added
 # per config), and on its own ImmediateResponses, which Envoy checks against the same rules.
-REQUEST_MUTABLE_HEADERS = (*PROVIDER_REQUEST_HEADERS, "traceparent", TRANSLATE_HEADER)
+REQUEST_MUTABLE_HEADERS = (
+    *PROVIDER_REQUEST_HEADERS,
+    "traceparent",
+    TRANSLATE_HEADER,
+    USAGE_HEADER,
+)
 REPLY_MUTABLE_HEADERS = ("content-type", "allow", "retry-after", *DECISION_HEADERS)
 # What translating a response changes: its type, and its length (which it removes).
 TRANSLATED_RESPONSE_HEADERS = ("content-type", "content-length")
@@ -165,6 +177,23 @@ def _translate_ext_proc() -> ext_proc.ExternalProcessor:
     )
 
 
+def _usage_ext_proc() -> ext_proc.ExternalProcessor:
+    """Sends a charged untranslated request's answer to the service, which reads its usage to
+    correct the rate-limit charge. In observability mode Envoy does not wait for the service:
+    the answer reaches the client as fast as without it, and a failing service loses only the
+    correction (the charge's estimate stands)."""
+    mode = processing_mode(BodyMode.NONE, BodyMode.STREAMED)
+    forwarding = ext_proc.MetadataOptionsMetadataNamespaces(untyped=[METADATA_NAMESPACE])
+    return ext_proc.ExternalProcessor(
+        grpc_service=grpc_service([(FILTER_KIND_METADATA, USAGE_FILTER_KIND)]),
+        processing_mode=mode,
+        observability_mode=True,
+        failure_mode_allow=True,
+        metadata_options=ext_proc.MetadataOptions(forwarding_namespaces=forwarding),
+        stat_prefix=USAGE_STAT_PREFIX,
+    )
+
+
 def _http_filters(config: Config, max_request_bytes: int) -> list[hcm.HttpFilter]:
     # The buffer filter raises the stream's buffer limit to max_request_bytes (the ext_proc's
     # BUFFERED mode and the router's retry buffer both use it) and answers 413 above it.
@@ -173,8 +202,9 @@ def _http_filters(config: Config, max_request_bytes: int) -> list[hcm.HttpFilter
         *jwt_filters(config),
         typed_filter(BUFFER_FILTER, buffer.Buffer(max_request_bytes=max_request_bytes)),
         typed_filter(EXTPROC_FILTER, _ext_proc(config)),
-        # Off except on the routes of translated requests (routes.py).
+        # Off except on the routes of translated requests, and of charged ones (routes.py).
         typed_filter(TRANSLATE_FILTER, _translate_ext_proc()),
+        typed_filter(USAGE_FILTER, _usage_ext_proc()),
         router_filter(),
     ]
 

@@ -1,9 +1,11 @@
-"""The route table: health check, two routes per provider cluster, then a JSON 404.
+"""The route table: health check, three routes per provider cluster, then a JSON 404.
 
 A proxied request reaches a provider route only through the cluster header, which the ext_proc
 sets (overwriting any client value) after it has read the body; the ext_proc answers everything
 else itself with an ImmediateResponse. A request translated into the provider's API also carries
-the translate header, and its route enables the filter that translates the response back.
+the translate header, and its route enables the filter that translates the response back; an
+untranslated one charged under `ratelimits` carries the usage header, and its route enables the
+filter that reads the answer's usage.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from plano_extproc.contract.clusters import (
     FAILOVER_CLUSTER,
     ROUTING_GRPC_SERVICE,
     TRANSLATE_FILTER,
+    USAGE_FILTER,
 )
 from plano_extproc.contract.headers import (
     ATTEMPT_COUNT_HEADER,
@@ -35,6 +38,7 @@ from plano_extproc.contract.headers import (
     NO_RETRY_HEADER,
     RETRY_HEADER,
     TRANSLATE_HEADER,
+    USAGE_HEADER,
 )
 from plano_extproc.contract.metadata import METADATA_NAMESPACE
 from plano_extproc.contract.paths import HEALTH_PATH
@@ -54,11 +58,13 @@ DECISION_API_TIMEOUT = timedelta(seconds=30)
 # Envoy requires a positive back-off; the attempt filter does the real waiting.
 MINIMAL_BACK_OFF = timedelta(milliseconds=1)
 TRANSLATED_SUFFIX = "_translated"
+OBSERVED_SUFFIX = "_usage"
 # Never sent to providers: our routing headers, and the client's address (Envoy records it
 # because the listener uses the remote address).
 ROUTING_HEADERS = (
     CLUSTER_HEADER,
     TRANSLATE_HEADER,
+    USAGE_HEADER,
     ATTEMPT_TIMEOUT_HEADER,
     "x-envoy-external-address",
     "x-forwarded-for",
@@ -153,24 +159,28 @@ def _provider_route(upstream: Upstream, timeout: timedelta, retries: int) -> rou
     )
 
 
-def _translated_route(upstream: Upstream, timeout: timedelta, retries: int) -> route.Route:
-    """The provider route, with the response-translating filter switched back on."""
-    translated = route.HeaderMatcher(name=TRANSLATE_HEADER, present_match=True)
+def _with_filter(base: route.Route, header: str, response_filter: str, suffix: str) -> route.Route:
+    """`base` for the requests that also carry `header`, with `response_filter` switched back
+    on; it must come before `base`, whose requests it is a subset of."""
+    assert base.match is not None
+    carried = route.HeaderMatcher(name=header, present_match=True)
     # A per-route config that does not disable the filter overrides the virtual host's.
     enabled = ext_proc.ExtProcPerRoute(overrides=ext_proc.ExtProcOverrides())
     return replace(
-        _provider_route(upstream, timeout, retries),
-        name=upstream.cluster + TRANSLATED_SUFFIX,
-        match=route.RouteMatch(prefix="/", headers=[_cluster_is(upstream), translated]),
-        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(enabled)},
+        base,
+        name=base.name + suffix,
+        match=replace(base.match, headers=[*base.match.headers, carried]),
+        typed_per_filter_config={response_filter: Any.pack(enabled)},
     )
 
 
-def _routes_to(upstream: Upstream, timeout: timedelta, retries: int) -> list[route.Route]:
-    # The translated route first: it matches a subset of the plain route's requests.
+def _response_variants(base: route.Route) -> list[route.Route]:
+    """`base` with the translating filter on (a translated request), with the usage filter
+    on (an untranslated request charged under `ratelimits`), then as it is."""
     return [
-        _translated_route(upstream, timeout, retries),
-        _provider_route(upstream, timeout, retries),
+        _with_filter(base, TRANSLATE_HEADER, TRANSLATE_FILTER, TRANSLATED_SUFFIX),
+        _with_filter(base, USAGE_HEADER, USAGE_FILTER, OBSERVED_SUFFIX),
+        base,
     ]
 
 
@@ -221,22 +231,6 @@ def _failover_route(retries: int, envoy_retried: frozenset[int]) -> route.Route:
         response_headers_to_add=_decision_headers(),
         response_headers_to_remove=[RETRY_HEADER, NO_RETRY_HEADER],
     )
-
-
-def _failover_routes(failover: route.Route) -> list[route.Route]:
-    """The failover route, and first the same with the response filter on: for a request whose
-    answer's usage corrects a rate-limit charge (the routing filter sets the translate header;
-    the answer is already in the client's API here)."""
-    assert failover.match is not None
-    observed = route.HeaderMatcher(name=TRANSLATE_HEADER, present_match=True)
-    enabled = ext_proc.ExtProcPerRoute(overrides=ext_proc.ExtProcOverrides())
-    usage = replace(
-        failover,
-        name=failover.name + TRANSLATED_SUFFIX,
-        match=replace(failover.match, headers=[*failover.match.headers, observed]),
-        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(enabled)},
-    )
-    return [usage, failover]
 
 
 def _timed_attempt_route(
@@ -307,12 +301,17 @@ def route_config(
     """`retries`: the listener's `max_retries`; `failover_retries`: the most any `retry_policy`
     allows (None when no provider has one); `envoy_retried`: the statuses the failover route
     retries by itself (failover/first_attempt.py)."""
-    provider_routes = [r for upstream in upstreams for r in _routes_to(upstream, timeout, retries)]
-    failover = (
-        []
-        if failover_retries is None
-        else _failover_routes(_failover_route(failover_retries, envoy_retried))
-    )
+    provider_routes = [
+        r
+        for upstream in upstreams
+        for r in _response_variants(_provider_route(upstream, timeout, retries))
+    ]
+    # The failover route's answers are already in the client's API (the attempt filter
+    # translates them): only the usage filter can be on there.
+    failover = []
+    if failover_retries is not None:
+        base = _failover_route(failover_retries, envoy_retried)
+        failover = [_with_filter(base, USAGE_HEADER, USAGE_FILTER, OBSERVED_SUFFIX), base]
     routes = [
         _health_route(),
         _connect_route(),
@@ -325,12 +324,12 @@ def route_config(
     # the route the client's own headers select, before the routing ext_proc sets them, so a
     # route could never enable it. The ext_proc filter reads this config when the request
     # reaches it (after routing), or when a local reply does.
-    translate_off = ext_proc.ExtProcPerRoute(disabled=True)
+    off = Any.pack(ext_proc.ExtProcPerRoute(disabled=True))
     host = route.VirtualHost(
         name="plano",
         domains=["*"],
         routes=routes,
-        typed_per_filter_config={TRANSLATE_FILTER: Any.pack(translate_off)},
+        typed_per_filter_config={TRANSLATE_FILTER: off, USAGE_FILTER: off},
         # The failover cluster's upstream filters tell a first attempt by the count.
         include_request_attempt_count=bool(envoy_retried),
     )

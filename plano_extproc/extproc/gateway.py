@@ -30,7 +30,6 @@ from plano_extproc.conversations import (
 )
 from plano_extproc.conversations.base import Items
 from plano_extproc.conversations.exchanges import Exchanges
-from plano_extproc.conversations.items import PREVIOUS_RESPONSE_ID
 from plano_extproc.extproc.client_auth import ClientAuth, check_model, refusal, restricted
 from plano_extproc.extproc.decision_metadata import (
     access_log_metadata,
@@ -42,13 +41,19 @@ from plano_extproc.extproc.denials import denied_reply
 from plano_extproc.extproc.endpoints import Endpoint, Refusal, body_problem, match_endpoint
 from plano_extproc.extproc.failover_setup import Failover, policy_owner
 from plano_extproc.extproc.forwarded_headers import not_forwarded
+from plano_extproc.extproc.gateway_errors import (
+    INTERNAL_ERROR,
+    STATE_UNAVAILABLE,
+    TOO_MANY_LARGE_BODIES,
+    missing_key,
+    previous_response_not_found,
+    refused,
+)
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption, ProcessingResponse
 from plano_extproc.extproc.messages import (
     CONTINUE_HEADERS,
     error_reply,
     forward_body,
-    json_reply,
-    problem_reply,
     raw_json_reply,
     set_header,
 )
@@ -63,12 +68,15 @@ from plano_extproc.extproc.provider_request import (
 from plano_extproc.extproc.request_limits import (
     Charge,
     RequestLimits,
+    budget_checked,
+    budget_noted,
     observe_usage,
     record_charge,
 )
 from plano_extproc.failover.plan import FailoverPlan, failover_metadata, first_attempt_metadata
 from plano_extproc.providers.registry import ProviderApi
 from plano_extproc.routing.decision import Decision
+from plano_extproc.routing.engine import Recording
 from plano_extproc.routing.router import Router
 from plano_extproc.telemetry.metrics import FAILOVER_OUTCOMES
 from plano_extproc.telemetry.trace import TraceParent, request_trace_parent
@@ -83,7 +91,6 @@ from plano_extproc.wire import (
 )
 from plano_extproc.wire.conversation import ParsedRequest
 from plano_extproc.wire.errors import InvalidRequest
-from plano_extproc.wire.fields import excerpt
 
 log = logging.getLogger(__name__)
 _ENVOY_JUDGED = FAILOVER_OUTCOMES.labels("envoy_judged_first")
@@ -106,17 +113,6 @@ class PendingRequest:
     def error_api(self) -> ClientApi | None:
         """The API whose error shape a refusal takes; None: the gateway's own."""
         return None if self.endpoint is Endpoint.DECISION else self.api
-
-
-def _previous_response_not_found(response_id: str) -> ProcessingResponse:
-    """OpenAI's own answer to an unknown `previous_response_id`, in the Responses error shape."""
-    error = {
-        "message": f"Previous response with id '{excerpt(response_id)}' not found.",
-        "type": "invalid_request_error",
-        "param": PREVIOUS_RESPONSE_ID,
-        "code": "previous_response_not_found",
-    }
-    return json_reply(404, {"error": error})
 
 
 class Gateway:
@@ -146,7 +142,7 @@ class Gateway:
     ) -> tuple[ProcessingResponse, PendingRequest | None]:
         match = match_endpoint(method, path)
         if isinstance(match, Refusal):
-            return _refused(match), None
+            return refused(match), None
         identity, reply = None, CONTINUE_HEADERS
         if self._auth is not None:
             error_api = None if match.endpoint is Endpoint.DECISION else match.api or ClientApi.CHAT
@@ -169,10 +165,7 @@ class Gateway:
             with self._offload.admitted(body):
                 return await self._answer(pending, body)
         except TooManyLargeBodies:
-            message = "too many large requests in progress; retry shortly"
-            return problem_reply(
-                429, "TooManyRequests", message, "too_many_large_requests", (("retry-after", "1"),)
-            )
+            return TOO_MANY_LARGE_BODIES
 
     async def decide(
         self,
@@ -183,39 +176,56 @@ class Gateway:
     ) -> tuple[ParsedRequest, Decision]:
         """Reads the client's body once and decides: the one path the routing filter and the
         gRPC decision API share. Raises InvalidRequest; the caller admits large bodies."""
+        parsed, decision, recording = await self._decide(api, body, headers, trace_parent)
+        recording.record(decision)
+        return parsed, decision
+
+    async def _decide(
+        self,
+        api: ClientApi,
+        body: bytes,
+        headers: Mapping[str, str],
+        trace_parent: TraceParent | None,
+    ) -> tuple[ParsedRequest, Decision, Recording]:
         parsed = await self._offload.run(
             body, parse_request, api, body, max_body_bytes=self._max_body_bytes
         )
-        return parsed, await self._router.engine.decide(parsed, headers, trace_parent)
+        decision, recording = await self._router.engine.decide_unrecorded(
+            parsed, headers, trace_parent
+        )
+        return parsed, decision, recording
 
     async def _answer(self, pending: PendingRequest, body: bytes) -> ProcessingResponse:
+        recording = None
         try:
-            parsed, decision = await self.decide(
+            parsed, decision, recording = await self._decide(
                 pending.api, body, pending.headers, pending.trace_parent
             )
             if pending.identity is not None:
-                decision = restricted(decision, pending.identity, self._providers)
-                if isinstance(decision, Denial):
-                    return refusal(pending.error_api, decision)
+                allowed = restricted(decision, pending.identity, self._providers)
+                if isinstance(allowed, Denial):
+                    return refusal(pending.error_api, allowed)
+                decision = allowed
             if pending.endpoint is Endpoint.DECISION:
-                payload = await self._decision_json(decision, parsed, pending, body)
+                payload = await self._decision_json(decision, parsed, pending, body, recording)
                 reply = raw_json_reply(200, payload, fallback_headers(decision))
                 reply.dynamic_metadata.CopyFrom(access_log_metadata(decision))
                 return reply
-            return await self._forward(parsed, decision, pending, body)
+            return await self._forward(parsed, decision, pending, body, recording)
         except InvalidRequest as error:
             return error_reply(error)
         except ConversationNotFound as missing:
-            return _previous_response_not_found(missing.response_id)
+            return previous_response_not_found(missing.response_id)
         except StateUnavailable:
             log.warning("conversation state store unavailable", exc_info=True)
-            message = "the conversation state store is unavailable; retry shortly"
-            return problem_reply(503, "StateUnavailable", message, "state_unavailable")
+            return STATE_UNAVAILABLE
         except Exception:
             log.exception("unexpected error while routing a request")
-            return problem_reply(
-                503, "RoutingUnavailable", "internal error while routing", "internal_error"
-            )
+            return INTERNAL_ERROR
+        finally:
+            # Unless a later step recorded it with more (the rate limits' outcome).
+            if recording is not None:
+                recording.record(decision)
 
     @property
     def client_auth(self) -> ClientAuth | None:
@@ -252,7 +262,12 @@ class Gateway:
             await self._exchanges.complete(state_key, response_id, output)
 
     async def _decision_json(
-        self, decision: Decision, parsed: ParsedRequest, pending: PendingRequest, body: bytes
+        self,
+        decision: Decision,
+        parsed: ParsedRequest,
+        pending: PendingRequest,
+        body: bytes,
+        recording: Recording,
     ) -> bytes:
         """With `ratelimits`, the decision also lists its models that could not take the
         request now (`out_of_budget`); nothing is charged."""
@@ -260,10 +275,16 @@ class Gateway:
         if self._limits is not None:
             out = await self._limits.out_of_budget(decision.models, parsed, pending.headers, body)
             answer["out_of_budget"] = out
+            recording.record(budget_checked(decision, out))
         return orjson.dumps(answer)
 
     async def _forward(
-        self, parsed: ParsedRequest, decision: Decision, pending: PendingRequest, body: bytes
+        self,
+        parsed: ParsedRequest,
+        decision: Decision,
+        pending: PendingRequest,
+        body: bytes,
+        recording: Recording,
     ) -> ProcessingResponse:
         provider = self._router.resolver.resolve(decision, parsed.model)
         denied = check_model(pending.identity, provider)
@@ -272,6 +293,7 @@ class Gateway:
         charge = None
         if self._limits is not None:
             admitted = await self._limits.admit(decision, provider, parsed, pending.headers, body)
+            recording.record(budget_noted(decision, admitted))
             if isinstance(admitted, Denial):
                 return denied_reply(pending.error_api, admitted, "ratelimit")
             provider, decision, charge = admitted.provider, admitted.decision, admitted.charge
@@ -281,7 +303,7 @@ class Gateway:
             )
         plan = self._plans[provider.name]
         if plan.missing_key_env is not None:
-            return _missing_key(provider, plan.missing_key_env)
+            return missing_key(provider, plan.missing_key_env)
         client_body, state_key = await self._client_body(parsed, provider)
         request = await self._rewrite_for(plan, parsed, pending, body, client_body)
         set_headers = request.set_headers
@@ -354,7 +376,11 @@ class Gateway:
         client's API, routing fields dropped."""
         candidates = await self._failover.candidates(provider, decision, pending.identity)
         if not candidates:
-            return _missing_key(provider, self._plans[provider.name].missing_key_env or "")
+            return missing_key(provider, self._plans[provider.name].missing_key_env or "")
+        if self._limits is not None:
+            charge = await self._limits.for_failover(
+                charge, candidates, parsed, pending.headers, body
+            )
         client_body, state_key = await self._client_body(parsed, provider)
         envoy_judges = state_key is None and self._failover.envoy_judges_first(
             provider, candidates, parsed.api
@@ -445,15 +471,6 @@ def _transcript(parsed: ParsedRequest, body: dict[str, Any]) -> Transcript:
     return read_transcript(parsed.api, body)
 
 
-def _missing_key(provider: ModelProvider, env: str) -> ProcessingResponse:
-    return problem_reply(
-        503,
-        "ProviderUnavailable",
-        f"provider '{provider.name}' has no API key: set {env}",
-        "missing_provider_key",
-    )
-
-
 def _traceparent(decision: Decision, pending: PendingRequest) -> list[HeaderValueOption]:
     """The client's traceparent when it is valid; else one of ours (an invalid one would leave
     the provider's trace unconnected)."""
@@ -471,9 +488,3 @@ def _not_forwarded(
 ) -> tuple[str, ...]:
     dropped = not_forwarded(client_headers, wire, passthrough_auth=passthrough_auth)
     return tuple(dict.fromkeys((*removed, *dropped)))
-
-
-def _refused(refusal: Refusal) -> ProcessingResponse:
-    return problem_reply(
-        refusal.status, refusal.code, refusal.message, refusal.reason, refusal.headers
-    )

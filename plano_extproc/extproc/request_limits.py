@@ -11,13 +11,14 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from google.protobuf.struct_pb2 import Struct
 
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.contract.headers import TRANSLATE_HEADER
+from plano_extproc.contract.headers import TRANSLATE_HEADER, USAGE_HEADER
 from plano_extproc.contract.metadata import set_strings
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
@@ -26,14 +27,19 @@ from plano_extproc.ratelimit.estimate import estimate_prompt_tokens
 from plano_extproc.ratelimit.gcra import Quota
 from plano_extproc.ratelimit.limiter import Applied, RateLimiter
 from plano_extproc.ratelimit.store import Bucket, build_bucket_store
-from plano_extproc.routing.decision import Decision, Fallback
+from plano_extproc.routing.decision import (
+    CHARGED,
+    CHECKED,
+    LIMITED,
+    BudgetCheck,
+    Decision,
+    Fallback,
+)
 from plano_extproc.wire.conversation import ParsedRequest
 from plano_extproc.wire.ir import Denial, ErrorKind
 
-# The charge travels to the response side in the decision's metadata under this key, and an
-# untranslated answer passes the response filter (its route) with this translate header value.
+# The charge travels to the response side in the decision's metadata under this key.
 CHARGE_KEY = "ratelimit"
-USAGE_ONLY = "usage"
 # Corrections in flight at most (each one Redis call, or a dict update in memory).
 MAX_PENDING_CORRECTIONS = 1024
 CLOSE_TIMEOUT_SECONDS = 2.0
@@ -41,24 +47,46 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """What a request was charged: its buckets, the tokens, and the API its answer is in."""
+    """What a request was charged: the model and its buckets, the tokens, and the API its
+    answer is in. A request with a `retry_policy` also carries its later candidates' buckets
+    (`alternates`), for an answer one of them gives."""
 
     buckets: tuple[Bucket, ...]
     tokens: int
     api: ClientApi
+    model: str
+    alternates: tuple[tuple[str, tuple[Bucket, ...]], ...] = ()
+
+    def alternate(self, model: str | None) -> tuple[Bucket, ...] | None:
+        return next((buckets for name, buckets in self.alternates if name == model), None)
 
     def to_json(self) -> str:
-        buckets = [[key, limit.tokens, limit.unit_seconds] for key, limit in self.buckets]
-        return orjson.dumps({"b": buckets, "t": self.tokens, "api": self.api.value}).decode()
+        value = {
+            "b": _buckets_json(self.buckets),
+            "t": self.tokens,
+            "api": self.api.value,
+            "m": self.model,
+            "alt": [[name, _buckets_json(buckets)] for name, buckets in self.alternates],
+        }
+        return orjson.dumps(value).decode()
 
     @classmethod
     def from_json(cls, text: str) -> Charge | None:
         try:
             value = orjson.loads(text)
-            buckets = tuple((key, Quota(tokens, unit)) for key, tokens, unit in value["b"])
-            return cls(buckets, int(value["t"]), ClientApi(value["api"]))
+            alternates = tuple((str(name), _buckets(b)) for name, b in value["alt"])
+            api = ClientApi(value["api"])
+            return cls(_buckets(value["b"]), int(value["t"]), api, str(value["m"]), alternates)
         except (ValueError, KeyError, TypeError):
             return None
+
+
+def _buckets_json(buckets: tuple[Bucket, ...]) -> list[list[Any]]:
+    return [[key, limit.tokens, limit.unit_seconds] for key, limit in buckets]
+
+
+def _buckets(value: list[list[Any]]) -> tuple[Bucket, ...]:
+    return tuple((str(key), Quota(int(tokens), float(unit))) for key, tokens, unit in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +133,35 @@ class RequestLimits:
             tokens = tokens or await self._estimate(parsed, body)
             verdict = await self._limiter.take(applied, tokens)
             if verdict.allowed:
-                charge = Charge(tuple(a.bucket for a in applied), tokens, parsed.api)
+                buckets = tuple(a.bucket for a in applied)
+                charge = Charge(buckets, tokens, parsed.api, candidate.name)
                 return Admitted(candidate, _moved(decision, candidates, position), charge)
             if verdict.retry_after is not None:
                 waits.append(verdict.retry_after)
         return _limited(provider, tokens, waits)
+
+    async def for_failover(
+        self,
+        charge: Charge | None,
+        candidates: Sequence[str],
+        parsed: ParsedRequest,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Charge | None:
+        """A request with a `retry_policy`: its charge, with the buckets of each later
+        candidate, so that an answer a fallback gives is counted on that model's buckets (and
+        the first model's charge given back). Nothing to count anywhere: None."""
+        first = charge.model if charge is not None else candidates[0]
+        alternates = tuple(
+            (model, tuple(a.bucket for a in self._limiter.applied(provider, headers)))
+            for model in candidates
+            if model != first and (provider := self._providers.get(model)) is not None
+        )
+        if not any(buckets for _, buckets in alternates):
+            return charge
+        if charge is None:
+            charge = Charge((), await self._estimate(parsed, body), parsed.api, first)
+        return dataclasses.replace(charge, alternates=alternates)
 
     async def out_of_budget(
         self,
@@ -137,16 +189,25 @@ class RequestLimits:
     async def _estimate(self, parsed: ParsedRequest, body: bytes) -> int:
         return await self._offload.run(body, estimate_prompt_tokens, parsed)
 
-    async def correct(self, charge: Charge, used: int) -> None:
-        """Brings the charge's buckets to `used` tokens, off the answer's path: the client's
-        last bytes do not wait for Redis. Past MAX_PENDING_CORRECTIONS in flight, it waits."""
-        delta = used - charge.tokens
-        if not delta:
+    async def correct(self, charge: Charge, used: int, answered_by: str | None = None) -> None:
+        """Brings the charge's buckets to `used` tokens; when one of its alternates answered
+        (`answered_by`), gives the charge back and counts `used` on that model's buckets."""
+        moved_to = charge.alternate(answered_by) if answered_by != charge.model else None
+        if moved_to is None:
+            await self._adjust(charge.buckets, used - charge.tokens)
+            return
+        await self._adjust(charge.buckets, -charge.tokens)
+        await self._adjust(moved_to, used)
+
+    async def _adjust(self, buckets: tuple[Bucket, ...], delta: int) -> None:
+        """Off the answer's path: the client's last bytes do not wait for Redis. Past
+        MAX_PENDING_CORRECTIONS in flight, it waits."""
+        if not delta or not buckets:
             return
         if len(self._pending) >= MAX_PENDING_CORRECTIONS:
-            await self._limiter.adjust(charge.buckets, delta)
+            await self._limiter.adjust(buckets, delta)
             return
-        task = asyncio.create_task(self._limiter.adjust(charge.buckets, delta))
+        task = asyncio.create_task(self._limiter.adjust(buckets, delta))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -184,13 +245,30 @@ def _limited(provider: ModelProvider, tokens: int, waits: list[float]) -> Denial
 def observe_usage(
     charge: Charge | None, set_headers: list[HeaderValueOption], remove_headers: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """An untranslated request: with a rate-limit charge, its answer passes the response
-    filter (the translate header selects that route), which reads its usage to correct the
-    charge; without, a client-sent translate header is removed (it would select that route)."""
+    """An untranslated request: with a rate-limit charge, its answer passes the usage filter
+    (the usage header selects that route), which reads its usage to correct the charge.
+    Client-sent copies of the headers that select a response filter are removed."""
     if charge is None:
-        return (*remove_headers, TRANSLATE_HEADER)
-    set_headers.append(set_header(TRANSLATE_HEADER, USAGE_ONLY))
-    return remove_headers
+        return (*remove_headers, TRANSLATE_HEADER, USAGE_HEADER)
+    set_headers.append(set_header(USAGE_HEADER, "1"))
+    return (*remove_headers, TRANSLATE_HEADER)
+
+
+def budget_noted(decision: Decision, admitted: Admitted | Denial) -> Decision:
+    """The decision as its span should show it: as admitted, with what was charged."""
+    if isinstance(admitted, Denial):
+        return dataclasses.replace(decision, budget=BudgetCheck(LIMITED))
+    if admitted.charge is None:
+        return admitted.decision
+    return dataclasses.replace(
+        admitted.decision, budget=BudgetCheck(CHARGED, admitted.charge.tokens)
+    )
+
+
+def budget_checked(decision: Decision, out_of_budget: list[str]) -> Decision:
+    return dataclasses.replace(
+        decision, budget=BudgetCheck(CHECKED, out_of_budget=tuple(out_of_budget))
+    )
 
 
 def record_charge(metadata: Struct, charge: Charge | None) -> None:

@@ -1,7 +1,7 @@
 """The ExternalProcessor gRPC service: one bidirectional stream per HTTP request, handled by the
 processor of the filter that opened it (`processors/`), chosen here and only here:
 
-- the attempt filter's streams carry gRPC metadata that says so;
+- the attempt filter's and the usage filter's streams carry gRPC metadata that says so;
 - the routing filter's begin with the request headers;
 - the translating filter's begin with the response headers.
 """
@@ -13,7 +13,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from plano_extproc.contract.metadata import ATTEMPT_FILTER_KIND, FILTER_KIND_METADATA
+from plano_extproc.contract.metadata import (
+    ATTEMPT_FILTER_KIND,
+    FILTER_KIND_METADATA,
+    USAGE_FILTER_KIND,
+)
 from plano_extproc.extproc.gateway import Gateway
 from plano_extproc.extproc.generated.envoy import ext_proc_pb2_grpc
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
@@ -24,6 +28,7 @@ from plano_extproc.extproc.processors.attempt import AttemptProcessor
 from plano_extproc.extproc.processors.base import Processor
 from plano_extproc.extproc.processors.routing import RoutingProcessor
 from plano_extproc.extproc.processors.translating import TranslatingProcessor
+from plano_extproc.extproc.processors.usage import observe_usage
 from plano_extproc.telemetry.trace import metadata_trace_parent
 
 
@@ -38,6 +43,9 @@ class ExternalProcessorService(ext_proc_pb2_grpc.ExternalProcessorServicer):
     ) -> AsyncIterator[ProcessingResponse]:
         gateway = await self._gateway
         metadata = context.invocation_metadata() or ()
+        if (FILTER_KIND_METADATA, USAGE_FILTER_KIND) in metadata:
+            await observe_usage(gateway, request_iterator)
+            return
         processor: Processor | None = None
         async for message in request_iterator:
             if processor is None:

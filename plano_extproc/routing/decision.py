@@ -18,6 +18,23 @@ class Fallback(StrEnum):
     RATELIMITED = "ratelimited"
 
 
+# BudgetCheck outcomes.
+CHARGED = "charged"
+LIMITED = "limited"
+CHECKED = "checked"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetCheck:
+    """What `ratelimits` made of a request, for its decision's span: `charged` its estimated
+    prompt `tokens`, `limited` (refused), or `checked` on a decision endpoint, with the ranked
+    models that could not take it now."""
+
+    outcome: str
+    tokens: int = 0
+    out_of_budget: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """`models` is ranked best first; ``("none",)`` with `route` None means no route matched."""
@@ -30,6 +47,8 @@ class Decision:
     fallback: Fallback | None = None
     # The authenticated client (config `auth`), for the decision's span; not in its JSON.
     identity: str | None = None
+    # Under `ratelimits`, for the decision's span; not in its JSON.
+    budget: BudgetCheck | None = None
 
     @property
     def matched(self) -> bool:

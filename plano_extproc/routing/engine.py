@@ -57,6 +57,29 @@ class DecisionRecorder(Protocol):
     def close(self) -> None: ...
 
 
+class Recording:
+    """A decision's span, recorded once, by the first `record` (a no-op without a recorder)."""
+
+    __slots__ = ("_parent", "_recorder", "_request", "_timing")
+
+    def __init__(
+        self,
+        recorder: DecisionRecorder | None,
+        request: ParsedRequest,
+        parent: TraceParent | None,
+        timing: DecisionTiming | None,
+    ) -> None:
+        self._recorder = recorder
+        self._request = request
+        self._parent = parent
+        self._timing = timing
+
+    def record(self, decision: Decision) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None and self._timing is not None:
+            recorder.record(self._request, decision, self._parent, self._timing)
+
+
 class RoutingEngine:
     def __init__(
         self,
@@ -88,16 +111,27 @@ class RoutingEngine:
         """`headers` is keyed by lowercase names. `parent` is the trace context the request
         arrived in when its caller knows better than the request's own `traceparent` (Envoy's
         span for the ext_proc call). Raises InvalidRequest only for bad input."""
+        decision, recording = await self.decide_unrecorded(request, headers, parent)
+        recording.record(decision)
+        return decision
+
+    async def decide_unrecorded(
+        self,
+        request: ParsedRequest,
+        headers: Mapping[str, str],
+        parent: TraceParent | None = None,
+    ) -> tuple[Decision, Recording]:
+        """`decide`, with the span left to the caller, which may learn more of the decision
+        first (the rate limits' outcome)."""
         parent = parent or request_trace_parent(headers)
         trace_id = parent.trace_id if parent is not None else new_trace_id()
         if self._recorder is None:
             decision, _ = await self._decide(request, headers, trace_id)
-            return decision
+            return decision, Recording(None, request, parent, None)
         start_ns = time.time_ns()
         decision, classify_seconds = await self._decide(request, headers, trace_id)
         timing = DecisionTiming(start_ns, time.time_ns(), classify_seconds)
-        self._recorder.record(request, decision, parent, timing)
-        return decision
+        return decision, Recording(self._recorder, request, parent, timing)
 
     async def _decide(
         self, request: ParsedRequest, headers: Mapping[str, str], trace_id: str

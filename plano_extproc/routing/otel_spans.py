@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.resilience import WarningThrottle
-from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming
+from plano_extproc.routing.decision import CHECKED, NO_ROUTE_MODEL, Decision, DecisionTiming
 from plano_extproc.telemetry.trace import TraceParent
 from plano_extproc.wire.conversation import ParsedRequest
 
@@ -197,6 +197,12 @@ class RoutingSpans:
             attributes["plano.session_id"] = decision.session_id
         if decision.identity is not None:
             attributes["plano.client.identity"] = decision.identity
+        if decision.budget is not None:
+            attributes["plano.ratelimit.outcome"] = decision.budget.outcome
+            if decision.budget.tokens:
+                attributes["plano.ratelimit.tokens"] = decision.budget.tokens
+            if decision.budget.outcome == CHECKED:
+                attributes["plano.ratelimit.out_of_budget"] = list(decision.budget.out_of_budget)
         model = self._served_model(request, decision)
         if model is not None:
             attributes["gen_ai.request.model"] = model

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from plano_extproc.envoy.render import TRANSLATE_STAT_PREFIX, USAGE_STAT_PREFIX
 from tests.support.gateway import (
     NATIVE_ANTHROPIC_MODEL,
     Gateway,
@@ -19,9 +20,12 @@ from tests.support.gateway import (
     running_gateway,
 )
 from tests.support.redis_server import running_redis_server
-from tests.support.upstream import JsonReply, StreamReply, UpstreamServer
+from tests.support.upstream import ErrorReply, JsonReply, StreamReply, UpstreamServer
 
 pytestmark = pytest.mark.e2e
+
+USAGE_STREAMS = f"ext_proc.{USAGE_STAT_PREFIX}.streams_started"
+TRANSLATE_STREAMS = f"ext_proc.{TRANSLATE_STAT_PREFIX}.streams_started"
 
 MINI = "openai/gpt-4o-mini"
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -68,6 +72,17 @@ def chat(gateway: Gateway, user: str | None, **body: Any) -> httpx.Response:
     )
 
 
+def response_streams(gateway: Gateway) -> tuple[int, int]:
+    """Streams the usage filter and the translating filter have opened so far."""
+    stats = httpx.get(f"{gateway.admin_url}/stats", params={"filter": "streams_started"}).text
+    counts = dict(line.rsplit(": ", 1) for line in stats.splitlines())
+
+    def count(stat: str) -> int:  # after the listener's own prefix
+        return sum(int(value) for name, value in counts.items() if name.endswith("." + stat))
+
+    return count(USAGE_STREAMS), count(TRANSLATE_STREAMS)
+
+
 @pytest.fixture(scope="module")
 def limited_module(
     upstream_server: UpstreamServer, tmp_path_factory: pytest.TempPathFactory
@@ -96,6 +111,7 @@ def test_each_value_has_its_own_bucket_corrected_by_the_reported_usage(
     # Each answer reports 50 tokens; the estimate of the prompt is about 10. Uncorrected,
     # alice would get about 12 requests through 120 tokens a minute; corrected, 3.
     upstream.script_model("gpt-4o-mini", *[answer(40, 10) for _ in range(20)])
+    before = response_streams(limited)
 
     alice = [chat(limited, "alice-json").status_code for _ in range(5)]
     bob = chat(limited, "bob-json")
@@ -104,6 +120,10 @@ def test_each_value_has_its_own_bucket_corrected_by_the_reported_usage(
     assert alice == [200, 200, 200, 429, 429]
     assert bob.status_code == 200
     assert anonymous == [200] * 5  # no header: that entry does not count it (Plano's rule)
+    # The four charged answers were read by the usage filter; none was held by the
+    # translating filter, and no uncharged answer was read at all.
+    usage, translate = (a - b for a, b in zip(response_streams(limited), before, strict=True))
+    assert (usage, translate) == (4, 0)
 
 
 def test_a_refusal_is_a_429_with_retry_after_before_any_provider_call(
@@ -172,6 +192,29 @@ def test_a_request_with_a_retry_policy_is_corrected_too(
         statuses = [chat(gateway, "gus").status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
+
+
+def test_a_fallback_answer_is_counted_on_the_model_that_gave_it(
+    upstream: UpstreamServer, tmp_path: Path
+) -> None:
+    # The mini model fails every time; gpt-4o answers each request with 50 tokens.
+    providers = gateway_config(upstream.url, 0)["model_providers"]
+    for provider in providers:
+        if provider["model"] == MINI:
+            provider["retry_policy"] = {"fallback_models": ["openai/gpt-4o"]}
+    ratelimits = [rule(MINI, "x-user-id", "*", 120), rule("openai/gpt-4o", "x-user-id", "*", 150)]
+    overrides = {"model_providers": providers, "ratelimits": ratelimits}
+    upstream.script_model("gpt-4o-mini", *[ErrorReply(503) for _ in range(4)])
+    upstream.script_model("gpt-4o", *[answer(40, 10) for _ in range(4)])
+    with running_gateway(tmp_path, upstream, name="fallback", overrides=overrides) as gateway:
+        answered = [chat(gateway, "hal") for _ in range(4)]
+        direct = chat(gateway, "hal", model="openai/gpt-4o")
+
+    # Counted on mini, the fourth would have been refused (4 x 50 > 120); counted on gpt-4o,
+    # its 200 tokens leave no room for a request sent to gpt-4o itself.
+    assert [r.status_code for r in answered] == [200] * 4
+    assert answered[-1].headers["x-plano-attempts"].endswith("openai/gpt-4o;status=200")
+    assert direct.status_code == 429
 
 
 def test_two_gateways_sharing_redis_share_the_budget(

@@ -39,8 +39,15 @@ from plano_extproc.contract.clusters import (
     EXTPROC_HEALTH_SERVICE,
     FAILOVER_CLUSTER,
     TRANSLATE_FILTER,
+    USAGE_FILTER,
 )
-from plano_extproc.contract.headers import CLUSTER_HEADER, DECISION_HEADERS, TRANSLATE_HEADER
+from plano_extproc.contract.headers import (
+    CLUSTER_HEADER,
+    DECISION_HEADERS,
+    TRANSLATE_HEADER,
+    USAGE_HEADER,
+)
+from plano_extproc.contract.metadata import FILTER_KIND_METADATA, USAGE_FILTER_KIND
 from plano_extproc.envoy.clusters import HTTP_PROTOCOL_OPTIONS
 from plano_extproc.envoy.options import SYSTEM_CA_BUNDLE
 from plano_extproc.envoy.render import build_bootstrap, render_envoy_config, render_envoy_yaml
@@ -168,10 +175,11 @@ def test_size_limit_then_fail_closed_ext_procs_then_router(example: Bootstrap) -
         "envoy.filters.http.buffer",
         EXTPROC_FILTER,
         TRANSLATE_FILTER,
+        USAGE_FILTER,
         "envoy.filters.http.router",
     ]
     # Not `disabled` in the HCM: that would keep it out of every chain (see routes.py).
-    assert [f.disabled for f in filters] == [False] * 4
+    assert [f.disabled for f in filters] == [False] * 5
     assert unpack(filters[0].typed_config, Buffer).max_request_bytes == DEFAULT_MAX_REQUEST_BYTES
     ext_proc = ext_proc_filter(example)
     assert ext_proc.grpc_service.envoy_grpc.cluster_name == EXTPROC_CLUSTER
@@ -227,7 +235,7 @@ def test_ext_proc_may_touch_ordinary_headers_and_path_only() -> None:
     allowed = re.compile(rules.allow_expression.regex)
     contract = [":path", "content-length", "authorization", "x-api-key", "anthropic-version"]
     replies = ["content-type", "allow", "retry-after", *DECISION_HEADERS]
-    internal = [CLUSTER_HEADER, TRANSLATE_HEADER, "traceparent"]
+    internal = [CLUSTER_HEADER, TRANSLATE_HEADER, USAGE_HEADER, "traceparent"]
     for name in [*contract, *internal, *replies, "x-tenant-id", "cookie", "x-plano"]:
         assert allowed.fullmatch(name), name
     for name in [":authority", ":method", ":scheme"]:
@@ -244,8 +252,10 @@ def test_route_table(example: Bootstrap) -> None:
         "connect",
         "decision_api",
         "upstream_api_openai_com_443_tls_translated",
+        "upstream_api_openai_com_443_tls_usage",
         "upstream_api_openai_com_443_tls",
         "upstream_api_anthropic_com_443_tls_translated",
+        "upstream_api_anthropic_com_443_tls_usage",
         "upstream_api_anthropic_com_443_tls",
         "unrouted",
     ]
@@ -268,19 +278,39 @@ def test_route_table(example: Bootstrap) -> None:
         assert route.request_headers_to_remove == list(PROVIDER_REMOVED_HEADERS)
 
 
-def test_translated_requests_get_their_own_routes(example: Bootstrap) -> None:
+@pytest.mark.parametrize(
+    ("position", "header", "response_filter"),
+    [(3, TRANSLATE_HEADER, TRANSLATE_FILTER), (4, USAGE_HEADER, USAGE_FILTER)],
+)
+def test_translated_and_charged_requests_get_their_own_routes(
+    example: Bootstrap, position: int, header: str, response_filter: str
+) -> None:
     # Off for the virtual host (health, plain provider routes, the 404 and local replies) ...
-    assert per_route(virtual_host(example), TRANSLATE_FILTER).disabled
-    translated, plain = routes(example)[3:5]
-    assert translated.match.headers[1].name == TRANSLATE_HEADER
-    assert translated.match.headers[1].present_match is True
-    # ... and back on, with no overrides, on the routes of translated requests only.
-    assert per_route(translated, TRANSLATE_FILTER) == ExtProcPerRoute(overrides=ExtProcOverrides())
+    host = virtual_host(example)
+    assert per_route(host, TRANSLATE_FILTER).disabled
+    assert per_route(host, USAGE_FILTER).disabled
+    variant, plain = routes(example)[position], routes(example)[5]
+    assert variant.match.headers[1].name == header
+    assert variant.match.headers[1].present_match is True
+    # ... and back on, with no overrides, on the routes of the requests carrying the header.
+    assert per_route(variant, response_filter) == ExtProcPerRoute(overrides=ExtProcOverrides())
+    assert list(variant.typed_per_filter_config) == [response_filter]
     assert plain.typed_per_filter_config == {}
-    assert translated.match.headers[0] == plain.match.headers[0]
-    assert translated.route == plain.route
-    assert translated.request_headers_to_remove == plain.request_headers_to_remove
-    assert translated.response_headers_to_add == plain.response_headers_to_add
+    assert variant.match.headers[0] == plain.match.headers[0]
+    assert variant.route == plain.route
+    assert variant.request_headers_to_remove == plain.request_headers_to_remove
+    assert variant.response_headers_to_add == plain.response_headers_to_add
+
+
+def test_the_usage_filter_observes_without_holding_the_answer(example: Bootstrap) -> None:
+    usage = next(f for f in manager(example).http_filters if f.name == USAGE_FILTER)
+    config = ExternalProcessor().parse(usage.typed_config.value)
+    assert config.observability_mode
+    assert config.failure_mode_allow
+    assert config.processing_mode.request_header_mode == ProcessingModeHeaderSendMode.SKIP
+    assert config.processing_mode.response_body_mode == ProcessingModeBodySendMode.STREAMED
+    metadata = {(h.key, h.value) for h in config.grpc_service.initial_metadata}
+    assert metadata == {(FILTER_KIND_METADATA, USAGE_FILTER_KIND)}
 
 
 def test_provider_routes_report_the_decision_and_make_one_request(example: Bootstrap) -> None:

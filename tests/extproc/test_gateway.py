@@ -60,7 +60,7 @@ async def test_proxy_rewrites_for_openai_provider(gateway: Gateway) -> None:
     assert headers["authorization"] == "Bearer sk-test-openai"
     assert headers["content-length"] == str(len(common.body_mutation.body))
     assert headers["traceparent"].startswith("00-")
-    removed = ["authorization", "x-api-key", "x-plano-translate"]
+    removed = ["authorization", "x-api-key", "x-plano-translate", "x-plano-usage"]
     assert list(common.header_mutation.remove_headers) == removed
     assert common.clear_route_cache
     plano = reply.dynamic_metadata.fields["plano"].struct_value.fields
@@ -92,7 +92,8 @@ async def test_passthrough_auth_keeps_client_credentials(gateway: Gateway) -> No
     request = {"model": "ollama/llama3.1", "messages": [{"role": "user", "content": "hi"}]}
     reply = await post(gateway, "/v1/chat/completions", request, {"traceparent": TRACEPARENT})
     headers = headers_set(reply)
-    assert list(reply.request_body.response.header_mutation.remove_headers) == ["x-plano-translate"]
+    removed = list(reply.request_body.response.header_mutation.remove_headers)
+    assert removed == ["x-plano-translate", "x-plano-usage"]
     assert "authorization" not in headers
     assert "traceparent" not in headers
     assert headers["x-plano-cluster"] == "upstream_127_0_0_1_11434"
@@ -139,7 +140,7 @@ async def test_internal_error_becomes_503(
     async def broken(*_args: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(gateway._router.engine, "decide", broken)
+    monkeypatch.setattr(gateway._router.engine, "decide_unrecorded", broken)
     status, body = immediate(await post(gateway, "/v1/chat/completions", CODE_REQUEST))
     assert status == 503
     assert body["error"]["code"] == "RoutingUnavailable"

@@ -14,14 +14,28 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import (
     HttpHeaders,
     ProcessingRequest,
 )
-from plano_extproc.extproc.request_limits import CHARGE_KEY, Admitted, Charge, RequestLimits
+from plano_extproc.extproc.request_limits import (
+    CHARGE_KEY,
+    Admitted,
+    Charge,
+    RequestLimits,
+    budget_checked,
+    budget_noted,
+)
 from plano_extproc.extproc.usage_correction import UsageCorrection
 from plano_extproc.ratelimit.gcra import Quota
 from plano_extproc.ratelimit.limiter import RateLimiter
 from plano_extproc.ratelimit.store import MemoryBucketStore
-from plano_extproc.routing.decision import Decision, Fallback
+from plano_extproc.routing.decision import (
+    CHARGED,
+    CHECKED,
+    LIMITED,
+    BudgetCheck,
+    Decision,
+    Fallback,
+)
 from plano_extproc.wire import parse_request
-from plano_extproc.wire.ir import Denial
+from plano_extproc.wire.ir import Denial, ErrorKind
 
 CONFIG = """
 version: v0.4.0
@@ -104,7 +118,7 @@ async def test_a_request_larger_than_every_limit_is_refused_without_a_wait() -> 
 
 
 def test_a_charge_round_trips_through_metadata_json() -> None:
-    charge = Charge((("k", Quota(40, 60)),), 12, ClientApi.MESSAGES)
+    charge = Charge((("k", Quota(40, 60)),), 12, ClientApi.MESSAGES, GPT)
 
     again = Charge.from_json(charge.to_json())
 
@@ -129,7 +143,7 @@ def _response_headers(status: int, charge: Charge) -> ProcessingRequest:
 
 async def test_the_answer_corrects_the_charge_to_its_reported_usage() -> None:
     request_limits, store = limits()
-    charge = Charge((("u", Quota(1000, 60)),), 10, ClientApi.CHAT)
+    charge = Charge((("u", Quota(1000, 60)),), 10, ClientApi.CHAT, GPT)
     await store.take(list(charge.buckets), 10)
     answer = {"usage": {"prompt_tokens": 30, "completion_tokens": 20, "total_tokens": 50}}
 
@@ -145,7 +159,7 @@ async def test_the_answer_corrects_the_charge_to_its_reported_usage() -> None:
 
 async def test_a_failed_answer_gives_the_charge_back() -> None:
     request_limits, store = limits()
-    charge = Charge((("f", Quota(1000, 60)),), 10, ClientApi.CHAT)
+    charge = Charge((("f", Quota(1000, 60)),), 10, ClientApi.CHAT, GPT)
     await store.take(list(charge.buckets), 10)
 
     correction = UsageCorrection.start(request_limits, _response_headers(503, charge), None)
@@ -156,3 +170,82 @@ async def test_a_failed_answer_gives_the_charge_back() -> None:
 
     (available,) = await store.available(list(charge.buckets))
     assert round(available) == 1000
+
+
+def _with_attempts(message: ProcessingRequest, attempts: str) -> ProcessingRequest:
+    header = HeaderValue(key="x-plano-attempts", raw_value=attempts.encode())
+    message.response_headers.headers.headers.append(header)
+    return message
+
+
+def test_a_failover_charge_round_trips_with_its_alternates() -> None:
+    alternates = ((MINI, (("m", Quota(5, 1)),)),)
+    charge = Charge((("k", Quota(40, 60)),), 12, ClientApi.CHAT, GPT, alternates)
+
+    again = Charge.from_json(charge.to_json())
+
+    assert again == charge
+    assert again.alternate(MINI) == (("m", Quota(5, 1)),)
+    assert again.alternate("other/model") is None
+
+
+async def test_a_fallback_answer_is_counted_on_the_model_that_gave_it() -> None:
+    request_limits, store = limits()
+    alternates = ((MINI, (("v", Quota(1000, 60)),)),)
+    charge = Charge((("u", Quota(1000, 60)),), 10, ClientApi.CHAT, GPT, alternates)
+    await store.take(list(charge.buckets), 10)
+    answer = {"usage": {"prompt_tokens": 30, "completion_tokens": 20, "total_tokens": 50}}
+    headers = _with_attempts(_response_headers(200, charge), f"{GPT};status=503, {MINI};status=200")
+
+    correction = UsageCorrection.start(request_limits, headers, None)
+    assert correction is not None
+    correction.feed(orjson.dumps(answer))
+    await correction.finish()
+    await request_limits.drain()
+
+    # The first model's charge is given back; the fallback's bucket pays what was used.
+    assert [round(a) for a in await store.available(list(charge.buckets))] == [1000]
+    assert [round(a) for a in await store.available(list(alternates[0][1]))] == [950]
+
+
+async def test_a_failover_request_carries_the_buckets_of_its_later_candidates() -> None:
+    request_limits, _ = limits()
+    charge = Charge((("u", Quota(40, 60)),), 10, ClientApi.CHAT, GPT)
+    body = orjson.dumps(BODY)
+
+    # MINI's entry counts only `x-user-id: tiny`.
+    other = await request_limits.for_failover(
+        charge, [GPT, MINI], parsed(), {"x-user-id": "a"}, body
+    )
+    tiny = await request_limits.for_failover(
+        charge, [GPT, MINI], parsed(), {"x-user-id": "tiny"}, body
+    )
+    # Not charged on the first model, but a fallback has an entry: its answer is still counted.
+    uncharged = await request_limits.for_failover(
+        None, [GPT, MINI], parsed(), {"x-user-id": "tiny"}, body
+    )
+
+    assert other is charge
+    assert tiny is not None
+    assert tiny.buckets == charge.buckets
+    assert [name for name, _ in tiny.alternates] == [MINI]
+    assert tiny.alternate(MINI)
+    assert uncharged is not None
+    assert uncharged.buckets == ()
+    assert uncharged.tokens > 0
+
+
+def test_the_decision_span_learns_what_the_rate_limits_did() -> None:
+    decision = routed()
+    charge = Charge((("u", Quota(40, 60)),), 10, ClientApi.CHAT, GPT)
+    provider = load_config_text(CONFIG, {}).provider_by_name[GPT]
+
+    charged = budget_noted(decision, Admitted(provider, decision, charge))
+    unlimited = budget_noted(decision, Admitted(provider, decision, None))
+    refused = budget_noted(decision, Denial(429, ErrorKind.RATE_LIMIT, "no", "ratelimit_exceeded"))
+    checked = budget_checked(decision, [GPT])
+
+    assert charged.budget == BudgetCheck(CHARGED, 10)
+    assert unlimited.budget is None
+    assert refused.budget == BudgetCheck(LIMITED)
+    assert checked.budget == BudgetCheck(CHECKED, out_of_budget=(GPT,))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -21,7 +22,7 @@ from plano_extproc.config.model import (
 )
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.metrics_sources.base import StaticMetrics
-from plano_extproc.routing.decision import Decision, Fallback
+from plano_extproc.routing.decision import CHARGED, BudgetCheck, Decision, Fallback
 from plano_extproc.routing.engine import RoutingEngine
 from plano_extproc.telemetry.metrics import CLASSIFIER_FAILURES
 from plano_extproc.telemetry.trace import TraceParent
@@ -278,3 +279,18 @@ async def test_the_identity_header_is_recorded_only_when_auth_vouches_for_it(
 
     assert trusted_records.records[0][1].identity == "team-a"
     assert untrusted_records.records[0][1].identity is None
+
+
+async def test_an_unrecorded_decision_is_recorded_once_as_its_caller_completes_it(
+    demo_config: Config,
+) -> None:
+    traced, recorder = traced_engine(demo_config)
+    decision, recording = await traced.decide_unrecorded(request("hi"), {})
+    completed = dataclasses.replace(decision, budget=BudgetCheck(CHARGED, 12))
+
+    assert recorder.records == []
+    recording.record(completed)
+    recording.record(decision)
+
+    ((_, seen, _, _),) = recorder.records
+    assert seen == completed

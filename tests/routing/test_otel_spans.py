@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from plano_extproc.config import load_config_text
 from plano_extproc.config.model import Config, TracingSettings
 from plano_extproc.contract.client_api import ClientApi
-from plano_extproc.routing.decision import NO_ROUTE_MODEL, Decision, DecisionTiming, Fallback
+from plano_extproc.routing.decision import (
+    CHARGED,
+    CHECKED,
+    NO_ROUTE_MODEL,
+    BudgetCheck,
+    Decision,
+    DecisionTiming,
+    Fallback,
+)
 from plano_extproc.routing.otel_spans import (
     MAX_ATTRIBUTE_CHARS,
     SPAN_NAME,
@@ -201,3 +210,22 @@ def test_an_authenticated_client_is_named_on_its_span(
 
     (span,) = finished(spans, exporter)
     assert span.attributes["plano.client.identity"] == "team-a"
+
+
+def test_the_rate_limits_outcome_is_on_the_span(
+    spans: RoutingSpans, exporter: InMemorySpanExporter
+) -> None:
+    base = Decision(("openai/gpt-4o-mini",), None, TRACE_ID)
+    charged = dataclasses.replace(base, budget=BudgetCheck(CHARGED, 42))
+    checked = dataclasses.replace(base, budget=BudgetCheck(CHECKED, out_of_budget=("a/b",)))
+
+    spans.record(parsed(), charged, None, TIMING)
+    spans.record(parsed(), checked, None, TIMING)
+    spans.record(parsed(), base, None, TIMING)
+
+    first, second, third = finished(spans, exporter)
+    assert first.attributes["plano.ratelimit.outcome"] == "charged"
+    assert first.attributes["plano.ratelimit.tokens"] == 42
+    assert "plano.ratelimit.out_of_budget" not in first.attributes
+    assert second.attributes["plano.ratelimit.out_of_budget"] == ("a/b",)
+    assert "plano.ratelimit.outcome" not in third.attributes
