@@ -23,6 +23,7 @@ from plano_extproc.contract.metadata import set_strings
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HeaderValueOption
 from plano_extproc.extproc.messages import set_header
 from plano_extproc.extproc.offload import Offload
+from plano_extproc.ratelimit.corrections import Corrections
 from plano_extproc.ratelimit.estimate import estimate_prompt_tokens
 from plano_extproc.ratelimit.gcra import Quota
 from plano_extproc.ratelimit.limiter import Applied, RateLimiter
@@ -40,8 +41,6 @@ from plano_extproc.wire.ir import Denial, ErrorKind
 
 # The charge travels to the response side in the decision's metadata under this key.
 CHARGE_KEY = "ratelimit"
-# Corrections in flight at most (each one Redis call, or a dict update in memory).
-MAX_PENDING_CORRECTIONS = 1024
 CLOSE_TIMEOUT_SECONDS = 2.0
 
 
@@ -104,7 +103,7 @@ class RequestLimits:
         # A large body's estimate (about 8 µs per KB) runs off the event loop.
         self._offload = offload or Offload()
         self._providers = config.provider_by_name
-        self._pending: set[asyncio.Task[None]] = set()
+        self._corrections = Corrections(self._limiter.adjust)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -194,27 +193,16 @@ class RequestLimits:
         (`answered_by`), gives the charge back and counts `used` on that model's buckets."""
         moved_to = charge.alternate(answered_by) if answered_by != charge.model else None
         if moved_to is None:
-            await self._adjust(charge.buckets, used - charge.tokens)
+            await self._corrections.add(charge.buckets, used - charge.tokens)
             return
-        await self._adjust(charge.buckets, -charge.tokens)
-        await self._adjust(moved_to, used)
-
-    async def _adjust(self, buckets: tuple[Bucket, ...], delta: int) -> None:
-        """Off the answer's path: the client's last bytes do not wait for Redis. Past
-        MAX_PENDING_CORRECTIONS in flight, it waits."""
-        if not delta or not buckets:
-            return
-        if len(self._pending) >= MAX_PENDING_CORRECTIONS:
-            await self._limiter.adjust(buckets, delta)
-            return
-        task = asyncio.create_task(self._limiter.adjust(buckets, delta))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        await self._corrections.add(charge.buckets, -charge.tokens)
+        await self._corrections.add(moved_to, used)
 
     async def drain(self) -> None:
-        """Waits (at most CLOSE_TIMEOUT_SECONDS) for the corrections in flight."""
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=CLOSE_TIMEOUT_SECONDS)
+        """Waits (at most CLOSE_TIMEOUT_SECONDS) for the corrections pending."""
+        flushing = self._corrections.flushing
+        if flushing is not None:
+            await asyncio.wait({flushing}, timeout=CLOSE_TIMEOUT_SECONDS)
 
     async def close(self) -> None:
         await self.drain()
