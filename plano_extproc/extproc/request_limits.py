@@ -36,6 +36,7 @@ from plano_extproc.routing.decision import (
     Decision,
     Fallback,
 )
+from plano_extproc.telemetry.metrics import RATELIMIT_USED
 from plano_extproc.wire.conversation import ParsedRequest
 from plano_extproc.wire.ir import Denial, ErrorKind
 
@@ -192,9 +193,11 @@ class RequestLimits:
         """Brings the charge's buckets to `used` tokens; when one of its alternates answered
         (`answered_by`), gives the charge back and counts `used` on that model's buckets."""
         moved_to = charge.alternate(answered_by) if answered_by != charge.model else None
-        if moved_to is None:
+        if moved_to is None or answered_by is None:
+            RATELIMIT_USED.labels(charge.model).inc(used)
             await self._corrections.add(charge.buckets, used - charge.tokens)
             return
+        RATELIMIT_USED.labels(answered_by).inc(used)
         await self._corrections.add(charge.buckets, -charge.tokens)
         await self._corrections.add(moved_to, used)
 

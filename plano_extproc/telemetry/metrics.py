@@ -68,11 +68,16 @@ RATELIMIT_STORE_ERRORS = Counter(
 )
 RATELIMIT_TOKENS = Counter(
     "plano_ratelimit_tokens_total",
-    "Tokens counted against ratelimits entries (estimated before the request, then corrected "
-    "by the provider's usage), by model, selector (header=value or header=*) and value (the "
-    "client's value for a * selector: a name as itself, else a digest; past 100 per entry, "
-    "other)",
+    "Tokens charged to ratelimits entries before the request (the prompt's estimate), by "
+    "model, selector (header=value or header=*) and value (the client's value for a * "
+    "selector: a name as itself, else a digest; past 100 per entry, other)",
     ["model", "selector", "value"],
+)
+RATELIMIT_USED = Counter(
+    "plano_ratelimit_used_tokens_total",
+    "Tokens that charged requests used, as their answers report (or as estimated when an "
+    "answer reports none), by the model that answered; the buckets are corrected to these",
+    ["model"],
 )
 RATELIMIT_LIMITED = Counter(
     "plano_ratelimit_limited_total",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 from google.protobuf.struct_pb2 import Struct
+from prometheus_client import REGISTRY
 
 from plano_extproc.config import load_config_text
 from plano_extproc.contract.client_api import ClientApi
@@ -51,6 +52,7 @@ ratelimits:
     limit: {tokens: 1, unit: minute}
 """
 GPT, MINI = "openai/gpt-4o", "openai/gpt-4o-mini"
+USED = "plano_ratelimit_used_tokens_total"
 BODY = {"model": GPT, "messages": [{"role": "user", "content": "Explain GCRA rate limiting"}]}
 
 
@@ -197,12 +199,15 @@ async def test_a_fallback_answer_is_counted_on_the_model_that_gave_it() -> None:
     answer = {"usage": {"prompt_tokens": 30, "completion_tokens": 20, "total_tokens": 50}}
     headers = _with_attempts(_response_headers(200, charge), f"{GPT};status=503, {MINI};status=200")
 
+    used_before = REGISTRY.get_sample_value(USED, {"model": MINI}) or 0.0
+
     correction = UsageCorrection.start(request_limits, headers, None)
     assert correction is not None
     correction.feed(orjson.dumps(answer))
     await correction.finish()
     await request_limits.drain()
 
+    assert REGISTRY.get_sample_value(USED, {"model": MINI}) == used_before + 50
     # The first model's charge is given back; the fallback's bucket pays what was used.
     assert [round(a) for a in await store.available(list(charge.buckets))] == [1000]
     assert [round(a) for a in await store.available(list(alternates[0][1]))] == [950]
