@@ -179,13 +179,19 @@ def test_a_routed_request_goes_to_the_next_ranked_model_with_room(limited: Gatew
     assert decided.json()["out_of_budget"] == ["openai/gpt-4o"]
 
 
-def test_a_request_with_a_retry_policy_is_corrected_too(
-    upstream: UpstreamServer, tmp_path: Path
-) -> None:
+def mini_falling_back_to_gpt_4o(upstream: UpstreamServer) -> list[dict[str, Any]]:
+    """The test config's providers, the mini model with a `retry_policy` falling back to gpt-4o."""
     providers = gateway_config(upstream.url, 0)["model_providers"]
     for provider in providers:
         if provider["model"] == MINI:
             provider["retry_policy"] = {"fallback_models": ["openai/gpt-4o"]}
+    return providers
+
+
+def test_a_request_with_a_retry_policy_is_corrected_too(
+    upstream: UpstreamServer, tmp_path: Path
+) -> None:
+    providers = mini_falling_back_to_gpt_4o(upstream)
     overrides = {"model_providers": providers, "ratelimits": [rule(MINI, "x-user-id", "*", 120)]}
     upstream.script_model("gpt-4o-mini", *[answer(40, 10) for _ in range(5)])
     with running_gateway(tmp_path, upstream, name="policy", overrides=overrides) as gateway:
@@ -198,10 +204,7 @@ def test_a_fallback_answer_is_counted_on_the_model_that_gave_it(
     upstream: UpstreamServer, tmp_path: Path
 ) -> None:
     # The mini model fails every time; gpt-4o answers each request with 50 tokens.
-    providers = gateway_config(upstream.url, 0)["model_providers"]
-    for provider in providers:
-        if provider["model"] == MINI:
-            provider["retry_policy"] = {"fallback_models": ["openai/gpt-4o"]}
+    providers = mini_falling_back_to_gpt_4o(upstream)
     ratelimits = [rule(MINI, "x-user-id", "*", 120), rule("openai/gpt-4o", "x-user-id", "*", 150)]
     overrides = {"model_providers": providers, "ratelimits": ratelimits}
     upstream.script_model("gpt-4o-mini", *[ErrorReply(503) for _ in range(4)])
