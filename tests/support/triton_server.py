@@ -209,11 +209,13 @@ class TritonServer:
 
 
 @contextmanager
-def running_triton(workdir: Path, *, wait: bool = True) -> Iterator[TritonServer]:
+def running_triton(workdir: Path, *, start: bool = True) -> Iterator[TritonServer]:
+    """Ready on exit unless `start` is False (then the caller starts it: a late server)."""
     workdir.mkdir(parents=True, exist_ok=True)
     server = TritonServer(TritonInstall.find(), prepare_repository(workdir), workdir)
     try:
-        server.start(wait=wait)
+        if start:
+            server.start()
         yield server
     finally:
         server.stop()

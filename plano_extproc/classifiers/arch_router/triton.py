@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import grpc
 import numpy as np
-from tritonclient.grpc import InferInput, InferRequestedOutput
+from tritonclient.grpc import MAX_GRPC_MESSAGE_SIZE, InferInput, InferRequestedOutput
 from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.grpc.service_pb2 import ModelInferResponse, ModelMetadataResponse
 from tritonclient.utils import InferenceServerException, deserialize_bytes_tensor
@@ -50,6 +50,9 @@ ROUTER_TOP_K = 1  # greedy: temperature 0.01 alone still samples
 # Stop words match token ids, and Qwen's tokenizer usually merges the brace with the quote.
 ROUTER_STOP_WORDS = ("}", '"}')
 READY_PROBE_SECONDS = 2.0
+# gRPC waits longer and longer between reconnects to a server that refused (up to 120 s by
+# default), failing every call meanwhile: a Triton that comes back would be ignored for minutes.
+RECONNECT_BACKOFF_MS = (250, 1000)
 _STRING_TENSOR = "BYTES"
 
 
@@ -68,7 +71,7 @@ class TritonClassifier:
         self._client: InferenceServerClient | None = None
 
     async def start(self) -> None:
-        self._client = InferenceServerClient(self._settings.url)
+        self._client = InferenceServerClient(self._settings.url, channel_args=_channel_args())
         problem = await self._readiness_problem(self._client)
         if problem is not None:
             log.warning("%s; until fixed, requests go to the requested/default model", problem)
@@ -134,6 +137,18 @@ class TritonClassifier:
                 f"{error.message()}"
             )
         return ClassifierError(f"Triton rejected the request: {error}")
+
+
+def _channel_args() -> list[tuple[str, int]]:
+    """tritonclient's message limits, with reconnects at most RECONNECT_BACKOFF_MS[1] apart."""
+    first, most = RECONNECT_BACKOFF_MS
+    return [
+        ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.initial_reconnect_backoff_ms", first),
+        ("grpc.min_reconnect_backoff_ms", first),
+        ("grpc.max_reconnect_backoff_ms", most),
+    ]
 
 
 def _sampling_inputs() -> list[InferInput]:
