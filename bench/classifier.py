@@ -1,10 +1,16 @@
 """Benchmark of the classified path: routing decisions per second and their latency.
 
 Runs the real routing engine (parse → classify → rank) in this process, as the ext_proc does,
-with the classifier named on the command line, over the seed demo requests and the LLM-app
-evaluation set. Prints one markdown table; `--json FILE` writes the same numbers.
+with each classifier named on the command line in turn, over the seed demo requests and the
+LLM-app evaluation set. Prints one markdown table, the classifiers side by side; `--json FILE`
+writes the same numbers.
 
-    python bench/classifier.py [--classifier embedded] [--seconds 10] [--json out.json]
+`triton` is a real Triton (the nvidia-pytriton wheel's tritonserver, started here) on
+triton/model_repository with the CPU stand-in engine: the client, gRPC, Triton's scheduling,
+preprocessing and postprocessing are real, the engine is not Arch-Router (it answers "other"
+for these requests, which name no route), so its rows measure the path, not the model.
+
+    python bench/classifier.py [--classifier embedded triton] [--seconds 10] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ import os
 import platform
 import resource
 import statistics
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,12 +34,16 @@ import orjson
 from cpu_usage import rss_mb
 
 from plano_extproc.config import load_config
-from plano_extproc.config.model import ClassifierType
+from plano_extproc.config.model import ClassifierType, Config, TritonSettings
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.routing.router import Router
 from plano_extproc.wire import parse_request
 
 ROOT = Path(__file__).resolve().parents[1]
+# `python bench/classifier.py` puts bench/ on sys.path, not the repo root that holds tests/.
+sys.path.insert(0, str(ROOT))
+
+from tests.support.triton_server import running_triton  # noqa: E402
 
 
 def _requests() -> list[dict]:
@@ -82,19 +96,34 @@ async def _run(router: Router, bodies: list[dict], concurrency: int, seconds: fl
     }
 
 
-async def _bench(args: argparse.Namespace) -> dict:
+@contextmanager
+def _classifier_config(name: str) -> Iterator[Config]:
+    """The example config with classifier `name` (for triton, and a Triton to ask)."""
     config = load_config(ROOT / "config.example.yaml", require_keys=False)
-    classifier = replace(config.routing.classifier, type=ClassifierType(args.classifier))
-    config = replace(config, routing=replace(config.routing, classifier=classifier))
-    router = await Router.start(config)
-    try:
-        bodies = _requests()
-        await _run(router, bodies, 1, 2.0)  # warm-up
-        rows = [await _run(router, bodies, c, args.seconds) for c in (1, 32)]
-    finally:
-        await router.close()
+    classifier = replace(config.routing.classifier, type=ClassifierType(name))
+    if name != ClassifierType.TRITON:
+        yield replace(config, routing=replace(config.routing, classifier=classifier))
+        return
+    with tempfile.TemporaryDirectory() as workdir, running_triton(Path(workdir)) as triton:
+        classifier = replace(classifier, triton=TritonSettings(url=triton.grpc_url))
+        yield replace(config, routing=replace(config.routing, classifier=classifier))
+
+
+async def _bench_one(name: str, seconds: float) -> list[dict]:
+    with _classifier_config(name) as config:
+        router = await Router.start(config)
+        try:
+            bodies = _requests()
+            await _run(router, bodies, 1, 2.0)  # warm-up
+            rows = [await _run(router, bodies, c, seconds) for c in (1, 32)]
+        finally:
+            await router.close()
+    return [{"classifier": name, **row} for row in rows]
+
+
+async def _bench(args: argparse.Namespace) -> dict:
+    rows = [row for name in args.classifier for row in await _bench_one(name, args.seconds)]
     return {
-        "classifier": args.classifier,
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
         "load_average": os.getloadavg(),
         "rss_mb": round(rss_mb(), 1),
@@ -105,24 +134,28 @@ async def _bench(args: argparse.Namespace) -> dict:
 
 def _table(result: dict) -> str:
     lines = [
-        f"classifier `{result['classifier']}` on {result['machine']} "
-        f"(load {result['load_average'][0]:.2f}); RSS {result['rss_mb']} MB "
-        f"(peak {result['max_rss_mb']} MB)",
+        f"{result['machine']} (load {result['load_average'][0]:.2f}); this process's RSS "
+        f"{result['rss_mb']} MB (peak {result['max_rss_mb']} MB; Triton's is its own)",
         "",
-        "| concurrency | decisions/s | p50 ms | p95 ms | fell back (deadline/error) |",
-        "|---|---|---|---|---|",
+        "| classifier | concurrency | decisions/s | p50 ms | p95 ms | fell back (deadline/error) |",
+        "|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
         lines.append(
-            f"| {row['concurrency']} | {row['decisions_per_s']} | {row['p50_ms']} | "
-            f"{row['p95_ms']} | {row['fallbacks']} of {row['decisions']} |"
+            f"| {row['classifier']} | {row['concurrency']} | {row['decisions_per_s']} | "
+            f"{row['p50_ms']} | {row['p95_ms']} | {row['fallbacks']} of {row['decisions']} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classifier", default="embedded", choices=["embedded", "lexical"])
+    parser.add_argument(
+        "--classifier",
+        nargs="+",
+        default=["embedded", "triton"],
+        choices=["embedded", "lexical", "triton"],
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
