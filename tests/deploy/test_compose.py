@@ -52,6 +52,19 @@ def test_optional_services_sit_in_their_profiles(compose: dict[str, Any]) -> Non
     assert devices[0]["driver"] == "nvidia"
 
 
+def test_triton_without_a_gpu_is_its_own_profile_under_the_same_name(
+    compose: dict[str, Any],
+) -> None:
+    cpu = compose["services"]["triton-cpu"]
+    assert cpu["profiles"] == ["triton-cpu"]
+    assert cpu["build"]["dockerfile"] == "deploy/docker/Dockerfile.triton-cpu"
+    assert (COMPOSE_DIR.parents[1] / cpu["build"]["dockerfile"]).exists()
+    # The classifier's url (triton:8001) reaches either profile's server.
+    assert cpu["networks"]["default"]["aliases"] == ["triton"]
+    assert cpu["read_only"] is True
+    assert "deploy" not in cpu  # no GPU reservation
+
+
 def test_envoy_yaml_is_generated_for_the_compose_names() -> None:
     # Regenerate with: plano-extproc envoy-config deploy/compose/config.yaml
     #   --extproc-host extproc --admin-port 9901 > deploy/compose/envoy.yaml
