@@ -5,7 +5,8 @@ take the stack down again whatever happened; then run the Helm chart's rendered 
     python deploy/compose/e2e.py [--skip-build]
 
 Builds the way a machine without a registry must (deploy/README.md): a debootstrap base image
-(kept once built), the wheels on the host, then both images with WHEELS=local. Uses
+(kept once built), the wheels on the host, then the images with WHEELS=local. The stack runs
+with its `triton-cpu` profile (a real Triton on a CPU, tests/compose/test_triton_cpu.py). Uses
 `docker compose` when the plugin is there, else `docker-compose` (which lacks `--wait`: the
 script waits for every container's health itself). Prints the stack's start time and the
 suite's time.
@@ -33,7 +34,11 @@ ENV = {
     "PLANO_IMAGE": "plano-extproc:local",
     "PLANO_TEST_IMAGE": "plano-extproc:test",
     "REDIS_IMAGE": BASE_IMAGE,
+    "PLANO_TRITON_CPU_IMAGE": "plano-triton-cpu:local",
 }
+# The optional services started with the stack: Triton on a CPU (GPU, metrics and tracing are
+# only checked for validity).
+STARTED_PROFILES = ["--profile", "triton-cpu"]
 
 
 def compose_command() -> list[str]:
@@ -45,9 +50,9 @@ def compose_command() -> list[str]:
     return ["docker-compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "--compatibility"]
 
 
-def run(command: list[str], **options: object) -> None:
+def run(command: list[str], env: dict[str, str] | None = None) -> None:
     print("+", " ".join(command), flush=True)
-    subprocess.run(command, check=True, env=ENV, cwd=REPO, **options)  # type: ignore[call-overload]
+    subprocess.run(command, check=True, env=env or ENV, cwd=REPO)
 
 
 def build() -> None:
@@ -56,11 +61,14 @@ def build() -> None:
     )
     if have_base.returncode != 0:
         run(["bash", "deploy/docker/build-base-image.sh", BASE_IMAGE])
-    run(["bash", "deploy/docker/build-wheels.sh"])
+    run(["bash", "deploy/docker/build-wheels.sh"], env={**ENV, "TRITON_CPU": "1"})
     common = ["docker", "build", "-q", "-f", "deploy/docker/Dockerfile"]
     common += ["--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "WHEELS=local"]
     run([*common, "-t", ENV["PLANO_IMAGE"], "."])
     run([*common, "--build-arg", "EXTRAS=test", "-t", ENV["PLANO_TEST_IMAGE"], "."])
+    triton = ["docker", "build", "-q", "-f", "deploy/docker/Dockerfile.triton-cpu"]
+    triton += ["--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "WHEELS=local"]
+    run([*triton, "-t", ENV["PLANO_TRITON_CPU_IMAGE"], "."])
 
 
 def wait_healthy(compose: list[str]) -> None:
@@ -104,11 +112,12 @@ def main() -> int:
     # images cannot be pulled).
     run([*compose, "config", "-q"])
     profiles = ["--profile", "gpu", "--profile", "metrics", "--profile", "tracing"]
+    profiles += STARTED_PROFILES
     run([*compose, *profiles, "config", "-q"])
     started = time.monotonic()
     try:
-        run([*compose, "up", "-d"])
-        wait_healthy(compose)
+        run([*compose, *STARTED_PROFILES, "up", "-d"])
+        wait_healthy([*compose, *STARTED_PROFILES])
         stack_s = time.monotonic() - started
         print(f"stack healthy in {stack_s:.1f} s", flush=True)
         suite_started = time.monotonic()
@@ -125,7 +134,8 @@ def main() -> int:
         )
         print(f"stack start {stack_s:.1f} s, suite {time.monotonic() - suite_started:.1f} s")
     finally:
-        subprocess.run([*compose, "down", "-v", "--remove-orphans"], env=ENV, check=False)
+        down = [*compose, *STARTED_PROFILES, "down", "-v", "--remove-orphans"]
+        subprocess.run(down, env=ENV, check=False)
     return result.returncode or run_chart_pods()
 
 
