@@ -107,7 +107,9 @@ def main() -> int:
     args = parser.parse_args()
     compose = compose_command()
     if not args.skip_build:
+        build_started = time.monotonic()
         build()
+        print(f"images built in {time.monotonic() - build_started:.1f} s", flush=True)
     # Valid with and without the optional profiles (Triton cannot run here, and the profiles'
     # images cannot be pulled).
     run([*compose, "config", "-q"])
