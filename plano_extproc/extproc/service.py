@@ -28,7 +28,7 @@ from plano_extproc.extproc.processors.attempt import AttemptProcessor
 from plano_extproc.extproc.processors.base import Processor
 from plano_extproc.extproc.processors.routing import RoutingProcessor
 from plano_extproc.extproc.processors.translating import TranslatingProcessor
-from plano_extproc.extproc.processors.usage import observe_usage
+from plano_extproc.extproc.processors.usage import read_usage_stream
 from plano_extproc.telemetry.trace import metadata_trace_parent
 
 
@@ -44,7 +44,7 @@ class ExternalProcessorService(ext_proc_pb2_grpc.ExternalProcessorServicer):
         gateway = await self._gateway
         metadata = context.invocation_metadata() or ()
         if (FILTER_KIND_METADATA, USAGE_FILTER_KIND) in metadata:
-            await observe_usage(gateway, request_iterator)
+            await read_usage_stream(gateway, request_iterator)
             return
         processor: Processor | None = None
         async for message in request_iterator:

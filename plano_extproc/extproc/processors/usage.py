@@ -11,7 +11,7 @@ from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import ProcessingRequest
 from plano_extproc.extproc.usage_correction import UsageCorrection
 
 
-async def observe_usage(gateway: Gateway, messages: AsyncIterator[ProcessingRequest]) -> None:
+async def read_usage_stream(gateway: Gateway, messages: AsyncIterator[ProcessingRequest]) -> None:
     """Reads the stream until the answer's end (or the stream's, when Envoy gives up on it)."""
     usage: UsageCorrection | None = None
     async for message in messages:

@@ -11,7 +11,7 @@ import orjson
 from plano_extproc.contract.client_api import ClientApi
 from plano_extproc.contract.metadata import FILTER_KIND_METADATA, USAGE_FILTER_KIND
 from plano_extproc.extproc.generated.envoy.ext_proc_pb2 import HttpBody, ProcessingRequest
-from plano_extproc.extproc.processors.usage import observe_usage
+from plano_extproc.extproc.processors.usage import read_usage_stream
 from plano_extproc.extproc.request_limits import Charge
 from plano_extproc.extproc.service import ExternalProcessorService
 from plano_extproc.ratelimit.gcra import Quota
@@ -57,7 +57,7 @@ async def test_a_stream_ended_early_keeps_the_estimate_and_the_text_seen() -> No
     await store.take(list(charge.buckets), 10)
     gateway = SimpleNamespace(limits=request_limits)
     # Envoy closes the stream (client gone) before the body's end: no usage was reported.
-    await observe_usage(gateway, _stream(_response_headers(200, charge)))  # type: ignore[arg-type]
+    await read_usage_stream(gateway, _stream(_response_headers(200, charge)))  # type: ignore[arg-type]
     await request_limits.drain()
 
     assert [round(a) for a in await store.available(list(charge.buckets))] == [990]
