@@ -114,6 +114,7 @@ def test_losing_triton_mid_load_fails_no_request_and_routing_resumes(
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(send, range(LOAD_REQUESTS)))
+    left_behind = late_triton.processes()
     late_triton.start()
     resumed = routed_within(gateway, REASONING, RECOVERY_SECONDS)
 
@@ -122,3 +123,4 @@ def test_losing_triton_mid_load_fails_no_request_and_routing_resumes(
     assert "error" in fallbacks  # those sent while Triton was gone went to the default model
     assert fallbacks[0] is None
     assert resumed.json()["route"] == "complex_reasoning"
+    assert left_behind == []  # the killed server's python stubs went with it

@@ -14,6 +14,7 @@ Models load explicitly (`--model-control-mode explicit`), so tests can unload on
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -108,8 +109,14 @@ class TritonServer:
         if self._process is not None:
             raise TritonServerError("tritonserver is already running")
         with self.log_path.open("ab") as log:
+            # Its own process group: the python stubs it spawns outlive a killed server
+            # otherwise (they are reparented, and keep their memory and shared memory).
             self._process = subprocess.Popen(
-                self._command(), env=self._env(), stdout=log, stderr=subprocess.STDOUT
+                self._command(),
+                env=self._env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         if wait:
             self.wait_ready()
@@ -125,7 +132,7 @@ class TritonServer:
         raise TritonServerError(f"tritonserver not ready in {timeout_s:.0f} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
-        """SIGKILL: an outage, not a shutdown (the python stubs notice and exit)."""
+        """SIGKILL: an outage, not a shutdown (its python stubs are killed with it)."""
         self._stop(signal.SIGKILL)
 
     def stop(self) -> None:
@@ -152,10 +159,22 @@ class TritonServer:
             values[(name, model)] = float(line.rpartition(" ")[2])
         return values
 
+    def processes(self) -> list[int]:
+        """Live processes started from this server's backend directory (its python stubs)."""
+        marker = str(self._backends).encode()
+        found = []
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+        return found
+
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     def _stop(self, sig: signal.Signals) -> None:
+        """`sig` to the server, then whatever is left of its process group (the stubs) is
+        killed: a server killed outright never stops them."""
         process, self._process = self._process, None
         if process is None:
             return
@@ -165,6 +184,8 @@ class TritonServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
     def _answers(self, path: str) -> bool:
         try:
