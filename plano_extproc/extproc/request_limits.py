@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from google.protobuf.struct_pb2 import Struct
+from prometheus_client import Counter
 
 from plano_extproc.config.model import Config, ModelProvider
 from plano_extproc.contract.client_api import ClientApi
@@ -105,6 +106,8 @@ class RequestLimits:
         self._offload = offload or Offload()
         self._providers = config.provider_by_name
         self._corrections = Corrections(self._limiter.adjust)
+        # Metric children by model, built on first use: `.labels()` hashes and locks per call.
+        self._used: dict[str, Counter] = {}
 
     @property
     def limiter(self) -> RateLimiter:
@@ -194,12 +197,20 @@ class RequestLimits:
         (`answered_by`), gives the charge back and counts `used` on that model's buckets."""
         moved_to = charge.alternate(answered_by) if answered_by != charge.model else None
         if moved_to is None or answered_by is None:
-            RATELIMIT_USED.labels(charge.model).inc(used)
+            self._count_used(charge.model, used)
             await self._corrections.add(charge.buckets, used - charge.tokens)
             return
-        RATELIMIT_USED.labels(answered_by).inc(used)
+        self._count_used(answered_by, used)
         await self._corrections.add(charge.buckets, -charge.tokens)
         await self._corrections.add(moved_to, used)
+
+    def _count_used(self, model: str, used: int) -> None:
+        """`model` comes from this service's own charge (a provider of the config, or one a
+        wildcard entry serves, as the limiter bounds them)."""
+        counter = self._used.get(model)
+        if counter is None:
+            counter = self._used[model] = RATELIMIT_USED.labels(model)
+        counter.inc(used)
 
     async def drain(self) -> None:
         """Waits (at most CLOSE_TIMEOUT_SECONDS) for the corrections pending."""
